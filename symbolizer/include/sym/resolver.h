@@ -67,6 +67,15 @@ struct sym_resolver_opts {
 int sym_resolver__new(struct sym_resolver **out, const struct sym_resolver_opts *opts);
 void sym_resolver__free(struct sym_resolver *r);
 
+/* Last problem met with a file, in words ("'x': not an ELF file"), or "" if
+ * none.  Owned by the resolver, valid until the next call on it. */
+const char *sym_resolver__errmsg(const struct sym_resolver *r);
+
+/* Log hook for diagnostics (debug file skipped, build-id mismatch, bad
+ * DWARF...); the library never prints.  NULL silences it (the default). */
+typedef void (*sym_log_fn)(void *ctx, const char *msg);
+void sym_resolver__set_log(struct sym_resolver *r, sym_log_fn fn, void *ctx);
+
 /*
  * Symbolizes N addresses in the ELF file's own virtual address space (what
  * addr2line takes).  BUILD_ID may be NULL (not checked); when given, the file
