@@ -286,8 +286,11 @@ static int load_chunk(struct tape_reader *r)
 	if (err)
 		return set_err(r, err, "chunk %u at offset 0x%llx: %s", r->expect_seq,
 			       (unsigned long long)off, strerror(-err));
-	if (!r->info.has_footer && !memcmp(h, TAPE_FOOTER_MAGIC, 4))
-		return 0; /* a footer whose tail never made it: the data ends here */
+	if (!r->info.has_footer && !memcmp(h, TAPE_FOOTER_MAGIC, 4)) {
+		/* a footer that the tail does not vouch for: data ends here */
+		r->info.footer_damaged = 1;
+		return 0;
+	}
 	if (memcmp(h + CH_MAGIC, TAPE_CHUNK_MAGIC, 4))
 		return set_err(r, -EBADMSG, "chunk %u at offset 0x%llx: bad chunk magic",
 			       r->expect_seq, (unsigned long long)off);

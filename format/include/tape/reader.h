@@ -32,6 +32,7 @@ struct tape_file_info {
 	uint64_t created_realtime_ns;
 	uint64_t file_size;
 	int has_footer; /* a valid footer was found at the end */
+	int footer_damaged; /* a footer is there but its tail or checksum is bad */
 };
 
 /* Opens PATH and validates the header.  On failure *out is NULL and errmsg
