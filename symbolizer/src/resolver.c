@@ -1,27 +1,87 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Placeholder resolver: every lookup is a miss with a reason.  The real
- * ELF/DWARF implementation replaces it.
+ * The resolver: a cache of binaries (by path, and by build-id), each opened
+ * and indexed once, where the debug file of each binary is found, and the
+ * policy that turns ELF symbols and DWARF frames into results with reasons.
+ *
+ * Debug info is searched, in order: the file itself; DIR/.build-id/xx/rest.debug
+ * under each debug dir; the .gnu_debuglink name next to the file, in its
+ * .debug/ subdirectory, and under each debug dir followed by the file's
+ * directory.  A candidate whose build-id differs from the binary's is
+ * skipped and remembered as a mismatch, so the result says why there are no
+ * lines; without build-ids the debuglink CRC decides.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#include <sym/resolver.h>
+#include "sym_int.h"
+
+#define MAX_FRAMES 64
+
+struct sym_embedded {
+	struct sym_embedded *next;
+	char *path;
+	uint8_t build_id[SYM_BUILD_ID_MAX];
+	size_t build_id_size;
+	struct sym_symtab symtab;
+};
+
+struct sym_file {
+	struct sym_file *next;
+	char *path;
+	enum sym_reason reason;       /* SYM_OK, or why the file is unusable */
+	struct sym_elf *exe;          /* NULL when only a debug file was found */
+	struct sym_elf *debug;        /* may be == exe, or NULL */
+	enum sym_reason debug_reason; /* why there is no DWARF */
+	struct sym_symtab symtab;
+	int symtab_state;             /* 0 not loaded, 1 loaded */
+	int have_symtab;              /* some symbol table was found */
+	struct sym_dwarf *dw;
+	int dw_state;                 /* 0 not opened, 1 opened, -1 none */
+	struct sym_file *alias;       /* same build-id as this earlier entry */
+};
 
 struct sym_resolver {
-	int unused;
+	char **debug_dirs;
+	size_t n_debug_dirs;
+	int no_dwarf;
+	int demangle;
+	struct sym_file *files;
+	struct sym_embedded *embedded;
+	sym_log_fn log;
+	void *log_ctx;
+	char errmsg[512];
+};
+
+struct sym_ksym {
+	uint64_t addr;
+	const char *name;
+	const char *module;
 };
 
 struct sym_kernel {
-	int unused;
+	struct sym_ksym *syms;
+	size_t n, cap;
+	int sorted;
+	char **chunks; /* name storage, freed at the end */
+	size_t nchunks, chunk_used, chunk_size;
+	const char **modules;
+	size_t nmodules;
 };
 
 const char *sym_reason__str(enum sym_reason r)
 {
-	static const char *const s[] = { "ok", "no file", "no symtab", "no debug info",
-					 "build-id mismatch", "unmapped", "no symbol",
-					 "bad elf", "bad dwarf" };
+	static const char *const s[] = { "ok",	     "no file",	  "no symtab",
+					 "no debug info", "build-id mismatch", "unmapped",
+					 "no symbol", "bad elf",  "bad dwarf" };
 
 	if ((unsigned)r < sizeof(s) / sizeof(s[0]))
 		return s[r];
@@ -37,42 +97,513 @@ void sym_result_release(struct sym_result *res)
 	res->nframes = 0;
 }
 
+static void logf_(struct sym_resolver *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(struct sym_resolver *r, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	if (!r->log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	r->log(r->log_ctx, buf);
+}
+
 int sym_resolver__new(struct sym_resolver **out, const struct sym_resolver_opts *opts)
 {
-	*out = calloc(1, sizeof(**out));
-	return *out ? 0 : -ENOMEM;
+	static const char *const def_dirs[] = { "/usr/lib/debug" };
+	const char *const *dirs = def_dirs;
+	size_t n = 1;
+	struct sym_resolver *r;
+
+	*out = NULL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	if (opts && opts->debug_dirs) {
+		dirs = opts->debug_dirs;
+		n = opts->n_debug_dirs;
+	}
+	r->debug_dirs = calloc(n ? n : 1, sizeof(*r->debug_dirs));
+	if (!r->debug_dirs)
+		goto nomem;
+	for (size_t i = 0; i < n; i++) {
+		if (!dirs[i])
+			continue;
+		r->debug_dirs[r->n_debug_dirs] = strdup(dirs[i]);
+		if (!r->debug_dirs[r->n_debug_dirs++])
+			goto nomem;
+	}
+	if (opts) {
+		r->no_dwarf = opts->no_dwarf;
+		r->demangle = opts->demangle;
+	}
+	*out = r;
+	return 0;
+nomem:
+	sym_resolver__free(r);
+	return -ENOMEM;
+}
+
+static void file_free(struct sym_file *f)
+{
+	if (!f)
+		return;
+	sym_dwarf__free(f->dw);
+	sym_symtab__release(&f->symtab);
+	if (f->debug != f->exe)
+		sym_elf__free(f->debug);
+	sym_elf__free(f->exe);
+	free(f->path);
+	free(f);
 }
 
 void sym_resolver__free(struct sym_resolver *r)
 {
+	if (!r)
+		return;
+	while (r->files) {
+		struct sym_file *f = r->files;
+
+		r->files = f->next;
+		file_free(f);
+	}
+	while (r->embedded) {
+		struct sym_embedded *m = r->embedded;
+
+		r->embedded = m->next;
+		sym_symtab__release(&m->symtab);
+		free(m->path);
+		free(m);
+	}
+	for (size_t i = 0; i < r->n_debug_dirs; i++)
+		free(r->debug_dirs[i]);
+	free(r->debug_dirs);
 	free(r);
 }
 
 const char *sym_resolver__errmsg(const struct sym_resolver *r)
 {
-	return "not implemented";
+	return r->errmsg;
 }
 
 void sym_resolver__set_log(struct sym_resolver *r, sym_log_fn fn, void *ctx)
 {
+	r->log = fn;
+	r->log_ctx = ctx;
+}
+
+/* ---- finding debug files ---- */
+
+/* snprintf into a path buffer; 0, or -1 when it does not fit. */
+static int pathf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int pathf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+static int same_build_id(const struct sym_elf *a, const uint8_t *bid, size_t size)
+{
+	return a->build_id_size == size && !memcmp(a->build_id, bid, size);
+}
+
+static int file_crc(int fd, uint32_t *crc)
+{
+	struct stat st;
+	void *p;
+
+	if (fstat(fd, &st) || st.st_size <= 0)
+		return -1;
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	*crc = sym_crc32(0, p, (size_t)st.st_size);
+	munmap(p, (size_t)st.st_size);
+	return 0;
+}
+
+/* Opens CAND as the debug file of F->exe if it matches and has DWARF.
+ * Returns 1 when taken, 0 otherwise (F->debug_reason updated). */
+static int try_debug(struct sym_resolver *r, struct sym_file *f, const char *cand,
+		     const uint8_t *want, size_t want_size, int check_crc)
+{
+	struct sym_elf *e = NULL;
+	char err[256];
+
+	if (access(cand, R_OK))
+		return 0;
+	if (f->exe && !strcmp(cand, f->exe->path))
+		return 0;
+	if (sym_elf__open(&e, cand, err, sizeof(err)))
+		return 0;
+	if (want_size && e->build_id_size && !same_build_id(e, want, want_size)) {
+		logf_(r, "'%s': build-id does not match '%s', not used", cand, f->path);
+		f->debug_reason = SYM_BUILD_ID_MISMATCH;
+		snprintf(r->errmsg, sizeof(r->errmsg), "debug file '%s': build-id mismatch", cand);
+		sym_elf__free(e);
+		return 0;
+	}
+	if (check_crc && !(want_size && e->build_id_size)) {
+		uint32_t crc;
+
+		if (file_crc(e->fd, &crc) || crc != f->exe->debuglink_crc) {
+			logf_(r, "'%s': debuglink CRC does not match '%s', not used", cand,
+			      f->path);
+			f->debug_reason = SYM_BUILD_ID_MISMATCH;
+			sym_elf__free(e);
+			return 0;
+		}
+	}
+	if (!e->has_debug_info) {
+		sym_elf__free(e);
+		return 0;
+	}
+	f->debug = e;
+	return 1;
+}
+
+static int find_by_build_id(struct sym_resolver *r, struct sym_file *f, const uint8_t *bid,
+			    size_t size)
+{
+	char hex[2 * SYM_BUILD_ID_MAX + 1], path[PATH_MAX];
+
+	if (size < 2)
+		return 0;
+	for (size_t i = 0; i < size; i++)
+		snprintf(hex + 2 * i, 3, "%02x", bid[i]);
+	for (size_t i = 0; i < r->n_debug_dirs; i++) {
+		if (pathf(path, sizeof(path), "%s/.build-id/%.2s/%s.debug", r->debug_dirs[i], hex,
+			  hex + 2))
+			continue;
+		if (try_debug(r, f, path, bid, size, 0))
+			return 1;
+	}
+	return 0;
+}
+
+static int find_by_debuglink(struct sym_resolver *r, struct sym_file *f)
+{
+	const char *link = f->exe->debuglink;
+	char dir[PATH_MAX], path[PATH_MAX], *slash;
+
+	if (!link || strchr(link, '/'))
+		return 0;
+	if (!realpath(f->exe->path, dir))
+		snprintf(dir, sizeof(dir), "%s", f->exe->path);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
+	if (!pathf(path, sizeof(path), "%s/%s", dir, link) &&
+	    try_debug(r, f, path, f->exe->build_id, f->exe->build_id_size, 1))
+		return 1;
+	if (!pathf(path, sizeof(path), "%s/.debug/%s", dir, link) &&
+	    try_debug(r, f, path, f->exe->build_id, f->exe->build_id_size, 1))
+		return 1;
+	for (size_t i = 0; i < r->n_debug_dirs; i++) {
+		if (!pathf(path, sizeof(path), "%s%s%s/%s", r->debug_dirs[i],
+			   dir[0] == '/' ? "" : "/", dir, link) &&
+		    try_debug(r, f, path, f->exe->build_id, f->exe->build_id_size, 1))
+			return 1;
+	}
+	return 0;
+}
+
+static void find_debug(struct sym_resolver *r, struct sym_file *f)
+{
+	f->debug_reason = SYM_NO_DEBUG_INFO;
+	if (f->exe->has_debug_info) {
+		f->debug = f->exe;
+		return;
+	}
+	if (find_by_build_id(r, f, f->exe->build_id, f->exe->build_id_size))
+		return;
+	find_by_debuglink(r, f);
+}
+
+/* ---- the file cache ---- */
+
+static struct sym_file *open_file(struct sym_resolver *r, const char *path, const uint8_t *bid,
+				  size_t bid_size)
+{
+	struct sym_file *f = calloc(1, sizeof(*f)), *o;
+	char err[256];
+	int ret;
+
+	if (!f)
+		return NULL;
+	f->path = strdup(path);
+	if (!f->path) {
+		free(f);
+		return NULL;
+	}
+	f->next = r->files;
+	r->files = f;
+	ret = sym_elf__open(&f->exe, path, err, sizeof(err));
+	if (ret == -ENOMEM)
+		f->reason = SYM_NO_FILE;
+	else if (ret == -ENOEXEC)
+		f->reason = SYM_BAD_ELF;
+	else if (ret)
+		f->reason = SYM_NO_FILE;
+	if (ret) {
+		snprintf(r->errmsg, sizeof(r->errmsg), "%s", err);
+		logf_(r, "%s", err);
+		/* The binary is gone, but its debug file may be here. */
+		f->debug_reason = SYM_NO_DEBUG_INFO;
+		if (bid_size && find_by_build_id(r, f, bid, bid_size))
+			f->reason = SYM_OK;
+		return f;
+	}
+	/* Same build-id as a file already indexed (a copy, another path):
+	 * share its index. */
+	for (o = f->next; o && f->exe->build_id_size; o = o->next)
+		if (!o->alias && o->exe && o->reason == SYM_OK &&
+		    same_build_id(o->exe, f->exe->build_id, f->exe->build_id_size)) {
+			f->alias = o;
+			return f;
+		}
+	if (!r->no_dwarf)
+		find_debug(r, f);
+	return f;
+}
+
+static struct sym_file *get_file(struct sym_resolver *r, const char *path, const uint8_t *bid,
+				 size_t bid_size)
+{
+	struct sym_file *f;
+
+	for (f = r->files; f; f = f->next)
+		if (!strcmp(f->path, path))
+			return f->alias ? f->alias : f;
+	f = open_file(r, path, bid, bid_size);
+	if (f && f->alias)
+		return f->alias;
+	return f;
+}
+
+static void load_symtab(struct sym_file *f)
+{
+	struct sym_elf *src = NULL;
+
+	f->symtab_state = 1;
+	/* The richest table: the binary's .symtab, else the debug file's,
+	 * else the binary's .dynsym. */
+	if (f->exe && f->exe->has_symtab)
+		src = f->exe;
+	else if (f->debug && f->debug->has_symtab)
+		src = f->debug;
+	else if (f->exe && f->exe->has_dynsym)
+		src = f->exe;
+	if (src && !sym_symtab__load(&f->symtab, src))
+		f->have_symtab = f->symtab.n > 0;
+}
+
+static void load_dwarf(struct sym_resolver *r, struct sym_file *f)
+{
+	char err[256] = "";
+	int ret;
+
+	f->dw_state = -1;
+	if (!f->debug || r->no_dwarf)
+		return;
+	ret = sym_dwarf__open(&f->dw, f->debug, 0, err, sizeof(err));
+	if (ret == -EINVAL) {
+		f->debug_reason = SYM_BAD_DWARF;
+		snprintf(r->errmsg, sizeof(r->errmsg), "%s", err);
+		logf_(r, "%s", err);
+	}
+	if (!ret)
+		f->dw_state = 1;
+}
+
+static struct sym_embedded *find_embedded(struct sym_resolver *r, const char *path,
+					  const uint8_t *bid, size_t bid_size)
+{
+	struct sym_embedded *m, *by_path = NULL;
+
+	for (m = r->embedded; m; m = m->next) {
+		if (bid_size && m->build_id_size == bid_size && !memcmp(m->build_id, bid, bid_size))
+			return m;
+		if (!strcmp(m->path, path) && (!bid_size || !m->build_id_size))
+			by_path = m;
+	}
+	return by_path;
+}
+
+/* ---- lookups ---- */
+
+static int set_frames(struct sym_result *res, uint32_t n)
+{
+	res->frames = calloc(n, sizeof(*res->frames));
+	if (!res->frames)
+		return -ENOMEM;
+	res->nframes = n;
+	return 0;
+}
+
+static int lookup_symtab_only(const struct sym_symtab *t, uint64_t addr, struct sym_result *res,
+			      enum sym_reason found_reason)
+{
+	const struct sym_symbol *s = sym_symtab__find(t, addr);
+
+	if (!s) {
+		res->reason = t->n ? SYM_NO_SYMBOL : SYM_NO_SYMTAB;
+		return 0;
+	}
+	if (set_frames(res, 1))
+		return -ENOMEM;
+	res->frames[0].func = s->name;
+	res->frames[0].func_addr = s->addr;
+	res->frames[0].func_offset = addr - s->addr;
+	res->reason = found_reason;
+	return 0;
+}
+
+static int lookup_one(struct sym_resolver *r, struct sym_file *f, uint64_t addr,
+		      struct sym_result *res)
+{
+	struct sym_dw_frame frames[MAX_FRAMES];
+	struct sym_elf *layout = f->exe ? f->exe : f->debug;
+	const struct sym_symbol *s;
+	int n = 0, bad = 0;
+
+	if (!sym_elf__vaddr_mapped(layout, addr)) {
+		res->reason = SYM_UNMAPPED;
+		return 0;
+	}
+	if (f->dw_state == 0)
+		load_dwarf(r, f);
+	if (f->dw) {
+		n = sym_dwarf__lookup(f->dw, addr, frames, MAX_FRAMES, &bad);
+		if (n < 0)
+			return n;
+	}
+	s = f->have_symtab ? sym_symtab__find(&f->symtab, addr) : NULL;
+	if (n == 0) {
+		if (!s) {
+			res->reason = f->have_symtab ? SYM_NO_SYMBOL : SYM_NO_SYMTAB;
+			return 0;
+		}
+		if (set_frames(res, 1))
+			return -ENOMEM;
+		res->frames[0].func = s->name;
+		res->frames[0].func_addr = s->addr;
+		res->frames[0].func_offset = addr - s->addr;
+		res->reason = bad ? SYM_BAD_DWARF : f->dw ? SYM_NO_DEBUG_INFO : f->debug_reason;
+		return 0;
+	}
+	if (set_frames(res, (uint32_t)n))
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		struct sym_frame *o = &res->frames[i];
+
+		o->func = frames[i].func;
+		o->file = frames[i].file;
+		o->line = frames[i].line;
+		o->column = frames[i].column;
+		o->inlined = i < n - 1;
+	}
+	{
+		struct sym_frame *real = &res->frames[n - 1];
+		uint64_t lo = frames[n - 1].lo;
+
+		/*
+		 * As addr2line: the outermost frame is named by DWARF (the
+		 * linkage name for C++), else by the ELF symbol; when the
+		 * symbol starts exactly at the function, its name wins
+		 * (static functions cloned by gcc keep their
+		 * ".constprop.0"-style names that way).
+		 */
+		if (!real->func && s)
+			real->func = s->name;
+		real->func_addr = s ? s->addr : lo;
+		real->func_offset = addr - real->func_addr;
+		for (int i = 0; i < n - 1; i++)
+			res->frames[i].func_addr = real->func_addr;
+	}
+	res->reason = bad ? SYM_BAD_DWARF : SYM_OK;
+	return 0;
 }
 
 int sym_resolver__lookup(struct sym_resolver *r, const char *path, const uint8_t *build_id,
 			 size_t build_id_size, const uint64_t *addrs, size_t n,
 			 struct sym_result *out)
 {
+	struct sym_file *f;
+	struct sym_embedded *emb = NULL;
+	enum sym_reason why = SYM_OK;
+	int ret = 0;
+
 	for (size_t i = 0; i < n; i++) {
 		memset(&out[i], 0, sizeof(out[i]));
 		out[i].addr = addrs[i];
-		out[i].reason = SYM_NO_FILE;
+		out[i].module = path;
 	}
-	return 0;
+	if (!path)
+		return -EINVAL;
+	f = get_file(r, path, build_id, build_id_size);
+	if (!f)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		out[i].module = f->path;
+	if (f->reason != SYM_OK) {
+		why = f->reason;
+	} else if (build_id_size && f->exe && f->exe->build_id_size &&
+		   !same_build_id(f->exe, build_id, build_id_size)) {
+		why = SYM_BUILD_ID_MISMATCH;
+		snprintf(r->errmsg, sizeof(r->errmsg), "'%s': build-id mismatch", path);
+	}
+	if (why != SYM_OK) {
+		emb = find_embedded(r, path, build_id, build_id_size);
+		for (size_t i = 0; i < n && !ret; i++) {
+			out[i].reason = why;
+			if (emb)
+				ret = lookup_symtab_only(&emb->symtab, addrs[i], &out[i],
+							 SYM_NO_DEBUG_INFO);
+		}
+		goto out;
+	}
+	if (!f->symtab_state)
+		load_symtab(f);
+	for (size_t i = 0; i < n && !ret; i++)
+		ret = lookup_one(r, f, addrs[i], &out[i]);
+out:
+	if (ret)
+		for (size_t i = 0; i < n; i++)
+			sym_result_release(&out[i]);
+	return ret;
 }
 
 int sym_resolver__file_offset_to_vaddr(struct sym_resolver *r, const char *path,
 				       const uint8_t *build_id, size_t build_id_size,
 				       uint64_t file_offset, uint64_t *vaddr)
 {
+	struct sym_file *f = get_file(r, path, build_id, build_id_size);
+	struct sym_elf *e;
+
+	if (!f)
+		return -ENOMEM;
+	e = f->exe ? f->exe : f->debug;
+	if (!e || f->reason == SYM_BAD_ELF)
+		return -ENOENT;
+	for (size_t i = 0; i < e->nsegs; i++) {
+		const struct sym_segment *s = &e->segs[i];
+
+		if (file_offset >= s->offset && file_offset - s->offset < s->filesz) {
+			*vaddr = file_offset - s->offset + s->vaddr;
+			return 0;
+		}
+	}
 	return -ENOENT;
 }
 
@@ -80,13 +611,71 @@ int sym_resolver__add_symbols(struct sym_resolver *r, const char *path, const ui
 			      size_t build_id_size, const uint64_t *addrs, const uint64_t *sizes,
 			      const char *const *names, size_t n)
 {
+	struct sym_embedded *m;
+	struct sym_symbol *syms;
+	char **owned;
+
+	if (!path || build_id_size > SYM_BUILD_ID_MAX)
+		return -EINVAL;
+	for (m = r->embedded; m; m = m->next)
+		if (!strcmp(m->path, path) && m->build_id_size == build_id_size &&
+		    !memcmp(m->build_id, build_id, build_id_size))
+			break;
+	if (!m) {
+		m = calloc(1, sizeof(*m));
+		if (!m || !(m->path = strdup(path))) {
+			free(m);
+			return -ENOMEM;
+		}
+		if (build_id_size)
+			memcpy(m->build_id, build_id, build_id_size);
+		m->build_id_size = build_id_size;
+		m->next = r->embedded;
+		r->embedded = m;
+	}
+	syms = realloc(m->symtab.syms, (m->symtab.n + n + 1) * sizeof(*syms));
+	if (!syms)
+		return -ENOMEM;
+	m->symtab.syms = syms;
+	owned = realloc(m->symtab.owned, (m->symtab.nowned + n + 1) * sizeof(*owned));
+	if (!owned)
+		return -ENOMEM;
+	m->symtab.owned = owned;
+	for (size_t i = 0; i < n; i++) {
+		char *name;
+
+		if (!names[i] || !names[i][0])
+			continue;
+		name = strdup(names[i]);
+		if (!name)
+			return -ENOMEM;
+		m->symtab.owned[m->symtab.nowned++] = name;
+		m->symtab.syms[m->symtab.n++] =
+			(struct sym_symbol){ addrs[i], sizes ? sizes[i] : 0, name };
+	}
+	sym_symtab__finish(&m->symtab);
 	return 0;
 }
 
 int sym_read_build_id(const char *path, uint8_t *buf, size_t buf_size)
 {
-	return 0;
+	struct sym_elf *e;
+	char err[256];
+	int ret;
+
+	ret = sym_elf__open(&e, path, err, sizeof(err));
+	if (ret)
+		return ret == -ENOEXEC ? -ENOEXEC : ret;
+	ret = (int)e->build_id_size;
+	if ((size_t)ret > buf_size)
+		ret = -ENOSPC;
+	else if (ret)
+		memcpy(buf, e->build_id, (size_t)ret);
+	sym_elf__free(e);
+	return ret;
 }
+
+/* ---- kernel ---- */
 
 int sym_kernel__new(struct sym_kernel **out)
 {
@@ -96,19 +685,142 @@ int sym_kernel__new(struct sym_kernel **out)
 
 void sym_kernel__free(struct sym_kernel *k)
 {
+	if (!k)
+		return;
+	for (size_t i = 0; i < k->nchunks; i++)
+		free(k->chunks[i]);
+	free(k->chunks);
+	free(k->syms);
+	free(k->modules);
 	free(k);
+}
+
+static const char *kstrdup(struct sym_kernel *k, const char *s, size_t len)
+{
+	char *p;
+
+	if (!k->nchunks || k->chunk_used + len + 1 > k->chunk_size) {
+		size_t size = len + 1 > 65536 ? len + 1 : 65536;
+		char **c = realloc(k->chunks, (k->nchunks + 1) * sizeof(*c));
+
+		if (!c)
+			return NULL;
+		k->chunks = c;
+		c[k->nchunks] = malloc(size);
+		if (!c[k->nchunks])
+			return NULL;
+		k->nchunks++;
+		k->chunk_used = 0;
+		k->chunk_size = size;
+	}
+	p = k->chunks[k->nchunks - 1] + k->chunk_used;
+	memcpy(p, s, len);
+	p[len] = '\0';
+	k->chunk_used += len + 1;
+	return p;
 }
 
 int sym_kernel__add(struct sym_kernel *k, uint64_t addr, char type, const char *name,
 		    size_t name_len, const char *module, size_t module_len)
 {
+	const char *mod = NULL;
+
+	/* Only code: data, absolute and undefined symbols are no frames. */
+	if (!strchr("tTwW", type) || !name || !name_len)
+		return 0;
+	if (module && module_len >= 2 && module[0] == '[' && module[module_len - 1] == ']') {
+		module++;
+		module_len -= 2;
+	}
+	if (module && module_len) {
+		/* Modules repeat for thousands of symbols: intern them. */
+		for (size_t i = k->nmodules; i > 0 && !mod; i--)
+			if (!strncmp(k->modules[i - 1], module, module_len) &&
+			    !k->modules[i - 1][module_len])
+				mod = k->modules[i - 1];
+		if (!mod) {
+			const char **m = realloc(k->modules, (k->nmodules + 1) * sizeof(*m));
+
+			if (!m)
+				return -ENOMEM;
+			k->modules = m;
+			mod = kstrdup(k, module, module_len);
+			if (!mod)
+				return -ENOMEM;
+			k->modules[k->nmodules++] = mod;
+		}
+	}
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? k->cap * 2 : 4096;
+		struct sym_ksym *s = realloc(k->syms, cap * sizeof(*s));
+
+		if (!s)
+			return -ENOMEM;
+		k->syms = s;
+		k->cap = cap;
+	}
+	name = kstrdup(k, name, name_len);
+	if (!name)
+		return -ENOMEM;
+	k->syms[k->n++] = (struct sym_ksym){ addr, name, mod };
+	k->sorted = 0;
 	return 0;
+}
+
+static int cmp_ksym(const void *a, const void *b)
+{
+	const struct sym_ksym *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	/* Prefer names without a leading underscore among aliases. */
+	return (x->name[0] == '_') - (y->name[0] == '_');
 }
 
 int sym_kernel__lookup(struct sym_kernel *k, uint64_t addr, struct sym_result *out)
 {
+	const struct sym_ksym *s;
+	size_t lo = 0, hi;
+
 	memset(out, 0, sizeof(*out));
 	out->addr = addr;
-	out->reason = SYM_UNMAPPED;
+	if (!k->sorted) {
+		qsort(k->syms, k->n, sizeof(*k->syms), cmp_ksym);
+		k->sorted = 1;
+	}
+	hi = k->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (k->syms[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0) {
+		out->reason = k->n ? SYM_UNMAPPED : SYM_NO_SYMTAB;
+		out->module = "kernel";
+		return 0;
+	}
+	/* First of the aliases at that address (sorted best first). */
+	s = &k->syms[lo - 1];
+	while (s > k->syms && (s - 1)->addr == s->addr)
+		s--;
+	/* kallsyms has no sizes: past the last symbol by more than a
+	 * generous function size is outside any text. */
+	if (lo == k->n && addr - s->addr >= (1u << 20)) {
+		out->reason = SYM_UNMAPPED;
+		out->module = "kernel";
+		return 0;
+	}
+	out->frames = calloc(1, sizeof(*out->frames));
+	if (!out->frames)
+		return -ENOMEM;
+	out->nframes = 1;
+	out->frames[0].func = s->name;
+	out->frames[0].func_addr = s->addr;
+	out->frames[0].func_offset = addr - s->addr;
+	out->module = s->module ? s->module : "kernel";
+	out->reason = SYM_OK;
 	return 0;
 }

@@ -1,0 +1,1219 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * DWARF side of the symbolizer, on libdwarf.
+ *
+ * libdwarf reads sections through our own object-access interface backed by
+ * the libelf handle we already hold, so that compressed sections
+ * (SHF_COMPRESSED and .zdebug_*) reach it decompressed by libelf, and so
+ * nothing is opened twice.
+ *
+ * Indexing is lazy: opening reads only the CU headers and the address
+ * ranges of each CU DIE (address -> CU).  The first lookup that lands in a
+ * CU decodes its line table and walks its DIE tree once, keeping only the
+ * scopes that make frames (subprograms and inlined subroutines with their
+ * ranges, in preorder so the innermost scope is found by descending).
+ * Function names, call files and call lines are read from the DIE only when
+ * a lookup needs them, and names are cached by DIE offset.  Decoded CUs are
+ * dropped when their memory exceeds a budget.
+ *
+ * Paths are built the way binutils' addr2line builds them, so output
+ * compares byte for byte: DW_AT_comp_dir / include directory / file name.
+ *
+ * libdwarf's return convention (DW_DLV_OK 0, DW_DLV_NO_ENTRY -1,
+ * DW_DLV_ERROR 1) is converted here and goes no further.  Every call gets a
+ * Dwarf_Error pointer, so libdwarf never calls its default abort handler.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <dwarf.h>
+#include <libdwarf.h>
+
+#include "sym_int.h"
+
+#define MAX_NAME_DEPTH 8   /* abstract_origin / specification hops */
+#define MAX_DIE_DEPTH 256  /* nesting of scopes we walk */
+
+struct dw_sec {
+	char *name;
+	uint64_t size;
+	int zkind; /* 0 plain, 1 SHF_COMPRESSED, 2 .zdebug */
+	int nobits;
+};
+
+struct dw_row {
+	uint64_t addr;
+	uint32_t file;
+	uint32_t line;
+	uint32_t order;  /* position in the table, to keep sorting stable */
+	uint16_t column;
+	uint8_t end;     /* end_sequence: no line from here */
+};
+
+struct dw_scope {
+	Dwarf_Off off;
+	uint32_t next;        /* index after this scope's subtree */
+	int32_t parent;       /* enclosing frame scope, -1 for none */
+	uint32_t first_range, nranges;
+	uint32_t call_file, call_line;
+	const char *name;
+	uint8_t inlined, resolved;
+};
+
+struct dw_range {
+	uint64_t lo, hi;
+};
+
+struct dw_top {
+	uint64_t lo, hi;
+	uint32_t scope;
+};
+
+struct dw_cu {
+	Dwarf_Off die_off;
+	uint16_t version;
+	int8_t state; /* 0 not decoded, 1 decoded, -1 malformed */
+	uint64_t base;
+	const char *comp_dir;
+	struct dw_row *rows;
+	size_t nrows;
+	char **files;
+	size_t nfiles;
+	struct dw_scope *scopes;
+	size_t nscopes, cap_scopes;
+	struct dw_range *ranges;
+	size_t nranges, cap_ranges;
+	struct dw_top *tops;
+	size_t ntops;
+	size_t mem;
+};
+
+struct dw_curange {
+	uint64_t lo, hi;
+	uint32_t cu;
+};
+
+struct name_slot {
+	Dwarf_Off off;
+	const char *name;
+};
+
+struct sym_dwarf {
+	struct sym_elf *e;
+	Dwarf_Debug dbg;
+	Dwarf_Obj_Access_Interface intf;
+	struct dw_sec *secs;
+	size_t nsecs;
+	struct dw_cu *cus;
+	size_t ncus;
+	struct dw_curange *curanges;
+	size_t ncuranges;
+	struct name_slot *names;
+	size_t names_cap, names_used;
+	size_t mem, budget;
+	char errmsg[256];
+};
+
+/* ---- object access over libelf ---- */
+
+static int obj_section_info(void *obj, Dwarf_Half idx, Dwarf_Obj_Access_Section *ret, int *error)
+{
+	struct sym_dwarf *d = obj;
+	Elf_Scn *scn;
+	GElf_Shdr sh;
+
+	if (idx >= d->nsecs)
+		return DW_DLV_NO_ENTRY;
+	scn = elf_getscn(d->e->elf, idx);
+	if (!scn || !gelf_getshdr(scn, &sh)) {
+		memset(ret, 0, sizeof(*ret));
+		ret->name = "";
+		return DW_DLV_OK;
+	}
+	ret->addr = sh.sh_addr;
+	ret->type = sh.sh_type;
+	ret->size = d->secs[idx].nobits ? 0 : d->secs[idx].size;
+	ret->name = d->secs[idx].name ? d->secs[idx].name : "";
+	ret->link = sh.sh_link;
+	ret->info = sh.sh_info;
+	ret->entrysize = sh.sh_entsize;
+	return DW_DLV_OK;
+}
+
+static Dwarf_Endianness obj_byte_order(void *obj)
+{
+	struct sym_dwarf *d = obj;
+
+	return d->e->ehdr.e_ident[EI_DATA] == ELFDATA2MSB ? DW_OBJECT_MSB : DW_OBJECT_LSB;
+}
+
+static Dwarf_Small obj_length_size(void *obj)
+{
+	return 4;
+}
+
+static Dwarf_Small obj_pointer_size(void *obj)
+{
+	struct sym_dwarf *d = obj;
+
+	return d->e->ehdr.e_ident[EI_CLASS] == ELFCLASS64 ? 8 : 4;
+}
+
+static Dwarf_Unsigned obj_section_count(void *obj)
+{
+	return ((struct sym_dwarf *)obj)->nsecs;
+}
+
+static int obj_load_section(void *obj, Dwarf_Half idx, Dwarf_Small **data, int *error)
+{
+	struct sym_dwarf *d = obj;
+	struct dw_sec *s;
+	Elf_Scn *scn;
+	Elf_Data *ed;
+
+	if (idx >= d->nsecs)
+		return DW_DLV_NO_ENTRY;
+	s = &d->secs[idx];
+	scn = elf_getscn(d->e->elf, idx);
+	if (!scn || s->nobits) {
+		*error = DW_DLE_SECTION_SIZE_ERROR;
+		return DW_DLV_ERROR;
+	}
+	if (s->zkind == 1 && elf_compress(scn, 0, 0) < 0) {
+		*error = DW_DLE_ZLIB_UNCOMPRESS_ERROR;
+		return DW_DLV_ERROR;
+	}
+	if (s->zkind == 2 && elf_compress_gnu(scn, 0, 0) < 0) {
+		*error = DW_DLE_ZLIB_UNCOMPRESS_ERROR;
+		return DW_DLV_ERROR;
+	}
+	s->zkind = 0;
+	ed = elf_getdata(scn, NULL);
+	if (!ed || !ed->d_buf || ed->d_size < s->size) {
+		*error = DW_DLE_SECTION_SIZE_ERROR;
+		return DW_DLV_ERROR;
+	}
+	*data = ed->d_buf;
+	return DW_DLV_OK;
+}
+
+static const Dwarf_Obj_Access_Methods obj_methods = {
+	.get_section_info = obj_section_info,
+	.get_byte_order = obj_byte_order,
+	.get_length_size = obj_length_size,
+	.get_pointer_size = obj_pointer_size,
+	.get_section_count = obj_section_count,
+	.load_section = obj_load_section,
+	.relocate_a_section = NULL,
+};
+
+static int setup_sections(struct sym_dwarf *d)
+{
+	size_t n = 0;
+
+	if (elf_getshdrnum(d->e->elf, &n) || n == 0 || n > 65535)
+		return -ENOENT;
+	d->secs = calloc(n, sizeof(*d->secs));
+	if (!d->secs)
+		return -ENOMEM;
+	d->nsecs = n;
+	for (size_t i = 1; i < n; i++) {
+		struct dw_sec *s = &d->secs[i];
+		Elf_Scn *scn = elf_getscn(d->e->elf, i);
+		GElf_Shdr sh;
+		const char *name;
+
+		if (!scn || !gelf_getshdr(scn, &sh))
+			continue;
+		name = elf_strptr(d->e->elf, d->e->shstrndx, sh.sh_name);
+		if (!name)
+			continue;
+		s->size = sh.sh_size;
+		s->nobits = sh.sh_type == SHT_NOBITS;
+		if (!strncmp(name, ".zdebug_", 8)) {
+			/* "ZLIB" + 8-byte big-endian uncompressed size */
+			Elf_Data *raw = elf_rawdata(scn, NULL);
+			const uint8_t *p = raw ? raw->d_buf : NULL;
+
+			s->zkind = 2;
+			s->size = 0;
+			if (p && raw->d_size >= 12 && !memcmp(p, "ZLIB", 4))
+				for (int k = 0; k < 8; k++)
+					s->size = s->size << 8 | p[4 + k];
+			if (asprintf(&s->name, ".debug_%s", name + 8) < 0)
+				s->name = NULL;
+			continue;
+		}
+		if (sh.sh_flags & SHF_COMPRESSED) {
+			GElf_Chdr ch;
+
+			s->zkind = 1;
+			s->size = gelf_getchdr(scn, &ch) ? ch.ch_size : 0;
+		}
+		s->name = strdup(name);
+	}
+	return 0;
+}
+
+/* ---- helpers ---- */
+
+static void dw_err_free(struct sym_dwarf *d, Dwarf_Error *err)
+{
+	if (*err) {
+		dwarf_dealloc_error(d->dbg, *err);
+		*err = NULL;
+	}
+}
+
+static void set_err(struct sym_dwarf *d, const char *what, Dwarf_Error *err)
+{
+	snprintf(d->errmsg, sizeof(d->errmsg), "'%s': malformed DWARF: %s%s%s", d->e->path, what,
+		 err && *err ? ": " : "", err && *err ? dwarf_errmsg(*err) : "");
+	if (err)
+		dw_err_free(d, err);
+}
+
+static int grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	size_t c;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	c = *cap ? *cap * 2 : 16;
+	while (c < need)
+		c *= 2;
+	p = realloc(*arr, c * elem);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = c;
+	return 0;
+}
+
+typedef int (*range_fn)(void *ctx, uint64_t lo, uint64_t hi);
+
+/* Calls FN for each address range of DIE (low/high pc or DW_AT_ranges).
+ * Returns 0 (also when DIE has no ranges), -EINVAL on malformed data, or
+ * FN's error. */
+static int die_ranges(struct sym_dwarf *d, Dwarf_Die die, uint16_t version, uint64_t base,
+		      range_fn fn, void *ctx)
+{
+	Dwarf_Error err = NULL;
+	Dwarf_Addr lo, hi;
+	Dwarf_Half form;
+	enum Dwarf_Form_Class cls;
+	Dwarf_Attribute attr;
+	int res, ret = 0;
+
+	res = dwarf_lowpc(die, &lo, &err);
+	if (res == DW_DLV_OK) {
+		res = dwarf_highpc_b(die, &hi, &form, &cls, &err);
+		if (res == DW_DLV_OK) {
+			if (cls == DW_FORM_CLASS_CONSTANT)
+				hi += lo;
+			return hi > lo ? fn(ctx, lo, hi) : 0;
+		}
+		/* A CU has low_pc (its base) together with DW_AT_ranges. */
+	}
+	dw_err_free(d, &err);
+	res = dwarf_attr(die, DW_AT_ranges, &attr, &err);
+	if (res != DW_DLV_OK) {
+		dw_err_free(d, &err);
+		return 0;
+	}
+	if (dwarf_whatform(attr, &form, &err) != DW_DLV_OK) {
+		ret = -EINVAL;
+		goto out;
+	}
+	if (version >= 5) {
+		Dwarf_Unsigned val = 0, count = 0, goff = 0;
+		Dwarf_Rnglists_Head head = NULL;
+
+		if (form == DW_FORM_rnglistx)
+			res = dwarf_formudata(attr, &val, &err);
+		else
+			res = dwarf_global_formref(attr, &val, &err);
+		if (res != DW_DLV_OK ||
+		    dwarf_rnglists_get_rle_head(attr, form, val, &head, &count, &goff, &err) !=
+			    DW_DLV_OK) {
+			ret = -EINVAL;
+			goto out;
+		}
+		for (Dwarf_Unsigned i = 0; i < count && !ret; i++) {
+			unsigned len = 0, code = 0;
+			Dwarf_Unsigned r1, r2, c1 = 0, c2 = 0;
+			Dwarf_Bool unavail = 0;
+
+			if (dwarf_get_rnglists_entry_fields_a(head, i, &len, &code, &r1, &r2,
+							      &unavail, &c1, &c2,
+							      &err) != DW_DLV_OK) {
+				ret = -EINVAL;
+				break;
+			}
+			if (code == DW_RLE_end_of_list)
+				break;
+			if (code == DW_RLE_base_address || code == DW_RLE_base_addressx || unavail)
+				continue;
+			if (c2 > c1)
+				ret = fn(ctx, c1, c2);
+		}
+		dwarf_dealloc_rnglists_head(head);
+	} else {
+		Dwarf_Off off = 0, real = 0;
+		Dwarf_Unsigned uoff = 0, bytes = 0;
+		Dwarf_Ranges *rs = NULL;
+		Dwarf_Signed cnt = 0;
+
+		res = dwarf_global_formref(attr, &off, &err);
+		if (res != DW_DLV_OK) {
+			dw_err_free(d, &err);
+			res = dwarf_formudata(attr, &uoff, &err);
+			off = uoff;
+		}
+		if (res != DW_DLV_OK ||
+		    dwarf_get_ranges_b(d->dbg, off, die, &real, &rs, &cnt, &bytes, &err) !=
+			    DW_DLV_OK) {
+			ret = -EINVAL;
+			goto out;
+		}
+		for (Dwarf_Signed i = 0; i < cnt && !ret; i++) {
+			if (rs[i].dwr_type == DW_RANGES_END)
+				break;
+			if (rs[i].dwr_type == DW_RANGES_ADDRESS_SELECTION) {
+				base = rs[i].dwr_addr2;
+				continue;
+			}
+			if (rs[i].dwr_addr2 > rs[i].dwr_addr1)
+				ret = fn(ctx, base + rs[i].dwr_addr1, base + rs[i].dwr_addr2);
+		}
+		dwarf_ranges_dealloc(d->dbg, rs, cnt);
+	}
+out:
+	dw_err_free(d, &err);
+	dwarf_dealloc_attribute(attr);
+	return ret;
+}
+
+/* ---- CU index ---- */
+
+struct curange_ctx {
+	struct sym_dwarf *d;
+	size_t cap;
+	uint32_t cu;
+};
+
+static int add_curange(void *ctx, uint64_t lo, uint64_t hi)
+{
+	struct curange_ctx *c = ctx;
+	struct sym_dwarf *d = c->d;
+
+	if (grow((void **)&d->curanges, &c->cap, d->ncuranges + 1, sizeof(*d->curanges)))
+		return -ENOMEM;
+	d->curanges[d->ncuranges++] = (struct dw_curange){ lo, hi, c->cu };
+	return 0;
+}
+
+static int cmp_curange(const void *a, const void *b)
+{
+	const struct dw_curange *x = a, *y = b;
+
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return x->hi < y->hi ? -1 : x->hi > y->hi;
+}
+
+static int index_cus(struct sym_dwarf *d)
+{
+	struct curange_ctx rc = { .d = d };
+	size_t cap_cus = 0;
+	Dwarf_Error err = NULL;
+	int ret = 0;
+
+	for (;;) {
+		Dwarf_Unsigned hlen, typeoff, next;
+		Dwarf_Half version, asize, lsize, esize, utype;
+		Dwarf_Off abbrev, off;
+		Dwarf_Sig8 sig;
+		Dwarf_Die die = NULL;
+		Dwarf_Addr lo = 0;
+		Dwarf_Attribute attr;
+		struct dw_cu *cu;
+		char *s;
+		int res;
+
+		res = dwarf_next_cu_header_d(d->dbg, 1, &hlen, &version, &abbrev, &asize, &lsize,
+					     &esize, &sig, &typeoff, &next, &utype, &err);
+		if (res == DW_DLV_NO_ENTRY)
+			break;
+		if (res != DW_DLV_OK) {
+			set_err(d, "CU header", &err);
+			ret = d->ncus ? 0 : -EINVAL; /* keep the CUs read so far */
+			break;
+		}
+		res = dwarf_siblingof_b(d->dbg, NULL, 1, &die, &err);
+		if (res != DW_DLV_OK) {
+			set_err(d, "CU DIE", &err);
+			continue;
+		}
+		if (utype == DW_UT_type || utype == DW_UT_split_type || utype == DW_UT_skeleton ||
+		    dwarf_dieoffset(die, &off, &err) != DW_DLV_OK) {
+			dw_err_free(d, &err);
+			dwarf_dealloc_die(die);
+			continue;
+		}
+		if (grow((void **)&d->cus, &cap_cus, d->ncus + 1, sizeof(*d->cus))) {
+			dwarf_dealloc_die(die);
+			ret = -ENOMEM;
+			break;
+		}
+		cu = &d->cus[d->ncus];
+		memset(cu, 0, sizeof(*cu));
+		cu->die_off = off;
+		cu->version = version;
+		if (dwarf_lowpc(die, &lo, &err) == DW_DLV_OK)
+			cu->base = lo;
+		dw_err_free(d, &err);
+		if (dwarf_attr(die, DW_AT_comp_dir, &attr, &err) == DW_DLV_OK) {
+			if (dwarf_formstring(attr, &s, &err) == DW_DLV_OK)
+				cu->comp_dir = s;
+			dwarf_dealloc_attribute(attr);
+		}
+		dw_err_free(d, &err);
+		rc.cu = (uint32_t)d->ncus;
+		ret = die_ranges(d, die, version, cu->base, add_curange, &rc);
+		dwarf_dealloc_die(die);
+		d->ncus++;
+		if (ret == -ENOMEM)
+			break;
+		ret = 0;
+	}
+	qsort(d->curanges, d->ncuranges, sizeof(*d->curanges), cmp_curange);
+	return ret;
+}
+
+/* ---- per-CU decoding ---- */
+
+static void cu_release(struct sym_dwarf *d, struct dw_cu *cu)
+{
+	for (size_t i = 0; i < cu->nfiles; i++)
+		free(cu->files[i]);
+	free(cu->files);
+	free(cu->rows);
+	free(cu->scopes);
+	free(cu->ranges);
+	free(cu->tops);
+	d->mem -= cu->mem;
+	cu->files = NULL;
+	cu->rows = NULL;
+	cu->scopes = NULL;
+	cu->ranges = NULL;
+	cu->tops = NULL;
+	cu->nfiles = cu->nrows = cu->nscopes = cu->nranges = cu->ntops = 0;
+	cu->cap_scopes = cu->cap_ranges = 0;
+	cu->mem = 0;
+	if (cu->state > 0)
+		cu->state = 0;
+}
+
+static int is_abs(const char *p)
+{
+	return p && p[0] == '/';
+}
+
+/* binutils' concat_filename(): comp_dir/dir/name unless absolute. */
+static char *make_path(const char *comp_dir, const char *dir, const char *name)
+{
+	char *out = NULL;
+	int n;
+
+	if (!name)
+		return NULL;
+	if (is_abs(name))
+		return strdup(name);
+	if (is_abs(dir))
+		comp_dir = NULL;
+	if (!comp_dir) {
+		comp_dir = dir;
+		dir = NULL;
+	}
+	if (!comp_dir)
+		return strdup(name);
+	if (dir)
+		n = asprintf(&out, "%s/%s/%s", comp_dir, dir, name);
+	else
+		n = asprintf(&out, "%s/%s", comp_dir, name);
+	return n < 0 ? NULL : out;
+}
+
+static int cmp_row(const void *a, const void *b)
+{
+	const struct dw_row *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	/* At one address, an end of sequence comes before a new start. */
+	if (x->end != y->end)
+		return x->end ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static int decode_lines(struct sym_dwarf *d, struct dw_cu *cu, Dwarf_Die cudie)
+{
+	Dwarf_Error err = NULL;
+	Dwarf_Unsigned lversion = 0;
+	Dwarf_Small count_tables = 0;
+	Dwarf_Line_Context ctx = NULL;
+	Dwarf_Line *lines = NULL;
+	Dwarf_Signed nlines = 0, base = 0, fcount = 0, fend = 0, ndirs = 0;
+	int ret = 0, res;
+
+	res = dwarf_srclines_b(cudie, &lversion, &count_tables, &ctx, &err);
+	if (res == DW_DLV_NO_ENTRY)
+		return 0;
+	if (res != DW_DLV_OK) {
+		set_err(d, "line table", &err);
+		return -EINVAL;
+	}
+	if (dwarf_srclines_from_linecontext(ctx, &lines, &nlines, &err) != DW_DLV_OK ||
+	    dwarf_srclines_files_indexes(ctx, &base, &fcount, &fend, &err) != DW_DLV_OK ||
+	    dwarf_srclines_include_dir_count(ctx, &ndirs, &err) != DW_DLV_OK || fend < 0 ||
+	    fend > 1000000) {
+		set_err(d, "line table header", &err);
+		ret = -EINVAL;
+		goto out;
+	}
+	/* Files by their DWARF number (1-based before DWARF 5). */
+	cu->files = calloc((size_t)fend + 1, sizeof(*cu->files));
+	if (!cu->files) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	cu->nfiles = (size_t)fend;
+	for (Dwarf_Signed i = base; i < fend; i++) {
+		const char *name = NULL, *dir = NULL;
+		Dwarf_Unsigned dirix = 0, mtime, flen;
+		Dwarf_Form_Data16 *md5;
+		Dwarf_Signed dslot;
+
+		if (i < 0 || dwarf_srclines_files_data_b(ctx, i, &name, &dirix, &mtime, &flen, &md5,
+							 &err) != DW_DLV_OK) {
+			dw_err_free(d, &err);
+			continue;
+		}
+		/* libdwarf numbers include directories from 1; in DWARF 5 its
+		 * slot 1 is directory 0. */
+		dslot = lversion >= 5 ? (Dwarf_Signed)dirix + 1 : (Dwarf_Signed)dirix;
+		if (dslot >= 1 && dslot <= ndirs &&
+		    dwarf_srclines_include_dir_data(ctx, dslot, &dir, &err) != DW_DLV_OK) {
+			dw_err_free(d, &err);
+			dir = NULL;
+		}
+		cu->files[i] = make_path(cu->comp_dir, dir, name);
+		cu->mem += cu->files[i] ? strlen(cu->files[i]) + 1 : 0;
+	}
+	cu->rows = malloc(((size_t)nlines + 1) * sizeof(*cu->rows));
+	if (!cu->rows) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	cu->mem += ((size_t)nlines + 1) * sizeof(*cu->rows);
+	for (Dwarf_Signed i = 0; i < nlines; i++) {
+		Dwarf_Addr addr = 0;
+		Dwarf_Unsigned lineno = 0, fileno = 0, col = 0;
+		Dwarf_Bool end = 0;
+		struct dw_row *prev = cu->nrows ? &cu->rows[cu->nrows - 1] : NULL;
+		struct dw_row row;
+
+		if (dwarf_lineaddr(lines[i], &addr, &err) != DW_DLV_OK ||
+		    dwarf_lineno(lines[i], &lineno, &err) != DW_DLV_OK ||
+		    dwarf_line_srcfileno(lines[i], &fileno, &err) != DW_DLV_OK ||
+		    dwarf_lineendsequence(lines[i], &end, &err) != DW_DLV_OK) {
+			dw_err_free(d, &err);
+			continue;
+		}
+		if (dwarf_lineoff_b(lines[i], &col, &err) != DW_DLV_OK)
+			dw_err_free(d, &err);
+		row = (struct dw_row){ addr, (uint32_t)fileno, (uint32_t)lineno,
+				       (uint32_t)cu->nrows, (uint16_t)(col > 65535 ? 0 : col),
+				       (uint8_t)!!end };
+		/* As binutils: of several rows at one address in a sequence,
+		 * the last one counts. */
+		if (prev && !prev->end && prev->addr == addr && prev->end == row.end) {
+			row.order = prev->order;
+			*prev = row;
+			continue;
+		}
+		cu->rows[cu->nrows++] = row;
+	}
+	qsort(cu->rows, cu->nrows, sizeof(*cu->rows), cmp_row);
+out:
+	dw_err_free(d, &err);
+	dwarf_srclines_dealloc_b(ctx);
+	return ret;
+}
+
+struct scope_ctx {
+	struct sym_dwarf *d;
+	struct dw_cu *cu;
+	uint32_t scope;
+};
+
+static int add_scope_range(void *ctx, uint64_t lo, uint64_t hi)
+{
+	struct scope_ctx *c = ctx;
+	struct dw_cu *cu = c->cu;
+
+	if (grow((void **)&cu->ranges, &cu->cap_ranges, cu->nranges + 1, sizeof(*cu->ranges)))
+		return -ENOMEM;
+	cu->ranges[cu->nranges++] = (struct dw_range){ lo, hi };
+	cu->scopes[c->scope].nranges++;
+	return 0;
+}
+
+static int walk(struct sym_dwarf *d, struct dw_cu *cu, Dwarf_Die parent, int32_t pscope, int depth)
+{
+	Dwarf_Error err = NULL;
+	Dwarf_Die child = NULL, sib;
+	int res, ret = 0;
+
+	if (depth > MAX_DIE_DEPTH)
+		return 0;
+	res = dwarf_child(parent, &child, &err);
+	if (res != DW_DLV_OK) {
+		dw_err_free(d, &err);
+		return res == DW_DLV_ERROR ? -EINVAL : 0;
+	}
+	while (child && !ret) {
+		Dwarf_Half tag = 0;
+
+		if (dwarf_tag(child, &tag, &err) != DW_DLV_OK) {
+			ret = -EINVAL;
+			break;
+		}
+		switch (tag) {
+		case DW_TAG_subprogram:
+		case DW_TAG_inlined_subroutine:
+		case DW_TAG_entry_point: {
+			struct scope_ctx sc = { d, cu, 0 };
+			struct dw_scope *s;
+			Dwarf_Off off = 0;
+
+			if (dwarf_dieoffset(child, &off, &err) != DW_DLV_OK) {
+				ret = -EINVAL;
+				break;
+			}
+			if (grow((void **)&cu->scopes, &cu->cap_scopes, cu->nscopes + 1,
+				 sizeof(*cu->scopes))) {
+				ret = -ENOMEM;
+				break;
+			}
+			sc.scope = (uint32_t)cu->nscopes;
+			s = &cu->scopes[cu->nscopes++];
+			memset(s, 0, sizeof(*s));
+			s->off = off;
+			s->parent = pscope;
+			s->inlined = tag == DW_TAG_inlined_subroutine;
+			s->first_range = (uint32_t)cu->nranges;
+			ret = die_ranges(d, child, cu->version, cu->base, add_scope_range, &sc);
+			if (ret == -EINVAL)
+				ret = 0; /* keep what was read, as a scope without ranges */
+			if (ret)
+				break;
+			if (!cu->scopes[sc.scope].nranges) {
+				/* Declaration, abstract instance or optimized away:
+				 * nothing below makes frames. */
+				cu->nscopes--;
+				break;
+			}
+			ret = walk(d, cu, child, (int32_t)sc.scope, depth + 1);
+			cu->scopes[sc.scope].next = (uint32_t)cu->nscopes;
+			break;
+		}
+		case DW_TAG_lexical_block:
+		case DW_TAG_namespace:
+		case DW_TAG_try_block:
+		case DW_TAG_catch_block:
+		case DW_TAG_module:
+			ret = walk(d, cu, child, pscope, depth + 1);
+			break;
+		default:
+			break;
+		}
+		if (ret)
+			break;
+		sib = NULL;
+		res = dwarf_siblingof_b(d->dbg, child, 1, &sib, &err);
+		dwarf_dealloc_die(child);
+		child = res == DW_DLV_OK ? sib : NULL;
+		if (res == DW_DLV_ERROR)
+			ret = -EINVAL;
+	}
+	if (child)
+		dwarf_dealloc_die(child);
+	dw_err_free(d, &err);
+	return ret;
+}
+
+static int cmp_top(const void *a, const void *b)
+{
+	const struct dw_top *x = a, *y = b;
+
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	/* Narrowest first among equal starts. */
+	return x->hi < y->hi ? -1 : x->hi > y->hi;
+}
+
+static int build_tops(struct dw_cu *cu)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cu->nscopes; i++)
+		if (cu->scopes[i].parent < 0)
+			n += cu->scopes[i].nranges;
+	cu->tops = malloc((n ? n : 1) * sizeof(*cu->tops));
+	if (!cu->tops)
+		return -ENOMEM;
+	for (size_t i = 0; i < cu->nscopes; i++) {
+		const struct dw_scope *s = &cu->scopes[i];
+
+		if (s->parent >= 0)
+			continue;
+		for (uint32_t k = 0; k < s->nranges; k++) {
+			const struct dw_range *r = &cu->ranges[s->first_range + k];
+
+			cu->tops[cu->ntops++] = (struct dw_top){ r->lo, r->hi, (uint32_t)i };
+		}
+	}
+	qsort(cu->tops, cu->ntops, sizeof(*cu->tops), cmp_top);
+	return 0;
+}
+
+static void evict(struct sym_dwarf *d, struct dw_cu *keep)
+{
+	for (size_t i = 0; i < d->ncus && d->mem > d->budget / 2; i++)
+		if (&d->cus[i] != keep && d->cus[i].state > 0)
+			cu_release(d, &d->cus[i]);
+}
+
+static int decode_cu(struct sym_dwarf *d, struct dw_cu *cu)
+{
+	Dwarf_Error err = NULL;
+	Dwarf_Die die = NULL;
+	int ret;
+
+	if (dwarf_offdie_b(d->dbg, cu->die_off, 1, &die, &err) != DW_DLV_OK) {
+		set_err(d, "CU DIE", &err);
+		cu->state = -1;
+		return -EINVAL;
+	}
+	ret = decode_lines(d, cu, die);
+	if (!ret)
+		ret = walk(d, cu, die, -1, 0);
+	if (ret == -EINVAL && !d->errmsg[0])
+		set_err(d, "DIE tree", NULL);
+	if (!ret)
+		ret = build_tops(cu);
+	dwarf_dealloc_die(die);
+	cu->mem += cu->cap_scopes * sizeof(*cu->scopes) + cu->cap_ranges * sizeof(*cu->ranges) +
+		   cu->ntops * sizeof(*cu->tops);
+	d->mem += cu->mem;
+	if (ret) {
+		/* A malformed CU keeps what it decoded (state -1: never
+		 * retried); out of memory drops it. */
+		if (ret == -ENOMEM)
+			cu_release(d, cu);
+		cu->state = ret == -ENOMEM ? 0 : -1;
+		return ret;
+	}
+	cu->state = 1;
+	if (d->mem > d->budget)
+		evict(d, cu);
+	return 0;
+}
+
+/* ---- names ---- */
+
+static const char **name_slot(struct sym_dwarf *d, Dwarf_Off off, int *found)
+{
+	size_t mask, h;
+
+	if (d->names_used * 2 >= d->names_cap) {
+		size_t ncap = d->names_cap ? d->names_cap * 2 : 1024;
+		struct name_slot *n = calloc(ncap, sizeof(*n));
+
+		if (!n)
+			return NULL;
+		for (size_t i = 0; i < d->names_cap; i++) {
+			if (!d->names[i].off)
+				continue;
+			h = (d->names[i].off * 0x9e3779b97f4a7c15ull) >> 20 & (ncap - 1);
+			while (n[h].off)
+				h = (h + 1) & (ncap - 1);
+			n[h] = d->names[i];
+		}
+		free(d->names);
+		d->names = n;
+		d->names_cap = ncap;
+	}
+	mask = d->names_cap - 1;
+	h = (off * 0x9e3779b97f4a7c15ull) >> 20 & mask;
+	while (d->names[h].off && d->names[h].off != off)
+		h = (h + 1) & mask;
+	*found = d->names[h].off == off;
+	if (!*found) {
+		d->names[h].off = off;
+		d->names[h].name = NULL;
+		d->names_used++;
+	}
+	return &d->names[h].name;
+}
+
+/* As binutils: a linkage name anywhere along abstract_origin /
+ * specification wins, else the first DW_AT_name met. */
+static const char *die_name(struct sym_dwarf *d, Dwarf_Die die, int depth, int *linkage)
+{
+	static const Dwarf_Half refs[] = { DW_AT_abstract_origin, DW_AT_specification };
+	Dwarf_Error err = NULL;
+	Dwarf_Attribute attr;
+	const char *name = NULL;
+	char *s;
+
+	*linkage = 0;
+	if (dwarf_attr(die, DW_AT_linkage_name, &attr, &err) == DW_DLV_OK ||
+	    (dw_err_free(d, &err), dwarf_attr(die, DW_AT_MIPS_linkage_name, &attr, &err)) ==
+		    DW_DLV_OK) {
+		int ok = dwarf_formstring(attr, &s, &err) == DW_DLV_OK;
+
+		dwarf_dealloc_attribute(attr);
+		dw_err_free(d, &err);
+		if (ok) {
+			*linkage = 1;
+			return s;
+		}
+	}
+	dw_err_free(d, &err);
+	if (dwarf_attr(die, DW_AT_name, &attr, &err) == DW_DLV_OK) {
+		if (dwarf_formstring(attr, &s, &err) == DW_DLV_OK)
+			name = s;
+		dwarf_dealloc_attribute(attr);
+	}
+	dw_err_free(d, &err);
+	if (depth >= MAX_NAME_DEPTH)
+		return name;
+	for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
+		Dwarf_Off off;
+		Dwarf_Die other = NULL;
+		const char *oname;
+		int olink = 0;
+
+		if (dwarf_attr(die, refs[i], &attr, &err) != DW_DLV_OK) {
+			dw_err_free(d, &err);
+			continue;
+		}
+		if (dwarf_global_formref(attr, &off, &err) == DW_DLV_OK &&
+		    dwarf_offdie_b(d->dbg, off, 1, &other, &err) == DW_DLV_OK) {
+			oname = die_name(d, other, depth + 1, &olink);
+			dwarf_dealloc_die(other);
+			if (olink) {
+				name = oname;
+				*linkage = 1;
+			} else if (!name) {
+				name = oname;
+			}
+		}
+		dw_err_free(d, &err);
+		dwarf_dealloc_attribute(attr);
+		if (*linkage)
+			break;
+	}
+	return name;
+}
+
+static void resolve_scope(struct sym_dwarf *d, struct dw_scope *s)
+{
+	Dwarf_Error err = NULL;
+	Dwarf_Die die = NULL;
+	Dwarf_Attribute attr;
+	Dwarf_Unsigned v;
+	const char **slot;
+	int found = 0, linkage;
+
+	s->resolved = 1;
+	if (dwarf_offdie_b(d->dbg, s->off, 1, &die, &err) != DW_DLV_OK) {
+		dw_err_free(d, &err);
+		return;
+	}
+	/* Many inlined instances share one abstract origin: cache by it. */
+	if (dwarf_attr(die, DW_AT_abstract_origin, &attr, &err) == DW_DLV_OK) {
+		Dwarf_Off off;
+
+		if (dwarf_global_formref(attr, &off, &err) == DW_DLV_OK) {
+			slot = name_slot(d, off, &found);
+			if (slot && found) {
+				s->name = *slot;
+			} else {
+				s->name = die_name(d, die, 0, &linkage);
+				if (slot)
+					*slot = s->name;
+			}
+			found = 1;
+		}
+		dwarf_dealloc_attribute(attr);
+	}
+	dw_err_free(d, &err);
+	if (!found)
+		s->name = die_name(d, die, 0, &linkage);
+	if (s->inlined) {
+		if (dwarf_attr(die, DW_AT_call_file, &attr, &err) == DW_DLV_OK) {
+			if (dwarf_formudata(attr, &v, &err) == DW_DLV_OK && v <= UINT32_MAX)
+				s->call_file = (uint32_t)v;
+			dwarf_dealloc_attribute(attr);
+		}
+		dw_err_free(d, &err);
+		if (dwarf_attr(die, DW_AT_call_line, &attr, &err) == DW_DLV_OK) {
+			if (dwarf_formudata(attr, &v, &err) == DW_DLV_OK && v <= UINT32_MAX)
+				s->call_line = (uint32_t)v;
+			dwarf_dealloc_attribute(attr);
+		}
+		dw_err_free(d, &err);
+	}
+	dwarf_dealloc_die(die);
+}
+
+/* ---- lookup ---- */
+
+static const char *cu_file(const struct dw_cu *cu, uint32_t idx)
+{
+	if (idx >= cu->nfiles || !cu->files)
+		return NULL;
+	return cu->files[idx];
+}
+
+static struct dw_cu *find_cu(struct sym_dwarf *d, uint64_t addr)
+{
+	size_t lo = 0, hi = d->ncuranges;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (d->curanges[mid].lo <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* CU ranges normally do not overlap; look back a little if they do. */
+	for (size_t i = lo, k = 0; i > 0 && k < 16; i--, k++) {
+		const struct dw_curange *r = &d->curanges[i - 1];
+
+		if (addr < r->hi)
+			return &d->cus[r->cu];
+	}
+	return NULL;
+}
+
+static int scope_has(const struct dw_cu *cu, const struct dw_scope *s, uint64_t addr, uint64_t *lo)
+{
+	for (uint32_t k = 0; k < s->nranges; k++) {
+		const struct dw_range *r = &cu->ranges[s->first_range + k];
+
+		if (addr >= r->lo && addr < r->hi) {
+			*lo = r->lo;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static const struct dw_row *find_row(const struct dw_cu *cu, uint64_t addr)
+{
+	size_t lo = 0, hi = cu->nrows;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cu->rows[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || cu->rows[lo - 1].end)
+		return NULL;
+	return &cu->rows[lo - 1];
+}
+
+int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *frames, int max,
+		      int *bad)
+{
+	struct dw_cu *cu = find_cu(d, addr);
+	const struct dw_row *row;
+	uint32_t chain[MAX_DIE_DEPTH + 2];
+	uint64_t chain_lo[MAX_DIE_DEPTH + 2];
+	int nchain = 0, n = 0, ret;
+	size_t lo, hi;
+
+	*bad = 0;
+	if (!cu)
+		return 0;
+	if (cu->state == 0) {
+		ret = decode_cu(d, cu);
+		if (ret == -ENOMEM)
+			return ret;
+	}
+	if (cu->state < 0)
+		*bad = 1;
+	row = find_row(cu, addr);
+
+	/* Outermost scope: the narrowest top-level range holding ADDR. */
+	lo = 0;
+	hi = cu->ntops;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cu->tops[mid].lo <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo, k = 0; i > 0 && k < 64; i--, k++) {
+		const struct dw_top *t = &cu->tops[i - 1];
+
+		if (addr < t->hi) {
+			chain[0] = t->scope;
+			chain_lo[0] = t->lo;
+			nchain = 1;
+			break;
+		}
+	}
+	/* Descend: the first child holding ADDR, again and again. */
+	while (nchain > 0 && nchain < MAX_DIE_DEPTH) {
+		const struct dw_scope *p = &cu->scopes[chain[nchain - 1]];
+		uint32_t c = chain[nchain - 1] + 1;
+		int deeper = 0;
+
+		while (c < p->next && c < cu->nscopes) {
+			const struct dw_scope *s = &cu->scopes[c];
+			uint64_t rlo;
+
+			if (scope_has(cu, s, addr, &rlo)) {
+				chain[nchain] = c;
+				chain_lo[nchain] = rlo;
+				nchain++;
+				deeper = 1;
+				break;
+			}
+			c = s->next > c ? s->next : c + 1;
+		}
+		if (!deeper)
+			break;
+	}
+	if (!nchain) {
+		if (!row || max < 1)
+			return 0;
+		frames[0] = (struct sym_dw_frame){ NULL, cu_file(cu, row->file), row->line,
+						   row->column, 0 };
+		return 1;
+	}
+	for (int i = nchain - 1; i >= 0 && n < max; i--) {
+		struct dw_scope *s = &cu->scopes[chain[i]];
+		struct sym_dw_frame *f = &frames[n];
+
+		if (!s->resolved)
+			resolve_scope(d, s);
+		f->func = s->name;
+		f->lo = chain_lo[i];
+		if (n == 0) {
+			f->file = row ? cu_file(cu, row->file) : NULL;
+			f->line = row ? row->line : 0;
+			f->column = row ? row->column : 0;
+		} else {
+			/* The caller's location is the call site of the frame
+			 * inlined into it. */
+			struct dw_scope *callee = &cu->scopes[chain[i + 1]];
+
+			f->file = cu_file(cu, callee->call_file);
+			f->line = callee->call_line;
+			f->column = 0;
+		}
+		n++;
+		if (!s->inlined)
+			break; /* a real function ends the chain */
+	}
+	return n;
+}
+
+/* ---- open / free ---- */
+
+int sym_dwarf__open(struct sym_dwarf **out, struct sym_elf *e, size_t mem_budget, char *errbuf,
+		    size_t errlen)
+{
+	struct sym_dwarf *d;
+	Dwarf_Error err = NULL;
+	int ret, res;
+
+	*out = NULL;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->e = e;
+	d->budget = mem_budget ? mem_budget : (size_t)256 << 20;
+	ret = setup_sections(d);
+	if (ret)
+		goto out;
+	d->intf.object = d;
+	d->intf.methods = &obj_methods;
+	res = dwarf_object_init_b(&d->intf, NULL, NULL, DW_GROUPNUMBER_ANY, &d->dbg, &err);
+	if (res == DW_DLV_NO_ENTRY) {
+		ret = -ENOENT;
+		goto out;
+	}
+	if (res != DW_DLV_OK) {
+		snprintf(errbuf, errlen, "'%s': malformed DWARF: %s", e->path,
+			 err ? dwarf_errmsg(err) : "cannot initialize");
+		if (err)
+			dwarf_dealloc(NULL, err, DW_DLA_ERROR);
+		d->dbg = NULL;
+		ret = -EINVAL;
+		goto out;
+	}
+	ret = index_cus(d);
+	if (ret == -EINVAL)
+		snprintf(errbuf, errlen, "%s", d->errmsg);
+out:
+	if (ret) {
+		sym_dwarf__free(d);
+		return ret;
+	}
+	*out = d;
+	return 0;
+}
+
+void sym_dwarf__free(struct sym_dwarf *d)
+{
+	Dwarf_Error err = NULL;
+
+	if (!d)
+		return;
+	for (size_t i = 0; i < d->ncus; i++)
+		cu_release(d, &d->cus[i]);
+	free(d->cus);
+	free(d->curanges);
+	free(d->names);
+	if (d->dbg) {
+		dwarf_object_finish(d->dbg, &err);
+		if (err)
+			dwarf_dealloc(NULL, err, DW_DLA_ERROR);
+	}
+	for (size_t i = 0; i < d->nsecs; i++)
+		free(d->secs[i].name);
+	free(d->secs);
+	free(d);
+}
+
+const char *sym_dwarf__errmsg(const struct sym_dwarf *d)
+{
+	return d->errmsg;
+}

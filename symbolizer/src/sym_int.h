@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal interfaces of the symbolizer: one opened ELF file (sym_elf), its
+ * symbol table (sym_symtab), its DWARF index (sym_dwarf), shared by
+ * resolver.c, elf.c and dwarf.c.  Nothing here is API.
+ */
+#ifndef SYM_INT_H
+#define SYM_INT_H
+
+#include <gelf.h>
+#include <libelf.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sym/resolver.h>
+
+#define SYM_BUILD_ID_MAX 64
+
+/* A growable array of bytes used as a string pool: strings are referred to
+ * by offset so the pool can be reallocated. */
+struct sym_strpool {
+	char *buf;
+	size_t len, cap;
+};
+
+int sym_strpool__add(struct sym_strpool *p, const char *s, size_t len, uint32_t *off);
+void sym_strpool__release(struct sym_strpool *p);
+
+struct sym_segment {
+	uint64_t vaddr, memsz, offset, filesz;
+};
+
+/* One ELF file, mapped read-only.  Strings from its string tables point
+ * into the mapping and live as long as the sym_elf. */
+struct sym_elf {
+	char *path;
+	int fd;
+	Elf *elf;
+	GElf_Ehdr ehdr;
+	size_t shstrndx;
+	uint8_t build_id[SYM_BUILD_ID_MAX];
+	size_t build_id_size;
+	struct sym_segment *segs;
+	size_t nsegs;
+	const char *debuglink; /* NULL when none */
+	uint32_t debuglink_crc;
+	int has_debug_info;    /* .debug_info or .zdebug_info with contents */
+	int has_symtab;        /* .symtab with entries */
+	int has_dynsym;
+};
+
+/* Opens PATH; on failure returns a negative errno and writes a one-line
+ * reason into ERRBUF.  -ENOEXEC means "not a (valid) ELF file". */
+int sym_elf__open(struct sym_elf **out, const char *path, char *errbuf, size_t errlen);
+/* Same, on an already opened descriptor (taken over, closed on free). */
+int sym_elf__open_fd(struct sym_elf **out, int fd, const char *path, char *errbuf,
+		     size_t errlen);
+void sym_elf__free(struct sym_elf *e);
+/* Section by name, NULL when absent. */
+Elf_Scn *sym_elf__section(struct sym_elf *e, const char *name, GElf_Shdr *shdr);
+int sym_elf__vaddr_mapped(const struct sym_elf *e, uint64_t addr);
+
+struct sym_symbol {
+	uint64_t addr, size;
+	const char *name;
+};
+
+/* Function symbols sorted by address, one per address. */
+struct sym_symtab {
+	struct sym_symbol *syms;
+	size_t n;
+	struct sym_strpool pool; /* for names that are copied (embedded tables) */
+	char **owned;            /* copied names */
+	size_t nowned;
+};
+
+/* Loads .symtab (else .dynsym) of E.  Returns 0 (possibly with n == 0). */
+int sym_symtab__load(struct sym_symtab *t, struct sym_elf *e);
+/* Sorts and deduplicates after symbols were appended. */
+void sym_symtab__finish(struct sym_symtab *t);
+const struct sym_symbol *sym_symtab__find(const struct sym_symtab *t, uint64_t addr);
+void sym_symtab__release(struct sym_symtab *t);
+
+/* DWARF side: lazily indexed per compilation unit. */
+struct sym_dwarf;
+
+struct sym_dw_frame {
+	const char *func;
+	const char *file;
+	uint32_t line, column;
+	uint64_t lo;   /* low pc of this frame's function or inlined instance */
+};
+
+/* Opens the DWARF of E (which must outlive it).  Returns 0, -ENOENT when E
+ * has no DWARF, -EINVAL when the DWARF is malformed (ERRBUF says why). */
+int sym_dwarf__open(struct sym_dwarf **out, struct sym_elf *e, size_t mem_budget,
+		    char *errbuf, size_t errlen);
+void sym_dwarf__free(struct sym_dwarf *d);
+/*
+ * Frames for ADDR, innermost first, into FRAMES (capacity MAX).  Returns
+ * the number of frames: 0 when no CU covers ADDR; a negative errno on
+ * allocation failure; *BAD set when the CU's DWARF is malformed.  Strings
+ * are owned by D.
+ */
+int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *frames,
+		      int max, int *bad);
+const char *sym_dwarf__errmsg(const struct sym_dwarf *d);
+
+uint32_t sym_crc32(uint32_t crc, const void *buf, size_t len);
+
+#endif /* SYM_INT_H */
