@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * bpftape's kernel side: one generic tracepoint program (the attach cookie
+ * says which event type it is serving), a perf_event CPU sampler and three
+ * raw tracepoints for process lifecycle.  Everything goes into per-CPU
+ * ringbufs without a wakeup per event; userspace polls with a short timeout
+ * and is only woken early when a ring is over the wakeup threshold.
+ *
+ * Stacks are captured with bpf_get_stack() straight into the event record,
+ * never through a stack map, so a stack can never be attributed to another
+ * event and capture cannot fail because a map filled up.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "bpftape_events.h"
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* Set by the recorder before load. */
+const volatile __u32 filter_pids = 0;     /* only tgids in `tracked` */
+const volatile __u32 follow_children = 0; /* add forked children to `tracked` */
+const volatile __u32 n_rings = 1;
+const volatile __u64 wakeup_bytes = 1 << 20; /* force a wakeup above this */
+
+struct ring {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 16); /* template only: rings are made by userspace */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1); /* resized to n_rings */
+	__type(key, __u32);
+	__array(values, struct ring);
+} rings SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BT_MAX_TYPES);
+	__type(key, __u32);
+	__type(value, struct bt_type_cfg);
+} type_cfg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} tracked SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BT_MAX_TYPES * BT_LOSS_NKINDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} losses SEC(".maps");
+
+struct scratch {
+	__u8 buf[BT_SCRATCH_BYTES];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch SEC(".maps");
+
+static __always_inline void count_loss(__u32 type_id, __u32 kind)
+{
+	__u32 key = (type_id & (BT_MAX_TYPES - 1)) * BT_LOSS_NKINDS + kind;
+	__u64 *v = bpf_map_lookup_elem(&losses, &key);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline void *cpu_ring(__u32 cpu)
+{
+	__u32 idx = n_rings > 1 ? cpu % n_rings : 0;
+
+	return bpf_map_lookup_elem(&rings, &idx);
+}
+
+static __always_inline __u64 wake_flag(void *rb)
+{
+	return bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA) > wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+									 : BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline int is_tracked(__u32 tgid)
+{
+	return !filter_pids || bpf_map_lookup_elem(&tracked, &tgid);
+}
+
+/*
+ * Builds the event in the per-CPU scratch buffer (header, payload copied from
+ * SRC, stacks) and outputs it with one copy.  A tracepoint's SRC is its raw
+ * record; a CPU sample has none.
+ */
+static __always_inline int emit_event(void *ctx, __u32 type_id, const void *src)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, zero = 0, cpu;
+	__u64 psize = 0, off, nk = 0, nu = 0;
+	struct bt_type_cfg *cfg;
+	struct bt_event *e;
+	struct scratch *s;
+	void *rb;
+	long ret;
+
+	if (!is_tracked(tgid))
+		return 0;
+	type_id &= BT_MAX_TYPES - 1;
+	cfg = bpf_map_lookup_elem(&type_cfg, &type_id);
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!cfg || !s)
+		return 0;
+	cpu = bpf_get_smp_processor_id();
+	e = (void *)s->buf;
+	e->kind = BT_REC_EVENT;
+	e->type_id = type_id;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->pid = tgid;
+	e->tid = (__u32)id;
+	e->cpu = cpu;
+	e->flags = 0;
+	e->__pad0 = 0;
+
+	if (src && cfg->fixed_size) {
+		psize = cfg->fixed_size & (BT_MAX_PAYLOAD - 1);
+		if (cfg->fixed_size >= BT_MAX_PAYLOAD)
+			psize = BT_MAX_PAYLOAD;
+		if (bpf_probe_read_kernel(s->buf + sizeof(*e), psize, src))
+			psize = 0;
+		/* The record goes on past the fixed part by its __data_loc areas. */
+		__u64 end = psize;
+#pragma unroll
+		for (int i = 0; i < BT_MAX_DATALOC; i++) {
+			if (i >= cfg->n_loc || !psize)
+				break;
+			__u32 lo = cfg->loc_off[i];
+			if (lo > BT_MAX_PAYLOAD - 4)
+				break;
+			__u32 loc = *(__u32 *)(s->buf + sizeof(*e) + lo);
+			__u32 dend = (loc & 0xffff) + (loc >> 16);
+			if (cfg->loc_rel[i])
+				dend += lo + 4;
+			if (dend > end)
+				end = dend;
+		}
+		if (end > BT_MAX_PAYLOAD) {
+			end = BT_MAX_PAYLOAD;
+			e->flags |= BT_EVF_PAYLOAD_TRUNC;
+		}
+		if (end > psize) {
+			/* keep the compiler from folding the bound the verifier needs */
+			__u64 n = end;
+
+			barrier_var(n);
+			if (n <= BT_MAX_PAYLOAD &&
+			    bpf_probe_read_kernel(s->buf + sizeof(*e), n, src) == 0)
+				psize = end;
+		}
+	}
+	barrier_var(psize);
+	if (psize > BT_MAX_PAYLOAD)
+		psize = BT_MAX_PAYLOAD;
+	e->payload_size = psize;
+	/* zero the padding up to 8 bytes so no stale scratch bytes reach the file */
+	if (psize <= BT_MAX_PAYLOAD)
+		*(__u64 *)(s->buf + sizeof(*e) + psize) = 0;
+	off = sizeof(*e) + ((psize + 7) & ~7u);
+	if (off > sizeof(*e) + BT_MAX_PAYLOAD)
+		return 0;
+
+	if (cfg->flags & BT_CFG_KSTACK) {
+		ret = bpf_get_stack(ctx, s->buf + off, BT_STACK_BYTES, 0);
+		if (ret < 0) {
+			e->flags |= BT_EVF_KSTACK_LOST;
+			count_loss(type_id, BT_LOSS_KSTACK);
+		} else {
+			nk = (__u64)ret / 8;
+			if (nk > BT_MAX_STACK_FRAMES)
+				nk = BT_MAX_STACK_FRAMES;
+		}
+	}
+	off += nk * 8;
+	if (off > sizeof(*e) + BT_MAX_PAYLOAD + BT_STACK_BYTES)
+		return 0;
+	if (cfg->flags & BT_CFG_USTACK) {
+		ret = bpf_get_stack(ctx, s->buf + off, BT_STACK_BYTES, BPF_F_USER_STACK);
+		if (ret < 0) {
+			e->flags |= BT_EVF_USTACK_LOST;
+			count_loss(type_id, BT_LOSS_USTACK);
+		} else {
+			nu = (__u64)ret / 8;
+			if (nu > BT_MAX_STACK_FRAMES)
+				nu = BT_MAX_STACK_FRAMES;
+		}
+	}
+	off += nu * 8;
+	e->kstack_n = nk;
+	e->ustack_n = nu;
+	if (off > BT_SCRATCH_BYTES)
+		return 0;
+
+	rb = cpu_ring(cpu);
+	if (!rb)
+		return 0;
+	if (bpf_ringbuf_output(rb, s->buf, off, wake_flag(rb)))
+		count_loss(type_id, BT_LOSS_RINGBUF);
+	return 0;
+}
+
+SEC("tracepoint")
+int bt_tracepoint(void *ctx)
+{
+	return emit_event(ctx, (__u32)bpf_get_attach_cookie(ctx), ctx);
+}
+
+SEC("perf_event")
+int bt_profile(struct bpf_perf_event_data *ctx)
+{
+	return emit_event(ctx, (__u32)bpf_get_attach_cookie(ctx), NULL);
+}
+
+static __always_inline struct bt_proc *proc_reserve(void **rbp, __u32 size)
+{
+	void *rb = cpu_ring(bpf_get_smp_processor_id());
+	struct bt_proc *p;
+
+	*rbp = rb;
+	if (!rb)
+		return NULL;
+	p = bpf_ringbuf_reserve(rb, size, 0);
+	if (!p)
+		count_loss(0, BT_LOSS_RINGBUF);
+	return p;
+}
+
+static __always_inline void proc_fill(struct bt_proc *p, __u32 kind, struct task_struct *t)
+{
+	p->kind = kind;
+	p->flags = 0;
+	p->ts_ns = bpf_ktime_get_ns();
+	p->pid = BPF_CORE_READ(t, tgid);
+	p->tid = BPF_CORE_READ(t, pid);
+	p->ppid = BPF_CORE_READ(t, real_parent, tgid);
+	p->exit_code = 0;
+	p->cpu = bpf_get_smp_processor_id();
+	p->__pad0 = 0;
+	__builtin_memset(p->comm, 0, sizeof(p->comm));
+	BPF_CORE_READ_STR_INTO(&p->comm, t, comm);
+}
+
+SEC("raw_tp/sched_process_fork")
+int BPF_PROG(bt_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = BPF_CORE_READ(parent, tgid);
+	__u32 ctgid = BPF_CORE_READ(child, tgid);
+	struct bt_proc *p;
+	void *rb;
+
+	if (!is_tracked(ptgid))
+		return 0;
+	if (filter_pids && follow_children && ctgid != ptgid) {
+		__u8 one = 1;
+
+		bpf_map_update_elem(&tracked, &ctgid, &one, BPF_ANY);
+	}
+	p = proc_reserve(&rb, BT_PROC_SMALL_SIZE);
+	if (!p)
+		return 0;
+	proc_fill(p, BT_REC_FORK, child);
+	/* the child's real_parent may be a subreaper-less thread: use the forker */
+	p->ppid = ptgid;
+	if (ctgid == ptgid)
+		p->flags |= BT_PROCF_THREAD;
+	bpf_ringbuf_submit(p, wake_flag(rb));
+	return 0;
+}
+
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(bt_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct bt_proc *p;
+	const char *fn;
+	void *rb;
+
+	if (!is_tracked(BPF_CORE_READ(task, tgid)))
+		return 0;
+	p = proc_reserve(&rb, sizeof(*p));
+	if (!p)
+		return 0;
+	proc_fill(p, BT_REC_EXEC, task);
+	fn = BPF_CORE_READ(bprm, filename);
+	if (bpf_probe_read_kernel_str(p->filename, sizeof(p->filename), fn) < 0)
+		p->filename[0] = 0;
+	bpf_ringbuf_submit(p, wake_flag(rb));
+	return 0;
+}
+
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(bt_exit, struct task_struct *task)
+{
+	struct bt_proc *p;
+	void *rb;
+
+	if (!is_tracked(BPF_CORE_READ(task, tgid)))
+		return 0;
+	p = proc_reserve(&rb, BT_PROC_SMALL_SIZE);
+	if (!p)
+		return 0;
+	proc_fill(p, BT_REC_EXIT, task);
+	p->exit_code = BPF_CORE_READ(task, exit_code);
+	if (p->pid != p->tid)
+		p->flags |= BT_PROCF_THREAD;
+	bpf_ringbuf_submit(p, wake_flag(rb));
+	return 0;
+}
