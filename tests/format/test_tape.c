@@ -727,9 +727,18 @@ static void test_tape__footer_totals_match(void **state)
 	free(im.data);
 }
 
+static void test_tape__crc32c_matches_the_standard(void **state)
+{
+	(void)state;
+	/* the check value of CRC-32C (docs/FORMAT.md) */
+	assert_int_equal(tape_crc32c(0, "123456789", 9), 0xe3069283u);
+	assert_int_equal(tape_crc32c(tape_crc32c(0, "1234", 4), "56789", 5), 0xe3069283u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tape__crc32c_matches_the_standard),
 		cmocka_unit_test(test_tape__roundtrip_every_type),
 		cmocka_unit_test(test_tape__truncation_at_every_offset),
 		cmocka_unit_test(test_tape__bit_flip_anywhere_is_detected),
