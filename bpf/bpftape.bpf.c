@@ -165,6 +165,11 @@ static __always_inline int emit_event(void *ctx, __u32 type_id, const void *src)
 				psize = end;
 		}
 	}
+	if ((cfg->flags & BT_CFG_FIX_COMMON) && psize >= 8) {
+		*(__u16 *)(s->buf + sizeof(*e)) = cfg->common_type;
+		*(__u16 *)(s->buf + sizeof(*e) + 2) = 0;
+		*(__u32 *)(s->buf + sizeof(*e) + 4) = (__u32)id;
+	}
 	barrier_var(psize);
 	if (psize > BT_MAX_PAYLOAD)
 		psize = BT_MAX_PAYLOAD;

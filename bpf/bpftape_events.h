@@ -80,6 +80,10 @@ struct bt_proc {
 /* bt_type_cfg.flags */
 #define BT_CFG_KSTACK (1u << 0)
 #define BT_CFG_USTACK (1u << 1)
+/* syscalls:* tracepoints hand BPF a record whose common_* header holds a
+ * pt_regs pointer: rewrite it (common_type = ID, flags and preempt_count 0,
+ * common_pid = tid) so the stored record decodes like any other. */
+#define BT_CFG_FIX_COMMON (1u << 2)
 
 /*
  * Per event type configuration (array map indexed by type_id, which is also
@@ -95,6 +99,8 @@ struct bt_type_cfg {
 	__u8 __pad0;
 	__u16 loc_off[BT_MAX_DATALOC];
 	__u8 loc_rel[BT_MAX_DATALOC];
+	__u16 common_type; /* tracefs ID, for BT_CFG_FIX_COMMON */
+	__u16 __pad1[3];
 };
 
 /* Loss counters: per-CPU array indexed by type_id * BT_LOSS_NKINDS + kind.
@@ -116,7 +122,9 @@ _Static_assert(__builtin_offsetof(struct bt_proc, exit_code) == 28, "bt_proc.exi
 _Static_assert(__builtin_offsetof(struct bt_proc, comm) == 40, "bt_proc.comm");
 _Static_assert(__builtin_offsetof(struct bt_proc, filename) == BT_PROC_SMALL_SIZE,
 	       "bt_proc.filename");
-_Static_assert(sizeof(struct bt_type_cfg) == 32, "bt_type_cfg size");
+_Static_assert(sizeof(struct bt_type_cfg) == 40, "bt_type_cfg size");
+_Static_assert(__builtin_offsetof(struct bt_type_cfg, common_type) == 32,
+	       "bt_type_cfg.common_type");
 _Static_assert(__builtin_offsetof(struct bt_type_cfg, loc_off) == 8, "bt_type_cfg.loc_off");
 _Static_assert(__builtin_offsetof(struct bt_type_cfg, loc_rel) == 24, "bt_type_cfg.loc_rel");
 _Static_assert(sizeof(struct bt_event) + BT_MAX_PAYLOAD + 2 * BT_STACK_BYTES <= BT_SCRATCH_BYTES,

@@ -12,7 +12,7 @@
 
 volatile unsigned long burner_sink;
 
-#define UNIT 200000ul
+#define UNIT 20000ul
 
 __attribute__((noinline)) void burner_leaf_spin(unsigned long n)
 {

@@ -218,6 +218,9 @@ static int resolve_specs(struct session *s)
 				memcpy(t->cfg.loc_off, lay.loc_off, sizeof(lay.loc_off));
 				memcpy(t->cfg.loc_rel, lay.loc_rel, sizeof(lay.loc_rel));
 				t->cfg.flags = (uint16_t)stack_cfg(s, sp);
+				t->cfg.common_type = (uint16_t)lay.id;
+				if (!strcmp(names[j].cat, "syscalls"))
+					t->cfg.flags |= BT_CFG_FIX_COMMON;
 				t->hz = lay.id; /* reused below as tp_id */
 			}
 			free(names);
