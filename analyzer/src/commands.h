@@ -7,6 +7,15 @@
 #ifndef BPFTAPE_COMMANDS_H
 #define BPFTAPE_COMMANDS_H
 
+int cmd_info(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_sql(int argc, char **argv);
+int cmd_events(int argc, char **argv);
+int cmd_hist(int argc, char **argv);
+int cmd_folded(int argc, char **argv);
+int cmd_flamegraph(int argc, char **argv);
 int cmd_symbolize(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_record(int argc, char **argv);
 
 #endif

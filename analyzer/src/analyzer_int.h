@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internals shared by the bpftape subcommands: the trace database (import,
+ * cache check, opening), tracepoint format parsing, histogram printing and
+ * small CLI helpers.  Not installed; everything here is private to analyzer/
+ * and its tests.
+ */
+#ifndef BPFTAPE_ANALYZER_INT_H
+#define BPFTAPE_ANALYZER_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <sqlite3.h>
+
+/* Schema version stored in meta('schema_version'); docs/SCHEMA.md. */
+#define ANA_SCHEMA_VERSION 1
+
+/* ---- tracepoint formats (tpformat.c) ---- */
+
+enum ana_field_kind {
+	ANA_FIELD_INT,      /* 1, 2, 4 or 8 byte integer */
+	ANA_FIELD_CHARS,    /* char[N]: text up to the first NUL */
+	ANA_FIELD_DATA_LOC, /* __data_loc: u32 (len << 16 | offset) */
+	ANA_FIELD_BYTES,    /* anything else: stored as a BLOB */
+};
+
+struct ana_field {
+	char *name;     /* as in the format; owned */
+	char *column;   /* SQL column name (differs on clashes); owned */
+	char *type;     /* declaration without the name, e.g. "pid_t"; owned */
+	enum ana_field_kind kind;
+	uint32_t offset, size;
+	int is_signed;
+	int is_text;    /* CHARS, or a __data_loc char[] */
+	int common;     /* common_* field */
+};
+
+struct ana_tpformat {
+	struct ana_field *fields;
+	size_t nfields;
+};
+
+/* Parses tracefs format TEXT (LEN bytes).  Returns 0 or -EINVAL with a
+ * message in ERR ("line 7: no offset"). */
+int ana_tpformat__parse(struct ana_tpformat *f, const char *text, size_t len, char *err,
+			size_t err_size);
+void ana_tpformat__release(struct ana_tpformat *f);
+
+/* Reads an integer field from PAYLOAD; 0 when it lies outside. */
+int64_t ana_field__int(const struct ana_field *fld, const void *payload, size_t size);
+/* Text of a CHARS or DATA_LOC field: *len is set; NULL when out of bounds. */
+const char *ana_field__text(const struct ana_field *fld, const void *payload, size_t size,
+			    size_t *len);
+
+/* "sched:sched_switch" -> "tp_sched_sched_switch" (letters, digits, _). */
+void ana_table_name(const char *event_name, char *out, size_t out_size);
+
+/* ---- the trace database (db.c, import.c) ---- */
+
+struct ana_import_opts {
+	int quiet;       /* no progress on stderr */
+	int no_symbols;  /* skip symbolization (raw addresses only) */
+	int no_dwarf;    /* symbol tables only */
+	const char *const *debug_dirs;
+	size_t n_debug_dirs;
+};
+
+struct ana_import_stats {
+	uint64_t records, events, stacks, frames, procs, mmaps, bad_chunks;
+	uint64_t bytes_skipped;
+	double seconds;
+};
+
+/* Imports TRACE into a new database at DB_PATH (written to DB_PATH.tmp and
+ * renamed).  Returns 0 or a negative errno with a message in ERR.  A damaged
+ * trace imports what is intact and records the damage in stats. */
+int ana_import(const char *trace, const char *db_path, const struct ana_import_opts *opts,
+	       struct ana_import_stats *st, char *err, size_t err_size);
+
+/* The default database path for TRACE: TRACE.db if its directory is
+ * writable, else $XDG_CACHE_HOME/bpftape/<hash>.db (~/.cache). */
+int ana_default_db_path(const char *trace, char *out, size_t out_size);
+
+/* 1 when the database at DB_PATH is a complete import of TRACE as it is
+ * now (size, mtime and header hash match), 0 otherwise. */
+int ana_db_is_fresh(const char *trace, const char *db_path);
+
+/* Identity of a trace file: size, mtime and a hash of its first and last
+ * 64 KiB. */
+struct ana_trace_id {
+	int64_t size;
+	int64_t mtime_ns;
+	char hash[17];
+};
+int ana_trace_id(const char *trace, struct ana_trace_id *id);
+
+struct ana_db_opts {
+	const char *db_path;  /* NULL = default */
+	int reimport;         /* import even when fresh */
+	int quiet;
+	int no_symbols;
+};
+
+/* Opens (importing first when needed) the database of TRACE read-only.
+ * Prints a one-line error and returns NULL on failure. */
+sqlite3 *ana_db_open(const char *trace, const struct ana_db_opts *opts);
+
+/* ---- histograms (hist.c) ---- */
+
+#define ANA_LOG2_SLOTS 65
+
+/* bcc/libbpf-tools slot of V: 0 for 0 and 1, else floor(log2(V)). */
+unsigned int ana_log2_slot(uint64_t v);
+
+/* Prints a log2 histogram the way libbpf-tools' print_log2_hist does
+ * (leading empty slots skipped, as bcc's strip_leading_zero). */
+void ana_print_log2_hist(FILE *out, const uint64_t *slots, unsigned int nslots,
+			 const char *val_type);
+
+/* Prints a linear histogram like bpftrace's lhist: [lo, hi) rows. */
+void ana_print_linear_hist(FILE *out, const uint64_t *counts, size_t n, int64_t base,
+			   int64_t step, uint64_t below, uint64_t above);
+
+struct ana_summary {
+	uint64_t count;
+	int64_t min, max;
+	double mean;
+	int64_t p50, p90, p99, p999;
+};
+/* Sorts VALS in place and fills S (nearest-rank percentiles). */
+void ana_summarize(int64_t *vals, size_t n, struct ana_summary *s);
+void ana_print_summary(FILE *out, const struct ana_summary *s);
+
+/* ---- CLI helpers (util.c) ---- */
+
+/* Parses a duration ("10s", "500ms", "3us", "42ns", "1.5s", "2m"; bare
+ * numbers are seconds) to ns.  Returns 0 or -EINVAL ("10abc"). */
+int ana_parse_duration_ns(const char *s, int64_t *ns);
+/* Parses a non-negative integer with an optional K/M/G suffix. */
+int ana_parse_size(const char *s, uint64_t *v);
+
+/* Prints "bpftape CMD: MSG" style errors in git's style to stderr. */
+void ana_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Escapes S for JSON into OUT. */
+void ana_json_str(FILE *out, const char *s);
+
+/* Common event filters: --event, --pid, --comm, --since, --until. */
+struct ana_filter {
+	const char *event;
+	int64_t pid; /* -1 = any */
+	const char *comm;
+	int64_t since_ns, until_ns; /* relative to trace start; -1 = unset */
+};
+void ana_filter_init(struct ana_filter *f);
+/* Appends " AND ..." conditions on events alias E (threads alias T for
+ * comm) to SQL; parameters are inlined safely (sqlite3_mprintf %Q). */
+char *ana_filter_sql(sqlite3 *db, const struct ana_filter *f);
+
+/* Trace start (first event ts, else host start) from the meta table. */
+int64_t ana_db_start_ns(sqlite3 *db);
+
+#endif

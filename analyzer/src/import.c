@@ -1,0 +1,1439 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Import: streams a trace into a SQLite database (docs/SCHEMA.md), one chunk
+ * at a time, in one transaction with prepared statements and no journal;
+ * indexes are built after the load.  Stacks are symbolized at the end, each
+ * distinct (binary, address) once, in one batch per binary.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sym/resolver.h>
+#include <tape/endian.h>
+#include <tape/format.h>
+#include <tape/reader.h>
+
+#include "analyzer_int.h"
+#include "hashmap.h"
+
+static const char schema_sql[] =
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value);\n"
+	"CREATE TABLE host(hostname TEXT, sysname TEXT, release TEXT, version TEXT, machine TEXT,"
+	" page_size INTEGER, ncpus INTEGER, clock_mono_ns INTEGER, clock_realtime_ns INTEGER,"
+	" start_ns INTEGER, recorder TEXT, cmdline TEXT, kernel_build_id TEXT);\n"
+	"CREATE TABLE event_types(type_id INTEGER PRIMARY KEY, name TEXT NOT NULL, source TEXT,"
+	" source_id INTEGER, flags INTEGER, tp_id INTEGER, spec TEXT, format TEXT,"
+	" table_name TEXT, events INTEGER NOT NULL DEFAULT 0);\n"
+	"CREATE TABLE tp_fields(type_id INTEGER, idx INTEGER, name TEXT, column_name TEXT,"
+	" type TEXT, offset INTEGER, size INTEGER, signed INTEGER, kind TEXT, common INTEGER,"
+	" PRIMARY KEY(type_id, idx));\n"
+	"CREATE TABLE events(id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, cpu INTEGER,"
+	" pid INTEGER, tid INTEGER, type_id INTEGER NOT NULL, kstack_id INTEGER,"
+	" ustack_id INTEGER, flags INTEGER);\n"
+	"CREATE TABLE payloads(event_id INTEGER PRIMARY KEY, payload BLOB);\n"
+	"CREATE TABLE stacks(stack_id INTEGER PRIMARY KEY, kernel INTEGER, truncated INTEGER,"
+	" nframes INTEGER, ips BLOB);\n"
+	"CREATE TABLE frames(stack_id INTEGER NOT NULL, pid INTEGER NOT NULL, depth INTEGER NOT NULL,"
+	" inline_depth INTEGER NOT NULL, kernel INTEGER, ip INTEGER, func TEXT, file TEXT,"
+	" line INTEGER, inlined INTEGER, module TEXT, build_id TEXT, offset INTEGER,"
+	" func_offset INTEGER, reason TEXT);\n"
+	"CREATE TABLE proc_events(ts INTEGER, kind TEXT, pid INTEGER, tid INTEGER, ppid INTEGER,"
+	" comm TEXT, filename TEXT, exit_status INTEGER, thread INTEGER);\n"
+	"CREATE TABLE processes(pid INTEGER PRIMARY KEY, ppid INTEGER, comm TEXT, filename TEXT,"
+	" start_ts INTEGER, exec_ts INTEGER, exit_ts INTEGER, exit_status INTEGER,"
+	" exit_code INTEGER, exit_signal INTEGER, scanned INTEGER);\n"
+	"CREATE TABLE threads(tid INTEGER PRIMARY KEY, pid INTEGER, comm TEXT, start_ts INTEGER,"
+	" exit_ts INTEGER);\n"
+	"CREATE TABLE mappings(id INTEGER PRIMARY KEY, ts INTEGER, pid INTEGER, start INTEGER,"
+	" end INTEGER, pgoff INTEGER, path TEXT, build_id TEXT, prot INTEGER, flags INTEGER,"
+	" dev INTEGER, inode INTEGER);\n"
+	"CREATE TABLE stats(source TEXT NOT NULL, name TEXT NOT NULL, type_id INTEGER, cpu INTEGER,"
+	" value INTEGER, ts INTEGER);\n"
+	"CREATE VIEW event_list AS SELECT e.id, e.ts, e.cpu, e.pid, e.tid, t.name AS event,"
+	" COALESCE(th.comm, p.comm) AS comm, e.kstack_id, e.ustack_id, e.flags FROM events e"
+	" JOIN event_types t USING(type_id) LEFT JOIN threads th ON th.tid = e.tid"
+	" LEFT JOIN processes p ON p.pid = e.pid;\n";
+
+static const char post_sql[] =
+	"CREATE INDEX events_ts ON events(ts);\n"
+	"CREATE INDEX frames_stack ON frames(stack_id, pid, depth, inline_depth);\n"
+	"CREATE INDEX proc_events_pid ON proc_events(pid, ts);\n"
+	"CREATE INDEX mappings_pid ON mappings(pid, ts);\n"
+	/* processes: one row per tgid seen in lifecycle records */
+	"INSERT INTO processes(pid) SELECT DISTINCT pid FROM proc_events WHERE pid != 0;\n"
+	"UPDATE processes SET"
+	" ppid = (SELECT ppid FROM proc_events q WHERE q.pid = processes.pid AND q.ppid != 0"
+	"   AND q.kind IN ('scan','fork','exec') ORDER BY ts DESC LIMIT 1),"
+	" comm = (SELECT comm FROM proc_events q WHERE q.pid = processes.pid AND q.comm != ''"
+	"   AND (q.thread = 0 OR q.tid = q.pid) ORDER BY ts DESC LIMIT 1),"
+	" filename = (SELECT filename FROM proc_events q WHERE q.pid = processes.pid"
+	"   AND q.filename != '' ORDER BY ts DESC LIMIT 1),"
+	" start_ts = (SELECT MIN(ts) FROM proc_events q WHERE q.pid = processes.pid"
+	"   AND q.kind IN ('fork','scan') AND q.thread = 0),"
+	" exec_ts = (SELECT MAX(ts) FROM proc_events q WHERE q.pid = processes.pid"
+	"   AND q.kind = 'exec'),"
+	" exit_ts = (SELECT MAX(ts) FROM proc_events q WHERE q.pid = processes.pid"
+	"   AND q.kind = 'exit' AND q.thread = 0),"
+	" exit_status = (SELECT exit_status FROM proc_events q WHERE q.pid = processes.pid"
+	"   AND q.kind = 'exit' AND q.thread = 0 ORDER BY ts DESC LIMIT 1),"
+	" scanned = EXISTS(SELECT 1 FROM proc_events q WHERE q.pid = processes.pid"
+	"   AND q.kind = 'scan');\n"
+	"UPDATE processes SET exit_code = (exit_status >> 8) & 255, exit_signal = exit_status & 127"
+	" WHERE exit_status IS NOT NULL;\n"
+	/* threads: from lifecycle records, then every tid events mention */
+	"INSERT INTO threads(tid, pid) SELECT tid, MAX(pid) FROM proc_events WHERE tid != 0"
+	" GROUP BY tid;\n"
+	"UPDATE threads SET"
+	" comm = (SELECT comm FROM proc_events q WHERE q.tid = threads.tid AND q.comm != ''"
+	"   ORDER BY ts DESC LIMIT 1),"
+	" start_ts = (SELECT MIN(ts) FROM proc_events q WHERE q.tid = threads.tid"
+	"   AND q.kind IN ('fork','scan')),"
+	" exit_ts = (SELECT MAX(ts) FROM proc_events q WHERE q.tid = threads.tid"
+	"   AND q.kind = 'exit');\n"
+	"INSERT OR IGNORE INTO threads(tid, pid) SELECT DISTINCT tid, pid FROM events;\n"
+	"UPDATE threads SET comm = (SELECT comm FROM processes p WHERE p.pid = threads.pid)"
+	" WHERE comm IS NULL;\n"
+	"UPDATE threads SET comm = 'swapper' WHERE tid = 0 AND comm IS NULL;\n"
+	"UPDATE event_types SET events = (SELECT COUNT(*) FROM events e"
+	" WHERE e.type_id = event_types.type_id);\n";
+
+struct imp_type {
+	int known;
+	uint32_t source;
+	struct ana_tpformat fmt;
+	sqlite3_stmt *ins; /* tracepoint table insert, or NULL */
+};
+
+struct imp_symtab {
+	char *path;
+	uint8_t build_id[TAPE_BUILD_ID_MAX];
+	uint32_t build_id_size;
+	uint64_t *addrs, *sizes;
+	char **names;
+	size_t n, cap;
+};
+
+struct imp_module {
+	char *path;
+	uint8_t build_id[TAPE_BUILD_ID_MAX];
+	uint32_t build_id_size;
+	int special; /* [vdso], [anon]...: not a file */
+	uint64_t *offsets; /* file offsets to symbolize */
+	size_t *slot_idx;  /* their result slots */
+	size_t n, cap;
+};
+
+struct imp_slot {
+	struct sym_result res;
+	int module;       /* index in modules, -1 = kernel, -2 = unmapped */
+	uint64_t offset;  /* file offset (user) or address (kernel) */
+};
+
+struct importer {
+	sqlite3 *db;
+	struct tape_reader *r;
+	const struct ana_import_opts *opts;
+	struct ana_import_stats *st;
+	char *err;
+	size_t err_size;
+
+	sqlite3_stmt *ins_event, *ins_payload, *ins_stack, *ins_proc, *ins_mmap, *ins_frame;
+	struct imp_type *types;
+	size_t ntypes;
+
+	uint64_t first_ts, last_ts;
+	int have_host;
+	uint64_t host_start_ns;
+	struct ana_hm losses;  /* (type_id << 32 | cpu, kind) -> index in loss arrays */
+	struct {
+		uint64_t count, ts;
+		uint32_t type_id, cpu, kind;
+	} *loss;
+	size_t nloss;
+	struct ana_hm ustack_pids; /* (ustack_id, pid) -> first ts */
+	uint64_t bad_records, unknown_records, unknown_type_events, ksyms, symtab_syms;
+	int have_end;
+	struct tape_end end;
+	char first_error[512];
+
+	struct sym_kernel *kernel;
+	struct imp_symtab *symtabs;
+	size_t nsymtabs;
+
+	/* symbolization */
+	struct imp_module *modules;
+	size_t nmodules;
+	struct imp_slot *slots;
+	size_t nslots, cap_slots;
+	struct ana_hm slot_map; /* (module + 2, offset) -> slot index */
+};
+
+static int sql_err(struct importer *im, const char *what)
+{
+	snprintf(im->err, im->err_size, "%s: %s", what, sqlite3_errmsg(im->db));
+	return -EIO;
+}
+
+static int exec_sql(struct importer *im, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(im->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(im->err, im->err_size, "sqlite: %s", msg ? msg : "error");
+		sqlite3_free(msg);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int prepare(struct importer *im, const char *sql, sqlite3_stmt **st)
+{
+	if (sqlite3_prepare_v3(im->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
+		return sql_err(im, "prepare");
+	return 0;
+}
+
+static void bind_str(sqlite3_stmt *st, int i, struct tape_str s)
+{
+	sqlite3_bind_text(st, i, s.ptr ? s.ptr : "", (int)s.len, SQLITE_TRANSIENT);
+}
+
+static void hex(char *out, const uint8_t *b, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static int step_done(struct importer *im, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return sql_err(im, what);
+	return 0;
+}
+
+static int set_meta(struct importer *im, const char *key, const char *text, int64_t num)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	if (prepare(im, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", &st))
+		return -EIO;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (text)
+		sqlite3_bind_text(st, 2, text, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_int64(st, 2, num);
+	ret = step_done(im, st, "meta");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* ---- records ---- */
+
+static int on_host(struct importer *im, const struct tape_record *rec)
+{
+	struct tape_host h;
+	sqlite3_stmt *st;
+	char bid[2 * 64 + 1];
+	int ret;
+
+	if (tape_record__host(rec, &h))
+		return -EBADMSG;
+	if (im->have_host)
+		return 0;
+	im->have_host = 1;
+	im->host_start_ns = h.start_ns;
+	if (prepare(im, "INSERT INTO host VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)", &st))
+		return -EIO;
+	bind_str(st, 1, h.hostname);
+	bind_str(st, 2, h.sysname);
+	bind_str(st, 3, h.release);
+	bind_str(st, 4, h.version);
+	bind_str(st, 5, h.machine);
+	sqlite3_bind_int64(st, 6, h.page_size);
+	sqlite3_bind_int64(st, 7, h.ncpus);
+	sqlite3_bind_int64(st, 8, (int64_t)h.clock_mono_ns);
+	sqlite3_bind_int64(st, 9, (int64_t)h.clock_realtime_ns);
+	sqlite3_bind_int64(st, 10, (int64_t)h.start_ns);
+	bind_str(st, 11, h.recorder);
+	bind_str(st, 12, h.cmdline);
+	hex(bid, (const uint8_t *)h.kernel_build_id.ptr,
+	    h.kernel_build_id.len > 64 ? 64 : h.kernel_build_id.len);
+	sqlite3_bind_text(st, 13, bid, -1, SQLITE_TRANSIENT);
+	ret = step_done(im, st, "host");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static int create_tp_table(struct importer *im, uint32_t type_id, const char *table,
+			   struct imp_type *t)
+{
+	char *sql, *ins, *n;
+	sqlite3_stmt *st;
+	size_t i;
+	int ret;
+
+	sql = sqlite3_mprintf("CREATE TABLE \"%w\"(event_id INTEGER PRIMARY KEY, ts INTEGER,"
+			      " cpu INTEGER, pid INTEGER, tid INTEGER", table);
+	ins = sqlite3_mprintf("INSERT INTO \"%w\" VALUES(?,?,?,?,?", table);
+	for (i = 0; i < t->fmt.nfields && sql && ins; i++) {
+		const struct ana_field *f = &t->fmt.fields[i];
+		const char *ty = f->kind == ANA_FIELD_INT ? "INTEGER"
+				 : f->is_text		  ? "TEXT"
+							  : "BLOB";
+
+		n = sqlite3_mprintf("%s, \"%w\" %s", sql, f->column, ty);
+		sqlite3_free(sql);
+		sql = n;
+		n = sqlite3_mprintf("%s,?", ins);
+		sqlite3_free(ins);
+		ins = n;
+	}
+	if (!sql || !ins) {
+		sqlite3_free(sql);
+		sqlite3_free(ins);
+		return -ENOMEM;
+	}
+	n = sqlite3_mprintf("%s)", sql);
+	sqlite3_free(sql);
+	sql = n;
+	n = sqlite3_mprintf("%s)", ins);
+	sqlite3_free(ins);
+	ins = n;
+	ret = exec_sql(im, sql);
+	if (!ret)
+		ret = prepare(im, ins, &t->ins);
+	sqlite3_free(sql);
+	sqlite3_free(ins);
+	if (ret)
+		return ret;
+	if (prepare(im, "INSERT INTO tp_fields VALUES(?,?,?,?,?,?,?,?,?,?)", &st))
+		return -EIO;
+	for (i = 0; i < t->fmt.nfields && !ret; i++) {
+		const struct ana_field *f = &t->fmt.fields[i];
+		static const char *const kinds[] = {"int", "chars", "data_loc", "bytes"};
+
+		sqlite3_bind_int64(st, 1, type_id);
+		sqlite3_bind_int64(st, 2, (int64_t)i);
+		sqlite3_bind_text(st, 3, f->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, f->column, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, f->type, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, f->offset);
+		sqlite3_bind_int64(st, 7, f->size);
+		sqlite3_bind_int64(st, 8, f->is_signed);
+		sqlite3_bind_text(st, 9, kinds[f->kind], -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 10, f->common);
+		ret = step_done(im, st, "tp_fields");
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static int on_event_desc(struct importer *im, const struct tape_record *rec)
+{
+	struct tape_event_desc d;
+	struct imp_type *t;
+	char name[256], table[300] = "", ferr[128];
+	sqlite3_stmt *st;
+	int ret;
+
+	if (tape_record__event_desc(rec, &d))
+		return -EBADMSG;
+	if (d.type_id > 1000000)
+		return -EBADMSG;
+	if (d.type_id >= im->ntypes) {
+		size_t n = d.type_id + 1;
+		struct imp_type *nt = realloc(im->types, n * sizeof(*nt));
+
+		if (!nt)
+			return -ENOMEM;
+		memset(nt + im->ntypes, 0, (n - im->ntypes) * sizeof(*nt));
+		im->types = nt;
+		im->ntypes = n;
+	}
+	t = &im->types[d.type_id];
+	if (t->known)
+		return 0; /* a repeated descriptor: the first one wins */
+	t->known = 1;
+	t->source = d.source;
+	snprintf(name, sizeof(name), "%.*s", (int)d.name.len, d.name.ptr ? d.name.ptr : "");
+	if (d.source == TAPE_SRC_TRACEPOINT && d.format.len) {
+		if (ana_tpformat__parse(&t->fmt, d.format.ptr, d.format.len, ferr, sizeof(ferr)) == 0) {
+			ana_table_name(name, table, sizeof(table));
+			ret = create_tp_table(im, d.type_id, table, t);
+			if (ret == -EIO) {
+				/* most likely a name clash: suffix the type id */
+				snprintf(table + strlen(table), sizeof(table) - strlen(table), "_%u",
+					 d.type_id);
+				ret = create_tp_table(im, d.type_id, table, t);
+			}
+			if (ret)
+				return ret;
+		} else {
+			im->bad_records++;
+			if (!im->first_error[0])
+				snprintf(im->first_error, sizeof(im->first_error),
+					 "event type %u (%s): bad format: %s", d.type_id, name, ferr);
+		}
+	}
+	if (prepare(im, "INSERT INTO event_types(type_id, name, source, source_id, flags, tp_id,"
+			" spec, format, table_name) VALUES(?,?,?,?,?,?,?,?,?)", &st))
+		return -EIO;
+	sqlite3_bind_int64(st, 1, d.type_id);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, tape_source__name(d.source), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, d.source);
+	sqlite3_bind_int64(st, 5, d.flags);
+	sqlite3_bind_int64(st, 6, d.tp_id);
+	bind_str(st, 7, d.spec);
+	bind_str(st, 8, d.format);
+	if (table[0] && t->ins)
+		sqlite3_bind_text(st, 9, table, -1, SQLITE_STATIC);
+	ret = step_done(im, st, "event_types");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static int on_event(struct importer *im, const struct tape_record *rec)
+{
+	struct tape_event ev;
+	struct imp_type *t;
+	sqlite3_stmt *st = im->ins_event;
+	int64_t id;
+	int rc;
+
+	if (tape_record__event(rec, &ev))
+		return -EBADMSG;
+	if (ev.type_id >= im->ntypes || !im->types[ev.type_id].known) {
+		im->unknown_type_events++;
+		return 0;
+	}
+	t = &im->types[ev.type_id];
+	sqlite3_bind_int64(st, 1, (int64_t)ev.ts_ns);
+	sqlite3_bind_int64(st, 2, ev.cpu);
+	sqlite3_bind_int64(st, 3, ev.pid);
+	sqlite3_bind_int64(st, 4, ev.tid);
+	sqlite3_bind_int64(st, 5, ev.type_id);
+	if (ev.kstack_id)
+		sqlite3_bind_int64(st, 6, ev.kstack_id);
+	else
+		sqlite3_bind_null(st, 6);
+	if (ev.ustack_id)
+		sqlite3_bind_int64(st, 7, ev.ustack_id);
+	else
+		sqlite3_bind_null(st, 7);
+	sqlite3_bind_int64(st, 8, ev.flags);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return sql_err(im, "events");
+	id = sqlite3_last_insert_rowid(im->db);
+	if (!im->st->events || ev.ts_ns < im->first_ts)
+		im->first_ts = ev.ts_ns;
+	if (ev.ts_ns > im->last_ts)
+		im->last_ts = ev.ts_ns;
+	im->st->events++;
+
+	if (ev.ustack_id) {
+		int created;
+		struct ana_hm_slot *s =
+			ana_hm__upsert(&im->ustack_pids, ev.ustack_id, ev.pid, &created);
+
+		if (!s)
+			return -ENOMEM;
+		if (created || ev.ts_ns < s->val)
+			s->val = ev.ts_ns;
+	}
+
+	if (t->ins) {
+		size_t i;
+
+		st = t->ins;
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, (int64_t)ev.ts_ns);
+		sqlite3_bind_int64(st, 3, ev.cpu);
+		sqlite3_bind_int64(st, 4, ev.pid);
+		sqlite3_bind_int64(st, 5, ev.tid);
+		for (i = 0; i < t->fmt.nfields; i++) {
+			const struct ana_field *f = &t->fmt.fields[i];
+			int col = (int)i + 6;
+
+			if ((size_t)f->offset + f->size > ev.payload_size) {
+				sqlite3_bind_null(st, col);
+			} else if (f->kind == ANA_FIELD_INT) {
+				sqlite3_bind_int64(st, col,
+						   ana_field__int(f, ev.payload, ev.payload_size));
+			} else {
+				size_t n;
+				const char *s = ana_field__text(f, ev.payload, ev.payload_size, &n);
+
+				if (!s)
+					sqlite3_bind_null(st, col);
+				else if (f->is_text)
+					sqlite3_bind_text(st, col, s, (int)n, SQLITE_TRANSIENT);
+				else
+					sqlite3_bind_blob(st, col, s, (int)n, SQLITE_TRANSIENT);
+			}
+		}
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return sql_err(im, "tracepoint table");
+	} else if (ev.payload_size) {
+		st = im->ins_payload;
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_blob(st, 2, ev.payload, (int)ev.payload_size, SQLITE_TRANSIENT);
+		return step_done(im, st, "payloads");
+	}
+	return 0;
+}
+
+static int on_stack(struct importer *im, const struct tape_record *rec)
+{
+	struct tape_stack s;
+	sqlite3_stmt *st = im->ins_stack;
+	int rc;
+
+	if (tape_record__stack(rec, &s))
+		return -EBADMSG;
+	sqlite3_bind_int64(st, 1, s.id);
+	sqlite3_bind_int64(st, 2, !!(s.flags & TAPE_STACK_F_KERNEL));
+	sqlite3_bind_int64(st, 3, !!(s.flags & TAPE_STACK_F_TRUNCATED));
+	sqlite3_bind_int64(st, 4, s.nframes);
+	sqlite3_bind_blob(st, 5, s.ips_le, (int)(8 * (size_t)s.nframes), SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_CONSTRAINT)
+		return 0; /* duplicate id: the first one wins */
+	if (rc != SQLITE_DONE)
+		return sql_err(im, "stacks");
+	im->st->stacks++;
+	return 0;
+}
+
+static int on_proc(struct importer *im, const struct tape_record *rec)
+{
+	static const char *const kinds[] = {"?", "scan", "fork", "exec", "exit", "comm"};
+	struct tape_proc p;
+	sqlite3_stmt *st = im->ins_proc;
+
+	if (tape_record__proc(rec, &p))
+		return -EBADMSG;
+	sqlite3_bind_int64(st, 1, (int64_t)p.ts_ns);
+	sqlite3_bind_text(st, 2, p.kind < 6 ? kinds[p.kind] : "?", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, p.pid);
+	sqlite3_bind_int64(st, 4, p.tid);
+	sqlite3_bind_int64(st, 5, p.ppid);
+	{
+		/* comm is a C string in the kernel: cut at the first NUL */
+		const char *z = p.comm.ptr ? memchr(p.comm.ptr, '\0', p.comm.len) : NULL;
+
+		if (z)
+			p.comm.len = (uint32_t)(z - p.comm.ptr);
+	}
+	bind_str(st, 6, p.comm);
+	bind_str(st, 7, p.filename);
+	if (p.kind == TAPE_PROC_EXIT)
+		sqlite3_bind_int64(st, 8, p.exit_code);
+	else
+		sqlite3_bind_null(st, 8);
+	sqlite3_bind_int64(st, 9, !!(p.flags & TAPE_PROC_F_THREAD));
+	im->st->procs++;
+	return step_done(im, st, "proc_events");
+}
+
+static int on_mmap(struct importer *im, const struct tape_record *rec)
+{
+	struct tape_mmap m;
+	sqlite3_stmt *st = im->ins_mmap;
+	char bid[2 * TAPE_BUILD_ID_MAX + 1];
+
+	if (tape_record__mmap(rec, &m))
+		return -EBADMSG;
+	sqlite3_bind_int64(st, 1, (int64_t)m.ts_ns);
+	sqlite3_bind_int64(st, 2, m.pid);
+	sqlite3_bind_int64(st, 3, (int64_t)m.start);
+	sqlite3_bind_int64(st, 4, (int64_t)m.end);
+	sqlite3_bind_int64(st, 5, (int64_t)m.pgoff);
+	bind_str(st, 6, m.path);
+	if (m.build_id_size && m.build_id_size <= TAPE_BUILD_ID_MAX) {
+		hex(bid, m.build_id, m.build_id_size);
+		sqlite3_bind_text(st, 7, bid, -1, SQLITE_TRANSIENT);
+	} else {
+		sqlite3_bind_null(st, 7);
+	}
+	sqlite3_bind_int64(st, 8, m.prot);
+	sqlite3_bind_int64(st, 9, m.flags);
+	sqlite3_bind_int64(st, 10, (int64_t)m.dev);
+	sqlite3_bind_int64(st, 11, (int64_t)m.inode);
+	im->st->mmaps++;
+	return step_done(im, st, "mappings");
+}
+
+static int on_ksyms(struct importer *im, const struct tape_record *rec)
+{
+	struct tape_sym_iter it;
+	struct tape_ksym k;
+	int ret;
+
+	if (tape_record__ksyms(rec, &it))
+		return -EBADMSG;
+	if (!im->kernel && sym_kernel__new(&im->kernel))
+		return -ENOMEM;
+	while ((ret = tape_ksyms__next(&it, &k)) == 1) {
+		sym_kernel__add(im->kernel, k.addr, k.type, k.name.ptr, k.name.len, k.module.ptr,
+				k.module.len);
+		im->ksyms++;
+	}
+	return ret < 0 ? -EBADMSG : 0;
+}
+
+static int on_symtab(struct importer *im, const struct tape_record *rec)
+{
+	struct tape_symtab h;
+	struct tape_sym_iter it;
+	struct tape_sym s;
+	struct imp_symtab *t = NULL;
+	size_t i;
+	int ret;
+
+	if (tape_record__symtab(rec, &h, &it))
+		return -EBADMSG;
+	if (h.build_id_size > TAPE_BUILD_ID_MAX)
+		return -EBADMSG;
+	for (i = 0; i < im->nsymtabs; i++) {
+		t = &im->symtabs[i];
+		if (strlen(t->path) == h.path.len && !memcmp(t->path, h.path.ptr, h.path.len) &&
+		    t->build_id_size == h.build_id_size &&
+		    !memcmp(t->build_id, h.build_id, h.build_id_size))
+			break;
+	}
+	if (i == im->nsymtabs) {
+		struct imp_symtab *nt = realloc(im->symtabs, (i + 1) * sizeof(*nt));
+
+		if (!nt)
+			return -ENOMEM;
+		im->symtabs = nt;
+		t = &nt[i];
+		memset(t, 0, sizeof(*t));
+		t->path = strndup(h.path.ptr ? h.path.ptr : "", h.path.len);
+		if (!t->path)
+			return -ENOMEM;
+		memcpy(t->build_id, h.build_id, h.build_id_size);
+		t->build_id_size = h.build_id_size;
+		im->nsymtabs++;
+	}
+	while ((ret = tape_symtab__next(&it, &s)) == 1) {
+		if (t->n == t->cap) {
+			size_t nc = t->cap ? 2 * t->cap : 256;
+			uint64_t *na = realloc(t->addrs, nc * sizeof(*na));
+			uint64_t *ns;
+			char **nn;
+
+			if (!na)
+				return -ENOMEM;
+			t->addrs = na;
+			ns = realloc(t->sizes, nc * sizeof(*ns));
+			if (!ns)
+				return -ENOMEM;
+			t->sizes = ns;
+			nn = realloc(t->names, nc * sizeof(*nn));
+			if (!nn)
+				return -ENOMEM;
+			t->names = nn;
+			t->cap = nc;
+		}
+		t->names[t->n] = strndup(s.name.ptr ? s.name.ptr : "", s.name.len);
+		if (!t->names[t->n])
+			return -ENOMEM;
+		t->addrs[t->n] = s.addr;
+		t->sizes[t->n] = s.size;
+		t->n++;
+		im->symtab_syms++;
+	}
+	return ret < 0 ? -EBADMSG : 0;
+}
+
+static int on_loss(struct importer *im, const struct tape_record *rec)
+{
+	struct tape_loss l;
+	struct ana_hm_slot *s;
+	int created;
+
+	if (tape_record__loss(rec, &l))
+		return -EBADMSG;
+	s = ana_hm__upsert(&im->losses, (uint64_t)l.type_id << 32 | l.cpu, l.kind, &created);
+	if (!s)
+		return -ENOMEM;
+	if (created) {
+		void *n = realloc(im->loss, (im->nloss + 1) * sizeof(*im->loss));
+
+		if (!n)
+			return -ENOMEM;
+		im->loss = n;
+		s->val = im->nloss++;
+		im->loss[s->val].ts = 0;
+	}
+	if (created || l.ts_ns >= im->loss[s->val].ts) {
+		im->loss[s->val].count = l.count;
+		im->loss[s->val].ts = l.ts_ns;
+		im->loss[s->val].type_id = l.type_id;
+		im->loss[s->val].cpu = l.cpu;
+		im->loss[s->val].kind = l.kind;
+	}
+	return 0;
+}
+
+static int on_record(struct importer *im, const struct tape_record *rec)
+{
+	switch (rec->type) {
+	case TAPE_REC_HOST:
+		return on_host(im, rec);
+	case TAPE_REC_EVENT_DESC:
+		return on_event_desc(im, rec);
+	case TAPE_REC_EVENT:
+		return on_event(im, rec);
+	case TAPE_REC_STACK:
+		return on_stack(im, rec);
+	case TAPE_REC_PROC:
+		return on_proc(im, rec);
+	case TAPE_REC_MMAP:
+		return on_mmap(im, rec);
+	case TAPE_REC_KSYMS:
+		return on_ksyms(im, rec);
+	case TAPE_REC_SYMTAB:
+		return on_symtab(im, rec);
+	case TAPE_REC_LOSS:
+		return on_loss(im, rec);
+	case TAPE_REC_END:
+		if (tape_record__end(rec, &im->end))
+			return -EBADMSG;
+		im->have_end = 1;
+		return 0;
+	default:
+		im->unknown_records++;
+		return 0;
+	}
+}
+
+/* ---- symbolization ---- */
+
+static int add_slot(struct importer *im, int module, uint64_t offset, size_t *idx)
+{
+	struct ana_hm_slot *s;
+	int created;
+
+	s = ana_hm__upsert(&im->slot_map, (uint64_t)(module + 2), offset, &created);
+	if (!s)
+		return -ENOMEM;
+	if (!created) {
+		*idx = s->val;
+		return 0;
+	}
+	if (im->nslots == im->cap_slots) {
+		size_t nc = im->cap_slots ? 2 * im->cap_slots : 1024;
+		struct imp_slot *n = realloc(im->slots, nc * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		im->slots = n;
+		im->cap_slots = nc;
+	}
+	memset(&im->slots[im->nslots], 0, sizeof(im->slots[0]));
+	im->slots[im->nslots].module = module;
+	im->slots[im->nslots].offset = offset;
+	im->slots[im->nslots].res.reason = SYM_UNMAPPED;
+	s->val = im->nslots;
+	*idx = im->nslots++;
+	if (module >= 0) {
+		struct imp_module *m = &im->modules[module];
+
+		if (m->n == m->cap) {
+			size_t nc = m->cap ? 2 * m->cap : 64;
+			uint64_t *no = realloc(m->offsets, nc * sizeof(*no));
+			size_t *ni;
+
+			if (!no)
+				return -ENOMEM;
+			m->offsets = no;
+			ni = realloc(m->slot_idx, nc * sizeof(*ni));
+			if (!ni)
+				return -ENOMEM;
+			m->slot_idx = ni;
+			m->cap = nc;
+		}
+		m->offsets[m->n] = offset;
+		m->slot_idx[m->n] = *idx;
+		m->n++;
+	}
+	return 0;
+}
+
+static int find_module(struct importer *im, const char *path, const char *bid_hex)
+{
+	uint8_t bid[TAPE_BUILD_ID_MAX];
+	uint32_t nb = 0;
+	struct imp_module *m;
+	size_t i;
+
+	if (bid_hex) {
+		for (; nb < TAPE_BUILD_ID_MAX && bid_hex[2 * nb] && bid_hex[2 * nb + 1]; nb++) {
+			unsigned int v;
+
+			if (sscanf(bid_hex + 2 * nb, "%2x", &v) != 1)
+				break;
+			bid[nb] = (uint8_t)v;
+		}
+	}
+	for (i = 0; i < im->nmodules; i++) {
+		m = &im->modules[i];
+		if (!strcmp(m->path, path) && m->build_id_size == nb && !memcmp(m->build_id, bid, nb))
+			return (int)i;
+	}
+	m = realloc(im->modules, (im->nmodules + 1) * sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	im->modules = m;
+	m = &im->modules[im->nmodules];
+	memset(m, 0, sizeof(*m));
+	m->path = strdup(path);
+	if (!m->path)
+		return -ENOMEM;
+	memcpy(m->build_id, bid, nb);
+	m->build_id_size = nb;
+	m->special = path[0] != '/';
+	return (int)im->nmodules++;
+}
+
+struct imp_map {
+	uint64_t ts, start, end, pgoff;
+	int module;
+};
+
+struct imp_pair {
+	uint32_t stack_id, pid;
+	uint64_t ts;
+};
+
+static int cmp_pair(const void *a, const void *b)
+{
+	const struct imp_pair *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->stack_id < y->stack_id ? -1 : x->stack_id > y->stack_id;
+}
+
+static int load_maps(struct importer *im, sqlite3_stmt *sel, uint32_t pid, struct imp_map **maps,
+		     size_t *n)
+{
+	size_t cap = 0;
+	int rc;
+
+	*n = 0;
+	sqlite3_bind_int64(sel, 1, pid);
+	while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
+		const char *path = (const char *)sqlite3_column_text(sel, 4);
+		const char *bid = (const char *)sqlite3_column_text(sel, 5);
+		int mod;
+
+		if (*n == cap) {
+			struct imp_map *nm;
+
+			cap = cap ? 2 * cap : 64;
+			nm = realloc(*maps, cap * sizeof(*nm));
+			if (!nm) {
+				sqlite3_reset(sel);
+				return -ENOMEM;
+			}
+			*maps = nm;
+		}
+		mod = find_module(im, path ? path : "", bid);
+		if (mod < 0) {
+			sqlite3_reset(sel);
+			return mod;
+		}
+		(*maps)[*n].ts = (uint64_t)sqlite3_column_int64(sel, 0);
+		(*maps)[*n].start = (uint64_t)sqlite3_column_int64(sel, 1);
+		(*maps)[*n].end = (uint64_t)sqlite3_column_int64(sel, 2);
+		(*maps)[*n].pgoff = (uint64_t)sqlite3_column_int64(sel, 3);
+		(*maps)[*n].module = mod;
+		(*n)++;
+	}
+	sqlite3_reset(sel);
+	return rc == SQLITE_DONE ? 0 : sql_err(im, "mappings");
+}
+
+/* The mapping covering ADDR: the most recent one at or before TS, else the
+ * earliest one after it. */
+static const struct imp_map *find_map(const struct imp_map *maps, size_t n, uint64_t addr,
+				      uint64_t ts)
+{
+	const struct imp_map *best = NULL, *later = NULL;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct imp_map *m = &maps[i];
+
+		if (addr < m->start || addr >= m->end)
+			continue;
+		if (m->ts <= ts) {
+			if (!best || m->ts >= best->ts)
+				best = m;
+		} else if (!later || m->ts < later->ts) {
+			later = m;
+		}
+	}
+	return best ? best : later;
+}
+
+struct imp_frame_ref {
+	uint32_t stack_id, pid, depth, kernel;
+	uint64_t ip;
+	size_t slot;
+};
+
+static int write_frames(struct importer *im, const struct imp_frame_ref *refs, size_t n)
+{
+	sqlite3_stmt *st = im->ins_frame;
+	char bid[2 * TAPE_BUILD_ID_MAX + 1];
+	size_t i;
+	uint32_t k;
+
+	for (i = 0; i < n; i++) {
+		const struct imp_frame_ref *f = &refs[i];
+		const struct imp_slot *s = &im->slots[f->slot];
+		const struct imp_module *m = s->module >= 0 ? &im->modules[s->module] : NULL;
+		uint32_t nf = s->res.nframes ? s->res.nframes : 1;
+
+		for (k = 0; k < nf; k++) {
+			const struct sym_frame *fr = s->res.nframes ? &s->res.frames[k] : NULL;
+			int rc;
+
+			sqlite3_bind_int64(st, 1, f->stack_id);
+			sqlite3_bind_int64(st, 2, f->pid);
+			sqlite3_bind_int64(st, 3, f->depth);
+			sqlite3_bind_int64(st, 4, k);
+			sqlite3_bind_int64(st, 5, f->kernel);
+			sqlite3_bind_int64(st, 6, (int64_t)f->ip);
+			if (fr && fr->func)
+				sqlite3_bind_text(st, 7, fr->func, -1, SQLITE_STATIC);
+			else
+				sqlite3_bind_null(st, 7);
+			if (fr && fr->file)
+				sqlite3_bind_text(st, 8, fr->file, -1, SQLITE_STATIC);
+			else
+				sqlite3_bind_null(st, 8);
+			if (fr && fr->line)
+				sqlite3_bind_int64(st, 9, fr->line);
+			else
+				sqlite3_bind_null(st, 9);
+			sqlite3_bind_int64(st, 10, fr ? fr->inlined : 0);
+			if (m)
+				sqlite3_bind_text(st, 11, m->path, -1, SQLITE_STATIC);
+			else if (s->res.module)
+				sqlite3_bind_text(st, 11, s->res.module, -1, SQLITE_STATIC);
+			else if (f->kernel)
+				sqlite3_bind_text(st, 11, "kernel", -1, SQLITE_STATIC);
+			else
+				sqlite3_bind_null(st, 11);
+			if (m && m->build_id_size) {
+				hex(bid, m->build_id, m->build_id_size);
+				sqlite3_bind_text(st, 12, bid, -1, SQLITE_TRANSIENT);
+			} else {
+				sqlite3_bind_null(st, 12);
+			}
+			if (s->module == -2)
+				sqlite3_bind_null(st, 13);
+			else /* user return addresses were looked up at ip - 1 */
+				sqlite3_bind_int64(st, 13, (int64_t)s->offset +
+								   (!f->kernel && f->depth ? 1 : 0));
+			if (fr && fr->func && !fr->inlined)
+				sqlite3_bind_int64(st, 14, (int64_t)fr->func_offset +
+								   (!f->kernel && f->depth ? 1 : 0));
+			else
+				sqlite3_bind_null(st, 14);
+			if (s->res.reason != SYM_OK || !fr || !fr->func)
+				sqlite3_bind_text(st, 15,
+						  sym_reason__str(s->res.reason != SYM_OK
+									  ? s->res.reason
+									  : SYM_NO_SYMBOL),
+						  -1, SQLITE_STATIC);
+			else
+				sqlite3_bind_null(st, 15);
+			rc = sqlite3_step(st);
+			sqlite3_reset(st);
+			if (rc != SQLITE_DONE)
+				return sql_err(im, "frames");
+			im->st->frames++;
+		}
+	}
+	return 0;
+}
+
+static int resolve_modules(struct importer *im, struct sym_resolver *res)
+{
+	uint64_t *vaddrs = NULL;
+	struct sym_result *out = NULL;
+	size_t i, j, cap = 0;
+	int ret = 0;
+
+	for (i = 0; i < im->nmodules && !ret; i++) {
+		struct imp_module *m = &im->modules[i];
+		const uint8_t *bid = m->build_id_size ? m->build_id : NULL;
+		size_t nok = 0;
+
+		if (!m->n)
+			continue;
+		if (m->special || !res) {
+			for (j = 0; j < m->n; j++)
+				im->slots[m->slot_idx[j]].res.reason =
+					m->special ? SYM_NO_FILE : SYM_NO_SYMTAB;
+			continue;
+		}
+		if (m->n > cap) {
+			void *a = realloc(vaddrs, m->n * sizeof(*vaddrs));
+
+			if (!a) {
+				ret = -ENOMEM;
+				break;
+			}
+			vaddrs = a;
+			a = realloc(out, m->n * sizeof(*out));
+			if (!a) {
+				ret = -ENOMEM;
+				break;
+			}
+			out = a;
+			cap = m->n;
+		}
+		/* offsets that no PT_LOAD covers stay unresolved ("unmapped"
+		 * or, when the file is missing, "no file") */
+		{
+			size_t *which = malloc(m->n * sizeof(*which));
+
+			if (!which) {
+				ret = -ENOMEM;
+				break;
+			}
+			for (j = 0; j < m->n; j++) {
+				uint64_t va;
+				int r = sym_resolver__file_offset_to_vaddr(res, m->path, bid,
+									   m->build_id_size,
+									   m->offsets[j], &va);
+
+				if (r == 0) {
+					vaddrs[nok] = va;
+					which[nok++] = m->slot_idx[j];
+				} else if (access(m->path, R_OK)) {
+					/* the binary is not here: its embedded symbols
+					 * (if any) answer, assuming file offset ==
+					 * virtual address as in PIE executables and
+					 * shared objects (the trace has no PT_LOADs) */
+					vaddrs[nok] = m->offsets[j];
+					which[nok++] = m->slot_idx[j];
+				} else {
+					im->slots[m->slot_idx[j]].res.reason =
+						access(m->path, R_OK) ? SYM_NO_FILE : SYM_UNMAPPED;
+				}
+			}
+			if (nok) {
+				memset(out, 0, nok * sizeof(*out));
+				if (sym_resolver__lookup(res, m->path, bid, m->build_id_size, vaddrs,
+							 nok, out) == 0) {
+					for (j = 0; j < nok; j++)
+						im->slots[which[j]].res = out[j];
+				}
+			}
+			free(which);
+		}
+	}
+	free(vaddrs);
+	free(out);
+	return ret;
+}
+
+static int symbolize(struct importer *im)
+{
+	struct sym_resolver *res = NULL;
+	struct sym_resolver_opts ro = {0};
+	struct imp_frame_ref *refs = NULL;
+	size_t nrefs = 0, cap_refs = 0, npairs = 0, i;
+	struct imp_pair *pairs = NULL;
+	struct imp_map *maps = NULL;
+	size_t nmaps = 0;
+	sqlite3_stmt *sel_stack = NULL, *sel_maps = NULL, *sel_k = NULL;
+	uint32_t cur_pid = UINT32_MAX;
+	int ret = 0, rc;
+
+	if (!im->opts->no_symbols) {
+		ro.debug_dirs = im->opts->debug_dirs;
+		ro.n_debug_dirs = im->opts->n_debug_dirs;
+		ro.no_dwarf = im->opts->no_dwarf;
+		if (sym_resolver__new(&res, &ro))
+			res = NULL;
+		for (i = 0; res && i < im->nsymtabs; i++) {
+			struct imp_symtab *t = &im->symtabs[i];
+
+			sym_resolver__add_symbols(res, t->path, t->build_id_size ? t->build_id : NULL,
+						  t->build_id_size, t->addrs, t->sizes,
+						  (const char *const *)t->names, t->n);
+		}
+	}
+
+#define ADD_REF(sid, pid_, d, k, ip_, slot_)                                              \
+	do {                                                                              \
+		if (nrefs == cap_refs) {                                                  \
+			size_t nc = cap_refs ? 2 * cap_refs : 4096;                       \
+			struct imp_frame_ref *nr = realloc(refs, nc * sizeof(*nr));       \
+			if (!nr) {                                                        \
+				ret = -ENOMEM;                                            \
+				goto out;                                                 \
+			}                                                                 \
+			refs = nr;                                                        \
+			cap_refs = nc;                                                    \
+		}                                                                         \
+		refs[nrefs++] = (struct imp_frame_ref){sid, pid_, d, k, ip_, slot_};      \
+	} while (0)
+
+	/* kernel stacks: one symbol per address */
+	if (prepare(im, "SELECT stack_id, ips FROM stacks WHERE kernel = 1", &sel_k)) {
+		ret = -EIO;
+		goto out;
+	}
+	while ((rc = sqlite3_step(sel_k)) == SQLITE_ROW) {
+		uint32_t sid = (uint32_t)sqlite3_column_int64(sel_k, 0);
+		const uint8_t *ips = sqlite3_column_blob(sel_k, 1);
+		uint32_t nf = (uint32_t)sqlite3_column_bytes(sel_k, 1) / 8, d;
+
+		for (d = 0; d < nf; d++) {
+			uint64_t ip = tape_get_u64(ips + 8 * d);
+			size_t slot;
+			size_t before = im->nslots;
+
+			if ((ret = add_slot(im, -1, ip, &slot)))
+				goto out;
+			if (im->nslots != before) {
+				if (im->kernel && !im->opts->no_symbols)
+					sym_kernel__lookup(im->kernel, ip, &im->slots[slot].res);
+				else
+					im->slots[slot].res.reason = SYM_NO_SYMTAB;
+			}
+			ADD_REF(sid, 0, d, 1, ip, slot);
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		ret = sql_err(im, "stacks");
+		goto out;
+	}
+
+	/* user stacks: per (stack, pid), through that pid's mappings */
+	pairs = malloc((im->ustack_pids.len + 1) * sizeof(*pairs));
+	if (!pairs) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < im->ustack_pids.cap; i++) {
+		const struct ana_hm_slot *s = &im->ustack_pids.slots[i];
+
+		if (s->used)
+			pairs[npairs++] = (struct imp_pair){(uint32_t)s->k1, (uint32_t)s->k2, s->val};
+	}
+	qsort(pairs, npairs, sizeof(*pairs), cmp_pair);
+	if (prepare(im, "SELECT ips FROM stacks WHERE stack_id = ? AND kernel = 0", &sel_stack) ||
+	    prepare(im, "SELECT ts, start, end, pgoff, path, build_id FROM mappings WHERE pid = ?",
+		    &sel_maps)) {
+		ret = -EIO;
+		goto out;
+	}
+	for (i = 0; i < npairs; i++) {
+		const struct imp_pair *p = &pairs[i];
+		const uint8_t *ips;
+		uint32_t nf, d;
+
+		if (p->pid != cur_pid) {
+			if ((ret = load_maps(im, sel_maps, p->pid, &maps, &nmaps)))
+				goto out;
+			cur_pid = p->pid;
+		}
+		sqlite3_bind_int64(sel_stack, 1, p->stack_id);
+		if (sqlite3_step(sel_stack) != SQLITE_ROW) {
+			sqlite3_reset(sel_stack);
+			continue;
+		}
+		ips = sqlite3_column_blob(sel_stack, 0);
+		nf = (uint32_t)sqlite3_column_bytes(sel_stack, 0) / 8;
+		for (d = 0; d < nf; d++) {
+			uint64_t ip = tape_get_u64(ips + 8 * d);
+			/* return addresses point after the call: look up ip - 1
+			 * for every frame but the sampled one */
+			uint64_t look = d ? ip - 1 : ip;
+			const struct imp_map *m = find_map(maps, nmaps, look, p->ts);
+			size_t slot;
+
+			if (m)
+				ret = add_slot(im, m->module, look - m->start + m->pgoff, &slot);
+			else
+				ret = add_slot(im, -2, look, &slot);
+			if (ret) {
+				sqlite3_reset(sel_stack);
+				goto out;
+			}
+			ADD_REF(p->stack_id, p->pid, d, 0, ip, slot);
+		}
+		sqlite3_reset(sel_stack);
+	}
+	if ((ret = resolve_modules(im, res)))
+		goto out;
+	ret = write_frames(im, refs, nrefs);
+#undef ADD_REF
+out:
+	sqlite3_finalize(sel_k);
+	sqlite3_finalize(sel_stack);
+	sqlite3_finalize(sel_maps);
+	free(pairs);
+	free(maps);
+	free(refs);
+	sym_resolver__free(res);
+	return ret;
+}
+
+/* ---- driver ---- */
+
+static int write_stats(struct importer *im)
+{
+	struct tape_reader_stats rs;
+	sqlite3_stmt *st;
+	size_t i;
+	int ret = 0;
+
+	if (prepare(im, "INSERT INTO stats VALUES(?,?,?,?,?,?)", &st))
+		return -EIO;
+#define STAT(src, nm, tid, cpu, val, ts)                                                  \
+	do {                                                                              \
+		sqlite3_bind_text(st, 1, src, -1, SQLITE_STATIC);                         \
+		sqlite3_bind_text(st, 2, nm, -1, SQLITE_STATIC);                          \
+		if ((int64_t)(tid) >= 0)                                                  \
+			sqlite3_bind_int64(st, 3, (int64_t)(tid));                        \
+		else                                                                      \
+			sqlite3_bind_null(st, 3);                                         \
+		if ((int64_t)(cpu) >= 0)                                                  \
+			sqlite3_bind_int64(st, 4, (int64_t)(cpu));                        \
+		else                                                                      \
+			sqlite3_bind_null(st, 4);                                         \
+		sqlite3_bind_int64(st, 5, (int64_t)(val));                                \
+		if ((int64_t)(ts) >= 0)                                                   \
+			sqlite3_bind_int64(st, 6, (int64_t)(ts));                         \
+		else                                                                      \
+			sqlite3_bind_null(st, 6);                                         \
+		if ((ret = step_done(im, st, "stats")))                                   \
+			goto out;                                                         \
+	} while (0)
+	for (i = 0; i < im->nloss; i++) {
+		int64_t tid = im->loss[i].type_id == TAPE_LOSS_ANY ? -1 : (int64_t)im->loss[i].type_id;
+		int64_t cpu = im->loss[i].cpu == TAPE_LOSS_ANY ? -1 : (int64_t)im->loss[i].cpu;
+
+		STAT("loss", tape_loss_kind__name(im->loss[i].kind), tid, cpu, im->loss[i].count,
+		     (int64_t)im->loss[i].ts);
+	}
+	tape_reader__stats(im->r, &rs);
+	STAT("reader", "chunks", -1, -1, rs.chunks, -1);
+	STAT("reader", "records", -1, -1, rs.records, -1);
+	STAT("reader", "bytes_compressed", -1, -1, rs.bytes_compressed, -1);
+	STAT("reader", "bytes_uncompressed", -1, -1, rs.bytes_uncompressed, -1);
+	STAT("reader", "bad_chunks", -1, -1, rs.bad_chunks, -1);
+	STAT("reader", "bytes_skipped", -1, -1, rs.bytes_skipped, -1);
+	STAT("import", "bad_records", -1, -1, im->bad_records, -1);
+	STAT("import", "unknown_records", -1, -1, im->unknown_records, -1);
+	STAT("import", "events_of_unknown_type", -1, -1, im->unknown_type_events, -1);
+	STAT("import", "ksyms", -1, -1, im->ksyms, -1);
+	STAT("import", "embedded_symbols", -1, -1, im->symtab_syms, -1);
+	if (im->have_end) {
+		STAT("end", "events", -1, -1, im->end.events, (int64_t)im->end.ts_ns);
+		STAT("end", "lost", -1, -1, im->end.lost, (int64_t)im->end.ts_ns);
+		STAT("end", "status", -1, -1, im->end.status, (int64_t)im->end.ts_ns);
+	}
+#undef STAT
+	im->st->bad_chunks = rs.bad_chunks;
+	im->st->bytes_skipped = rs.bytes_skipped;
+	im->st->records = rs.records;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static void importer_release(struct importer *im)
+{
+	size_t i, j;
+
+	sqlite3_finalize(im->ins_event);
+	sqlite3_finalize(im->ins_payload);
+	sqlite3_finalize(im->ins_stack);
+	sqlite3_finalize(im->ins_proc);
+	sqlite3_finalize(im->ins_mmap);
+	sqlite3_finalize(im->ins_frame);
+	for (i = 0; i < im->ntypes; i++) {
+		sqlite3_finalize(im->types[i].ins);
+		ana_tpformat__release(&im->types[i].fmt);
+	}
+	free(im->types);
+	free(im->loss);
+	ana_hm__release(&im->losses);
+	ana_hm__release(&im->ustack_pids);
+	ana_hm__release(&im->slot_map);
+	for (i = 0; i < im->nsymtabs; i++) {
+		for (j = 0; j < im->symtabs[i].n; j++)
+			free(im->symtabs[i].names[j]);
+		free(im->symtabs[i].names);
+		free(im->symtabs[i].addrs);
+		free(im->symtabs[i].sizes);
+		free(im->symtabs[i].path);
+	}
+	free(im->symtabs);
+	for (i = 0; i < im->nmodules; i++) {
+		free(im->modules[i].path);
+		free(im->modules[i].offsets);
+		free(im->modules[i].slot_idx);
+	}
+	free(im->modules);
+	for (i = 0; i < im->nslots; i++)
+		sym_result_release(&im->slots[i].res);
+	free(im->slots);
+	sym_kernel__free(im->kernel);
+	tape_reader__close(im->r);
+	if (im->db)
+		sqlite3_close(im->db);
+}
+
+int ana_import(const char *trace, const char *db_path, const struct ana_import_opts *opts,
+	       struct ana_import_stats *st, char *err, size_t err_size)
+{
+	static const struct ana_import_opts no_opts;
+	struct ana_import_stats dummy;
+	struct importer im;
+	struct tape_record rec;
+	struct ana_trace_id id;
+	struct timespec t0, t1;
+	char tmp[4096], buf[64];
+	int ret, rc;
+
+	memset(&im, 0, sizeof(im));
+	if (!st)
+		st = &dummy;
+	memset(st, 0, sizeof(*st));
+	im.opts = opts ? opts : &no_opts;
+	im.st = st;
+	im.err = err;
+	im.err_size = err_size;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+
+	if ((ret = ana_trace_id(trace, &id))) {
+		snprintf(err, err_size, "cannot open trace '%s': %s", trace, strerror(-ret));
+		return ret;
+	}
+	ret = tape_reader__open(&im.r, trace, err, err_size);
+	if (ret)
+		return ret;
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%d", db_path, (int)getpid()) >= sizeof(tmp)) {
+		snprintf(err, err_size, "database path too long");
+		ret = -ENAMETOOLONG;
+		goto out;
+	}
+	unlink(tmp);
+	if (sqlite3_open_v2(tmp, &im.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	    SQLITE_OK) {
+		snprintf(err, err_size, "cannot create database '%s': %s", tmp,
+			 im.db ? sqlite3_errmsg(im.db) : "out of memory");
+		ret = -EIO;
+		goto out;
+	}
+	if ((ret = exec_sql(&im, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+				 "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
+				 "PRAGMA locking_mode=EXCLUSIVE; BEGIN;")) ||
+	    (ret = exec_sql(&im, schema_sql)))
+		goto out;
+	if ((ret = prepare(&im, "INSERT INTO events(ts, cpu, pid, tid, type_id, kstack_id,"
+				" ustack_id, flags) VALUES(?,?,?,?,?,?,?,?)", &im.ins_event)) ||
+	    (ret = prepare(&im, "INSERT INTO payloads VALUES(?,?)", &im.ins_payload)) ||
+	    (ret = prepare(&im, "INSERT INTO stacks VALUES(?,?,?,?,?)", &im.ins_stack)) ||
+	    (ret = prepare(&im, "INSERT INTO proc_events VALUES(?,?,?,?,?,?,?,?,?)",
+			   &im.ins_proc)) ||
+	    (ret = prepare(&im, "INSERT INTO mappings(ts, pid, start, end, pgoff, path, build_id,"
+				" prot, flags, dev, inode) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+			   &im.ins_mmap)) ||
+	    (ret = prepare(&im, "INSERT INTO frames VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+			   &im.ins_frame)))
+		goto out;
+
+	for (;;) {
+		rc = tape_reader__next(im.r, &rec);
+		if (rc == 0)
+			break;
+		if (rc < 0) {
+			if (!im.first_error[0])
+				snprintf(im.first_error, sizeof(im.first_error), "%s",
+					 tape_reader__errmsg(im.r));
+			if (tape_reader__resync(im.r) != 1)
+				break;
+			continue;
+		}
+		ret = on_record(&im, &rec);
+		if (ret == -EBADMSG) {
+			im.bad_records++;
+			if (!im.first_error[0])
+				snprintf(im.first_error, sizeof(im.first_error),
+					 "chunk %u at offset 0x%" PRIx64 ": bad %s record", rec.chunk,
+					 rec.chunk_offset, tape_record_type__name(rec.type));
+			ret = 0;
+		} else if (ret) {
+			goto out;
+		}
+	}
+	if ((ret = symbolize(&im)) || (ret = write_stats(&im)) || (ret = exec_sql(&im, post_sql)))
+		goto out;
+	set_meta(&im, "schema_version", NULL, ANA_SCHEMA_VERSION);
+	set_meta(&im, "trace_path", trace, 0);
+	set_meta(&im, "trace_size", NULL, id.size);
+	set_meta(&im, "trace_mtime_ns", NULL, id.mtime_ns);
+	set_meta(&im, "trace_hash", id.hash, 0);
+	set_meta(&im, "first_ts", NULL, (int64_t)im.first_ts);
+	set_meta(&im, "last_ts", NULL, (int64_t)im.last_ts);
+	set_meta(&im, "start_ns", NULL,
+		 (int64_t)(st->events ? im.first_ts : im.host_start_ns));
+	set_meta(&im, "first_error", im.first_error, 0);
+	snprintf(buf, sizeof(buf), "%s", BPFTAPE_VERSION);
+	set_meta(&im, "importer_version", buf, 0);
+	if ((ret = set_meta(&im, "complete", NULL, 1)))
+		goto out;
+	if ((ret = exec_sql(&im, "COMMIT; PRAGMA journal_mode=DELETE;")))
+		goto out;
+	importer_release(&im);
+	memset(&im, 0, sizeof(im));
+	if (rename(tmp, db_path)) {
+		ret = -errno;
+		snprintf(err, err_size, "cannot rename '%s' to '%s': %s", tmp, db_path,
+			 strerror(errno));
+		unlink(tmp);
+		return ret;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	st->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	return 0;
+out:
+	importer_release(&im);
+	unlink(tmp);
+	return ret ? ret : -EIO;
+}

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Small CLI helpers shared by the subcommands: the one parser for numbers
+ * with units, git-style errors, JSON string escaping and the common event
+ * filters turned into SQL.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyzer_int.h"
+
+void ana_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("bpftape: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int ana_parse_duration_ns(const char *s, int64_t *ns)
+{
+	static const struct {
+		const char *suffix;
+		double mult;
+	} units[] = {
+		{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}, {"", 1e9},
+	};
+	char *end;
+	double v;
+	size_t i;
+
+	if (!s || !*s)
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || !isfinite(v) || v < 0)
+		return -EINVAL;
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (!strcmp(end, units[i].suffix)) {
+			double r = v * units[i].mult;
+
+			if (r > 9.2e18)
+				return -ERANGE;
+			*ns = (int64_t)llround(r);
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int ana_parse_size(const char *s, uint64_t *v)
+{
+	unsigned long long x;
+	char *end;
+	int shift = 0;
+
+	if (!s || !*s || *s == '-')
+		return -EINVAL;
+	errno = 0;
+	x = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	if (*end) {
+		switch (*end) {
+		case 'k': case 'K': shift = 10; break;
+		case 'm': case 'M': shift = 20; break;
+		case 'g': case 'G': shift = 30; break;
+		default: return -EINVAL;
+		}
+		if (end[1])
+			return -EINVAL;
+		if (x > (UINT64_MAX >> shift))
+			return -ERANGE;
+	}
+	*v = (uint64_t)x << shift;
+	return 0;
+}
+
+void ana_json_str(FILE *out, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+
+	fputc('"', out);
+	for (; *p; p++) {
+		switch (*p) {
+		case '"': fputs("\\\"", out); break;
+		case '\\': fputs("\\\\", out); break;
+		case '\n': fputs("\\n", out); break;
+		case '\r': fputs("\\r", out); break;
+		case '\t': fputs("\\t", out); break;
+		default:
+			if (*p < 0x20)
+				fprintf(out, "\\u%04x", *p);
+			else
+				fputc(*p, out);
+		}
+	}
+	fputc('"', out);
+}
+
+void ana_filter_init(struct ana_filter *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->pid = -1;
+	f->since_ns = -1;
+	f->until_ns = -1;
+}
+
+int64_t ana_db_start_ns(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'start_ns'", -1, &st,
+			       NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Conditions on events alias e (and threads alias t for --comm). */
+char *ana_filter_sql(sqlite3 *db, const struct ana_filter *f)
+{
+	char *sql = sqlite3_mprintf("%s", ""), *n;
+	int64_t start = ana_db_start_ns(db);
+
+	if (f->event) {
+		n = sqlite3_mprintf("%s AND e.type_id IN (SELECT type_id FROM event_types WHERE "
+				    "name GLOB %Q)", sql, f->event);
+		sqlite3_free(sql);
+		sql = n;
+	}
+	if (f->pid >= 0) {
+		n = sqlite3_mprintf("%s AND e.pid = %lld", sql, (long long)f->pid);
+		sqlite3_free(sql);
+		sql = n;
+	}
+	if (f->comm) {
+		n = sqlite3_mprintf("%s AND e.tid IN (SELECT tid FROM threads WHERE comm GLOB %Q)",
+				    sql, f->comm);
+		sqlite3_free(sql);
+		sql = n;
+	}
+	if (f->since_ns >= 0) {
+		n = sqlite3_mprintf("%s AND e.ts >= %lld", sql, (long long)(start + f->since_ns));
+		sqlite3_free(sql);
+		sql = n;
+	}
+	if (f->until_ns >= 0) {
+		n = sqlite3_mprintf("%s AND e.ts < %lld", sql, (long long)(start + f->until_ns));
+		sqlite3_free(sql);
+		sql = n;
+	}
+	return sql;
+}
