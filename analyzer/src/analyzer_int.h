@@ -135,11 +135,8 @@ void ana_print_summary(FILE *out, const struct ana_summary *s);
 
 /* ---- CLI helpers (util.c) ---- */
 
-/* Parses a duration ("10s", "500ms", "3us", "42ns", "1.5s", "2m"; bare
- * numbers are seconds) to ns.  Returns 0 or -EINVAL ("10abc"). */
+/* tape_parse_duration_ns (the one parser for units) into a signed ns. */
 int ana_parse_duration_ns(const char *s, int64_t *ns);
-/* Parses a non-negative integer with an optional K/M/G suffix. */
-int ana_parse_size(const char *s, uint64_t *v);
 
 /* Prints "bpftape CMD: MSG" style errors in git's style to stderr. */
 void ana_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -427,9 +427,15 @@ int cmd_events(int argc, char **argv)
 		fmt_time(tbuf, sizeof(tbuf), &clk, ts, 6);
 		snprintf(pt, sizeof(pt), "%lld/%lld", (long long)sqlite3_column_int64(st, 3),
 			 (long long)sqlite3_column_int64(st, 4));
-		printf("%-15s %3lld %-16s %-13s %-26s ", tbuf, (long long)sqlite3_column_int64(st, 2),
-		       (const char *)sqlite3_column_text(st, 8), pt, types[type_id].name);
-		print_fields(&types[type_id], id);
+		if (types[type_id].sel) {
+			printf("%-15s %3lld %-16s %-13s %-26s ", tbuf,
+			       (long long)sqlite3_column_int64(st, 2),
+			       (const char *)sqlite3_column_text(st, 8), pt, types[type_id].name);
+			print_fields(&types[type_id], id);
+		} else {
+			printf("%-15s %3lld %-16s %-13s %s", tbuf, (long long)sqlite3_column_int64(st, 2),
+			       (const char *)sqlite3_column_text(st, 8), pt, types[type_id].name);
+		}
 		putchar('\n');
 		if (stacks) {
 			if (sqlite3_column_type(st, 6) != SQLITE_NULL)

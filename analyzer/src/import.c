@@ -67,7 +67,7 @@ static const char post_sql[] =
 	"INSERT INTO processes(pid) SELECT DISTINCT pid FROM proc_events WHERE pid != 0;\n"
 	"UPDATE processes SET"
 	" ppid = (SELECT ppid FROM proc_events q WHERE q.pid = processes.pid AND q.ppid != 0"
-	"   AND q.kind IN ('scan','fork','exec') ORDER BY ts DESC LIMIT 1),"
+	"   AND q.kind IN ('scan','fork','exec') AND q.thread = 0 ORDER BY ts DESC LIMIT 1),"
 	" comm = (SELECT comm FROM proc_events q WHERE q.pid = processes.pid AND q.comm != ''"
 	"   AND (q.thread = 0 OR q.tid = q.pid) ORDER BY ts DESC LIMIT 1),"
 	" filename = (SELECT filename FROM proc_events q WHERE q.pid = processes.pid"
@@ -956,7 +956,7 @@ static int write_frames(struct importer *im, const struct imp_frame_ref *refs, s
 			} else {
 				sqlite3_bind_null(st, 12);
 			}
-			if (s->module == -2)
+			if (s->module == -2 || f->kernel)
 				sqlite3_bind_null(st, 13);
 			else /* user return addresses were looked up at ip - 1 */
 				sqlite3_bind_int64(st, 13, (int64_t)s->offset +

@@ -5,10 +5,11 @@
  * filters turned into SQL.
  */
 #include <errno.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <tape/units.h>
 
 #include "analyzer_int.h"
 
@@ -25,60 +26,14 @@ void ana_err(const char *fmt, ...)
 
 int ana_parse_duration_ns(const char *s, int64_t *ns)
 {
-	static const struct {
-		const char *suffix;
-		double mult;
-	} units[] = {
-		{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}, {"", 1e9},
-	};
-	char *end;
-	double v;
-	size_t i;
+	uint64_t v;
+	int ret = tape_parse_duration_ns(s, &v);
 
-	if (!s || !*s)
-		return -EINVAL;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || !isfinite(v) || v < 0)
-		return -EINVAL;
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (!strcmp(end, units[i].suffix)) {
-			double r = v * units[i].mult;
-
-			if (r > 9.2e18)
-				return -ERANGE;
-			*ns = (int64_t)llround(r);
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
-int ana_parse_size(const char *s, uint64_t *v)
-{
-	unsigned long long x;
-	char *end;
-	int shift = 0;
-
-	if (!s || !*s || *s == '-')
-		return -EINVAL;
-	errno = 0;
-	x = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -EINVAL;
-	if (*end) {
-		switch (*end) {
-		case 'k': case 'K': shift = 10; break;
-		case 'm': case 'M': shift = 20; break;
-		case 'g': case 'G': shift = 30; break;
-		default: return -EINVAL;
-		}
-		if (end[1])
-			return -EINVAL;
-		if (x > (UINT64_MAX >> shift))
-			return -ERANGE;
-	}
-	*v = (uint64_t)x << shift;
+	if (ret)
+		return ret;
+	if (v > INT64_MAX)
+		return -ERANGE;
+	*ns = (int64_t)v;
 	return 0;
 }
 
