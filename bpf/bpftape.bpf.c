@@ -84,15 +84,75 @@ static __always_inline void *cpu_ring(__u32 cpu)
 	return bpf_map_lookup_elem(&rings, &idx);
 }
 
-static __always_inline __u64 wake_flag(void *rb)
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} wake_acc SEC(".maps");
+
+/*
+ * No wakeup per event: count the bytes this CPU produced into its ring and
+ * force one wakeup every wakeup_bytes.  (Asking the ring how full it is would
+ * read consumer_pos, a cache line the consumer keeps writing.)
+ */
+static __always_inline __u64 wake_flag(__u64 bytes)
 {
-	return bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA) > wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-									 : BPF_RB_NO_WAKEUP;
+	__u32 zero = 0;
+	__u64 *acc = bpf_map_lookup_elem(&wake_acc, &zero);
+
+	if (!acc)
+		return BPF_RB_NO_WAKEUP;
+	*acc += bytes;
+	if (*acc < wakeup_bytes)
+		return BPF_RB_NO_WAKEUP;
+	*acc = 0;
+	return BPF_RB_FORCE_WAKEUP;
 }
 
 static __always_inline int is_tracked(__u32 tgid)
 {
 	return !filter_pids || bpf_map_lookup_elem(&tracked, &tgid);
+}
+
+/*
+ * Fast path for a fixed-size record without stacks: reserve the event in the
+ * ring (CAP bytes of payload room, a compile-time constant) and read the
+ * record straight into it -- no scratch buffer, no second copy.
+ */
+static __always_inline int emit_fixed(void *rb, const struct bt_type_cfg *cfg, __u32 type_id,
+				      __u64 id, __u32 cpu, const void *src, const __u32 cap)
+{
+	struct bt_event *e = bpf_ringbuf_reserve(rb, sizeof(*e) + cap, 0);
+	__u64 n = cfg->fixed_size;
+
+	if (!e) {
+		count_loss(type_id, BT_LOSS_RINGBUF);
+		return 0;
+	}
+	e->kind = BT_REC_EVENT;
+	e->type_id = type_id;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	e->cpu = cpu;
+	e->flags = 0;
+	e->kstack_n = 0;
+	e->ustack_n = 0;
+	e->__pad0 = 0;
+	barrier_var(n);
+	if (n > cap)
+		n = cap;
+	if (bpf_probe_read_kernel((void *)(e + 1), n, src))
+		n = 0;
+	if ((cfg->flags & BT_CFG_FIX_COMMON) && n >= 8) {
+		*(__u16 *)(e + 1) = cfg->common_type;
+		*((__u16 *)(e + 1) + 1) = 0;
+		*((__u32 *)(e + 1) + 1) = (__u32)id;
+	}
+	e->payload_size = n;
+	bpf_ringbuf_submit(e, wake_flag(sizeof(*e) + cap));
+	return 0;
 }
 
 /*
@@ -115,10 +175,27 @@ static __always_inline int emit_event(void *ctx, __u32 type_id, const void *src)
 		return 0;
 	type_id &= BT_MAX_TYPES - 1;
 	cfg = bpf_map_lookup_elem(&type_cfg, &type_id);
-	s = bpf_map_lookup_elem(&scratch, &zero);
-	if (!cfg || !s)
+	if (!cfg)
 		return 0;
 	cpu = bpf_get_smp_processor_id();
+	if (src && !cfg->n_loc && !(cfg->flags & (BT_CFG_KSTACK | BT_CFG_USTACK))) {
+		__u32 fs = cfg->fixed_size;
+
+		rb = cpu_ring(cpu);
+		if (!rb)
+			return 0;
+		if (fs <= 64)
+			return emit_fixed(rb, cfg, type_id, id, cpu, src, 64);
+		if (fs <= 128)
+			return emit_fixed(rb, cfg, type_id, id, cpu, src, 128);
+		if (fs <= 256)
+			return emit_fixed(rb, cfg, type_id, id, cpu, src, 256);
+		if (fs <= 512)
+			return emit_fixed(rb, cfg, type_id, id, cpu, src, 512);
+	}
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return 0;
 	e = (void *)s->buf;
 	e->kind = BT_REC_EVENT;
 	e->type_id = type_id;
@@ -215,7 +292,7 @@ static __always_inline int emit_event(void *ctx, __u32 type_id, const void *src)
 	rb = cpu_ring(cpu);
 	if (!rb)
 		return 0;
-	if (bpf_ringbuf_output(rb, s->buf, off, wake_flag(rb)))
+	if (bpf_ringbuf_output(rb, s->buf, off, wake_flag(off)))
 		count_loss(type_id, BT_LOSS_RINGBUF);
 	return 0;
 }
@@ -284,7 +361,7 @@ int BPF_PROG(bt_fork, struct task_struct *parent, struct task_struct *child)
 	p->ppid = ptgid;
 	if (ctgid == ptgid)
 		p->flags |= BT_PROCF_THREAD;
-	bpf_ringbuf_submit(p, wake_flag(rb));
+	bpf_ringbuf_submit(p, wake_flag(sizeof(*p)));
 	return 0;
 }
 
@@ -304,7 +381,7 @@ int BPF_PROG(bt_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	fn = BPF_CORE_READ(bprm, filename);
 	if (bpf_probe_read_kernel_str(p->filename, sizeof(p->filename), fn) < 0)
 		p->filename[0] = 0;
-	bpf_ringbuf_submit(p, wake_flag(rb));
+	bpf_ringbuf_submit(p, wake_flag(sizeof(*p)));
 	return 0;
 }
 
@@ -323,6 +400,6 @@ int BPF_PROG(bt_exit, struct task_struct *task)
 	p->exit_code = BPF_CORE_READ(task, exit_code);
 	if (p->pid != p->tid)
 		p->flags |= BT_PROCF_THREAD;
-	bpf_ringbuf_submit(p, wake_flag(rb));
+	bpf_ringbuf_submit(p, wake_flag(sizeof(*p)));
 	return 0;
 }

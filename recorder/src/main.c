@@ -31,7 +31,7 @@ static void usage(FILE *f)
 		"  -F, --freq HZ            sampling frequency of the default profile (99)\n"
 		"  -e, --event SPEC         probe to record; repeatable:\n"
 		"                             profile[:hz:N]          CPU samples with stacks\n"
-		"                             tracepoint:CAT:NAME     alias t:, globs: t:block:*\n"
+		"                             tracepoint:CAT:NAME     alias t: or CAT:NAME; globs: t:block:*\n"
 		"                           append ,stack ,kstack or ,ustack for stacks of one probe\n"
 		"  -g, --call-graph         capture kernel and user stacks for every probe\n"
 		"  -b, --buffer-size SIZE   ring buffer per CPU (default 8M)\n"

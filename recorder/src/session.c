@@ -33,6 +33,7 @@
 #include "bpftape_events.h"
 #include "bpftape.skel.h"
 #include "mmapwatch.h"
+#include "rings.h"
 #include "session.h"
 
 #define PROG "bpftape-record"
@@ -59,7 +60,7 @@ struct session {
 	struct bpftape_bpf *skel;
 	int *ring_fds;
 	int nrings;
-	struct ring_buffer *rb;
+	struct rec_rings *rb;
 	struct bpf_link **links;
 	size_t nlinks, caplinks;
 	int *pfds; /* profile perf_event fds */
@@ -277,7 +278,7 @@ static uint64_t round_pow2(uint64_t v)
 	return p;
 }
 
-static int handle_ring(void *ctx, void *data, size_t size);
+static void handle_ring(void *ctx, const void *data, size_t size);
 
 static int setup_bpf(struct session *s)
 {
@@ -297,7 +298,7 @@ static int setup_bpf(struct session *s)
 	skel->rodata->filter_pids = s->filter;
 	skel->rodata->follow_children = s->o->cmd != NULL;
 	skel->rodata->n_rings = (uint32_t)s->nrings;
-	skel->rodata->wakeup_bytes = rsize / 2;
+	skel->rodata->wakeup_bytes = rsize / 4;
 	bpf_map__set_max_entries(skel->maps.rings, (uint32_t)s->nrings);
 	err = bpftape_bpf__load(skel);
 	if (err) {
@@ -306,7 +307,7 @@ static int setup_bpf(struct session *s)
 		return -1;
 	}
 	s->ring_fds = calloc((size_t)s->nrings, sizeof(int));
-	if (!s->ring_fds)
+	if (!s->ring_fds || rec_rings__new(&s->rb, handle_ring, s))
 		return -1;
 	for (int i = 0; i < s->nrings; i++) {
 		int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "bt_ring", 0, 0, (uint32_t)rsize, NULL);
@@ -323,12 +324,9 @@ static int setup_bpf(struct session *s)
 				strerror(errno));
 			return -1;
 		}
-		if (i == 0)
-			s->rb = ring_buffer__new(fd, handle_ring, s, NULL);
-		else if (s->rb && ring_buffer__add(s->rb, fd, handle_ring, s))
-			err = -errno;
-		if (!s->rb || err) {
-			fprintf(stderr, PROG ": cannot map ring buffer %d: %s\n", i, strerror(errno));
+		err = rec_rings__add(s->rb, fd, rsize);
+		if (err) {
+			fprintf(stderr, PROG ": cannot map ring buffer %d: %s\n", i, strerror(-err));
 			return -1;
 		}
 	}
@@ -577,14 +575,14 @@ static int handle_proc(struct session *s, const uint8_t *data, size_t size)
 	return 0;
 }
 
-static int handle_ring(void *ctx, void *data, size_t size)
+static void handle_ring(void *ctx, const void *data, size_t size)
 {
 	struct session *s = ctx;
 	uint32_t kind;
 	int err;
 
 	if (s->fatal || size < 4)
-		return 0;
+		return;
 	memcpy(&kind, data, 4);
 	if (kind == BT_REC_EVENT)
 		err = handle_event(s, data, size);
@@ -592,7 +590,6 @@ static int handle_ring(void *ctx, void *data, size_t size)
 		err = handle_proc(s, data, size);
 	if (err)
 		writer_failed(s);
-	return 0;
 }
 
 static int handle_mmap(void *ctx, const struct rec_mmap_info *mi)
@@ -639,7 +636,7 @@ static int handle_mmap(void *ctx, const struct rec_mmap_info *mi)
 
 static void drain(struct session *s)
 {
-	ring_buffer__consume(s->rb);
+	rec_rings__consume(s->rb);
 	rec_mmapwatch__drain(s->mw, handle_mmap, s);
 	/* every mapping of an exited process is now written: stop tracking it */
 	for (size_t i = 0; i < s->nexited; i++)
@@ -899,7 +896,7 @@ int rec_session__run(const struct rec_opts *o)
 	while (!stop_signal && !s->fatal) {
 		uint64_t now;
 
-		ring_buffer__poll(s->rb, 10);
+		rec_rings__poll(s->rb, 10);
 		drain(s);
 		if (child > 0 && !child_done) {
 			pid_t r = waitpid(child, &child_status, WNOHANG);
@@ -1013,7 +1010,7 @@ out:
 	detach_all(s);
 	if (s->w)
 		tape_writer__close(s->w);
-	ring_buffer__free(s->rb);
+	rec_rings__free(s->rb);
 	for (int i = 0; s->ring_fds && i < s->nrings; i++)
 		if (s->ring_fds[i] > 0)
 			close(s->ring_fds[i]);

@@ -2,7 +2,7 @@
 /*
  * Probe spec parsing (bpftrace-style):
  *   profile | profile:hz:N
- *   tracepoint:CAT:NAME | t:CAT:NAME       (globs * ? [..] in CAT and NAME)
+ *   tracepoint:CAT:NAME | t:CAT:NAME | CAT:NAME  (globs * ? [..] in CAT and NAME)
  *   kprobe:FUNC | k:FUNC, kretprobe:FUNC | kr:FUNC
  *   uprobe:PATH:SYM | u:..., uretprobe:PATH:SYM | ur:..., usdt:PATH:PROV:NAME
  *   offcpu
@@ -157,6 +157,13 @@ int rec_spec__parse(const char *s, struct rec_spec *out, char *err, size_t errsz
 		out->kind = REC_SPEC_OFFCPU;
 		if (nf != 1)
 			return fail(err, errsz, "invalid probe spec '%s': offcpu takes no arguments", s);
+		return 0;
+	}
+	if (nf == 2 && valid_glob(fields[0]) && valid_glob(fields[1])) {
+		/* perf style CATEGORY:NAME */
+		out->kind = REC_SPEC_TRACEPOINT;
+		snprintf(out->cat, sizeof(out->cat), "%s", fields[0]);
+		snprintf(out->name, sizeof(out->name), "%s", fields[1]);
 		return 0;
 	}
 	return fail(err, errsz,

@@ -74,6 +74,10 @@ static void test_rec_spec__parse_valid(void **state)
 	assert_int_equal(s.stacks, REC_STACK_K | REC_STACK_U);
 	assert_int_equal(rec_spec__parse("t:sched:sched_switch,kstack", &s, err, sizeof(err)), 0);
 	assert_int_equal(s.stacks, REC_STACK_K);
+	assert_int_equal(rec_spec__parse("raw_syscalls:sys_enter", &s, err, sizeof(err)), 0);
+	assert_int_equal(s.kind, REC_SPEC_TRACEPOINT);
+	assert_string_equal(s.cat, "raw_syscalls");
+	assert_string_equal(s.name, "sys_enter");
 	assert_int_equal(rec_spec__parse("kprobe:do_sys_open", &s, err, sizeof(err)), 0);
 	assert_int_equal(s.kind, REC_SPEC_KPROBE);
 	assert_int_equal(rec_spec__parse("kr:vfs_read", &s, err, sizeof(err)), 0);
@@ -89,7 +93,7 @@ static void test_rec_spec__parse_valid(void **state)
 static void test_rec_spec__parse_rejects(void **state)
 {
 	static const char *const bad[] = {
-		"",          "bogus:x",       "t:sched",        "t:sched:a:b",  "tracepoint::x",
+		"",          "bogus:x:y",       "t:sched",        "t:sched:a:b",  "tracepoint::x",
 		"t:a b:c",   "profile:hz:0",  "profile:hz:abc", "profile:99x",  "profile:khz:9",
 		"kprobe:",   "u:/bin/sh",     "usdt:/x:p",      "offcpu:x",     "t:sched:x,bogus",
 		"t:a;rm:b",

@@ -485,7 +485,8 @@ static void test_record__errors_are_one_line(void **state)
 		const char *needle;
 	} cases[] = {
 		{"t:sched", 2, "invalid probe spec"},
-		{"bogus:thing", 2, "unknown probe type"},
+		{"bogus:thing:x", 2, "unknown probe type"},
+		{"nosuchcat:nosuchevent", 2, "unknown tracepoint"},
 		{"t:nosuchcat:nosuchevent", 2, "unknown tracepoint"},
 		{"uprobe:/bin/sh:main", 2, "not supported yet"},
 		{"offcpu", 2, "not supported yet"},
