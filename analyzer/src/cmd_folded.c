@@ -78,9 +78,18 @@ int ana_folded_collect(sqlite3 *db, const struct ana_filter *f, int kernel_suffi
 		sqlite3_free(cond);
 		return -1;
 	}
-	sql = sqlite3_mprintf("SELECT e.tid, e.pid, e.kstack_id, e.ustack_id FROM events e"
-			      " WHERE (e.kstack_id IS NOT NULL OR e.ustack_id IS NOT NULL)%s",
-			      cond ? cond : "");
+	/* without a time window the per-thread, per-stack counts made at
+	 * import answer; with one, the events themselves are counted */
+	if (f->since_ns < 0 && f->until_ns < 0)
+		sql = sqlite3_mprintf("SELECT e.tid, e.pid, e.kstack_id, e.ustack_id, e.count"
+				      " FROM event_counts e WHERE (e.kstack_id IS NOT NULL"
+				      " OR e.ustack_id IS NOT NULL)%s",
+				      cond ? cond : "");
+	else
+		sql = sqlite3_mprintf("SELECT e.tid, e.pid, e.kstack_id, e.ustack_id, 1"
+				      " FROM events e WHERE (e.kstack_id IS NOT NULL"
+				      " OR e.ustack_id IS NOT NULL)%s",
+				      cond ? cond : "");
 	sqlite3_free(cond);
 	if (!sql || sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
 		ana_err("sql: %s", sqlite3_errmsg(db));
@@ -112,7 +121,7 @@ int ana_folded_collect(sqlite3 *db, const struct ana_filter *f, int kernel_suffi
 			g[ng] = (struct group){tid, pid, ks, us, 0};
 			s->val = ng++;
 		}
-		g[s->val].count++;
+		g[s->val].count += (uint64_t)sqlite3_column_int64(st, 4);
 	}
 	if (rc != SQLITE_DONE) {
 		ana_err("sql: %s", sqlite3_errmsg(db));

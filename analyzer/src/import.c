@@ -35,6 +35,8 @@ static const char schema_sql[] =
 	" pid INTEGER, tid INTEGER, type_id INTEGER NOT NULL, kstack_id INTEGER,"
 	" ustack_id INTEGER, flags INTEGER);\n"
 	"CREATE TABLE payloads(event_id INTEGER PRIMARY KEY, payload BLOB);\n"
+	"CREATE TABLE event_counts(type_id INTEGER, pid INTEGER, tid INTEGER, kstack_id INTEGER,"
+	" ustack_id INTEGER, count INTEGER, first_ts INTEGER, last_ts INTEGER);\n"
 	"CREATE TABLE stacks(stack_id INTEGER PRIMARY KEY, kernel INTEGER, truncated INTEGER,"
 	" nframes INTEGER, ips BLOB);\n"
 	"CREATE TABLE frames(stack_id INTEGER NOT NULL, pid INTEGER NOT NULL, depth INTEGER NOT NULL,"
@@ -59,7 +61,6 @@ static const char schema_sql[] =
 	" LEFT JOIN processes p ON p.pid = e.pid;\n";
 
 static const char post_sql[] =
-	"CREATE INDEX events_ts ON events(ts);\n"
 	"CREATE INDEX frames_stack ON frames(stack_id, pid, depth, inline_depth);\n"
 	"CREATE INDEX proc_events_pid ON proc_events(pid, ts);\n"
 	"CREATE INDEX mappings_pid ON mappings(pid, ts);\n"
@@ -94,18 +95,32 @@ static const char post_sql[] =
 	"   AND q.kind IN ('fork','scan')),"
 	" exit_ts = (SELECT MAX(ts) FROM proc_events q WHERE q.tid = threads.tid"
 	"   AND q.kind = 'exit');\n"
-	"INSERT OR IGNORE INTO threads(tid, pid) SELECT DISTINCT tid, pid FROM events;\n"
+	"INSERT OR IGNORE INTO threads(tid, pid) SELECT DISTINCT tid, pid FROM event_counts;\n"
 	"UPDATE threads SET comm = (SELECT comm FROM processes p WHERE p.pid = threads.pid)"
 	" WHERE comm IS NULL;\n"
-	"UPDATE threads SET comm = 'swapper' WHERE tid = 0 AND comm IS NULL;\n"
-	"UPDATE event_types SET events = (SELECT COUNT(*) FROM events e"
-	" WHERE e.type_id = event_types.type_id);\n";
+	"UPDATE threads SET comm = 'swapper' WHERE tid = 0 AND comm IS NULL;\n";
 
 struct imp_type {
 	int known;
 	uint32_t source;
+	uint64_t events;
+	struct ana_hm agg; /* (tid << 32 | pid, kstack << 32 | ustack) -> index in aggs */
 	struct ana_tpformat fmt;
 	sqlite3_stmt *ins; /* tracepoint table insert, or NULL */
+};
+
+/* Events are inserted EV_BATCH rows per statement: most of SQLite's per-row
+ * cost is the statement round trip, not the b-tree. */
+#define EV_BATCH 64
+struct imp_ev {
+	int64_t id, ts;
+	uint32_t cpu, pid, tid, type_id, kstack, ustack, flags;
+};
+
+/* One event_counts row: events of one type, thread and stack pair. */
+struct imp_agg {
+	uint32_t type_id, pid, tid, kstack, ustack;
+	uint64_t count, first_ts, last_ts;
 };
 
 struct imp_symtab {
@@ -141,7 +156,7 @@ struct importer {
 	char *err;
 	size_t err_size;
 
-	sqlite3_stmt *ins_event, *ins_payload, *ins_stack, *ins_proc, *ins_mmap, *ins_frame;
+	sqlite3_stmt *ins_event, *ins_event_batch, *ins_payload, *ins_stack, *ins_proc, *ins_mmap, *ins_frame;
 	struct imp_type *types;
 	size_t ntypes;
 
@@ -154,7 +169,14 @@ struct importer {
 		uint32_t type_id, cpu, kind;
 	} *loss;
 	size_t nloss;
-	struct ana_hm ustack_pids; /* (ustack_id, pid) -> first ts */
+	struct ana_hm ustack_pids; /* (ustack_id, pid) -> first ts, built after the load */
+	struct imp_agg *aggs;      /* event_counts rows */
+	size_t naggs, cap_aggs;
+	struct imp_ev batch[EV_BATCH];
+	size_t nbatch;
+	int64_t next_id;
+	uint64_t prev_ts;
+	int unsorted;
 	uint64_t bad_records, unknown_records, unknown_type_events, ksyms, symtab_syms;
 	int have_end;
 	struct tape_end end;
@@ -407,11 +429,89 @@ static int on_event_desc(struct importer *im, const struct tape_record *rec)
 	return ret;
 }
 
+static void bind_ev(sqlite3_stmt *st, int base, const struct imp_ev *e)
+{
+	sqlite3_bind_int64(st, base + 1, e->id);
+	sqlite3_bind_int64(st, base + 2, e->ts);
+	sqlite3_bind_int64(st, base + 3, e->cpu);
+	sqlite3_bind_int64(st, base + 4, e->pid);
+	sqlite3_bind_int64(st, base + 5, e->tid);
+	sqlite3_bind_int64(st, base + 6, e->type_id);
+	if (e->kstack)
+		sqlite3_bind_int64(st, base + 7, e->kstack);
+	else
+		sqlite3_bind_null(st, base + 7);
+	if (e->ustack)
+		sqlite3_bind_int64(st, base + 8, e->ustack);
+	else
+		sqlite3_bind_null(st, base + 8);
+	sqlite3_bind_int64(st, base + 9, e->flags);
+}
+
+static int flush_events(struct importer *im)
+{
+	size_t i;
+	int rc;
+
+	if (im->nbatch == EV_BATCH) {
+		for (i = 0; i < EV_BATCH; i++)
+			bind_ev(im->ins_event_batch, 9 * (int)i, &im->batch[i]);
+		rc = sqlite3_step(im->ins_event_batch);
+		sqlite3_reset(im->ins_event_batch);
+		if (rc != SQLITE_DONE)
+			return sql_err(im, "events");
+	} else {
+		for (i = 0; i < im->nbatch; i++) {
+			bind_ev(im->ins_event, 0, &im->batch[i]);
+			rc = sqlite3_step(im->ins_event);
+			sqlite3_reset(im->ins_event);
+			if (rc != SQLITE_DONE)
+				return sql_err(im, "events");
+		}
+	}
+	im->nbatch = 0;
+	return 0;
+}
+
+static int count_event(struct importer *im, struct imp_type *t, const struct tape_event *ev)
+{
+	struct ana_hm_slot *s;
+	struct imp_agg *a;
+	int created;
+
+	s = ana_hm__upsert(&t->agg, (uint64_t)ev->tid << 32 | ev->pid,
+			   (uint64_t)ev->kstack_id << 32 | ev->ustack_id, &created);
+	if (!s)
+		return -ENOMEM;
+	if (created) {
+		if (im->naggs == im->cap_aggs) {
+			size_t nc = im->cap_aggs ? 2 * im->cap_aggs : 1024;
+			struct imp_agg *n = realloc(im->aggs, nc * sizeof(*n));
+
+			if (!n)
+				return -ENOMEM;
+			im->aggs = n;
+			im->cap_aggs = nc;
+		}
+		im->aggs[im->naggs] = (struct imp_agg){ev->type_id, ev->pid,     ev->tid,
+						       ev->kstack_id, ev->ustack_id, 0,
+						       ev->ts_ns,     ev->ts_ns};
+		s->val = im->naggs++;
+	}
+	a = &im->aggs[s->val];
+	a->count++;
+	if (ev->ts_ns < a->first_ts)
+		a->first_ts = ev->ts_ns;
+	if (ev->ts_ns > a->last_ts)
+		a->last_ts = ev->ts_ns;
+	return 0;
+}
+
 static int on_event(struct importer *im, const struct tape_record *rec)
 {
 	struct tape_event ev;
 	struct imp_type *t;
-	sqlite3_stmt *st = im->ins_event;
+	sqlite3_stmt *st;
 	int64_t id;
 	int rc;
 
@@ -422,41 +522,23 @@ static int on_event(struct importer *im, const struct tape_record *rec)
 		return 0;
 	}
 	t = &im->types[ev.type_id];
-	sqlite3_bind_int64(st, 1, (int64_t)ev.ts_ns);
-	sqlite3_bind_int64(st, 2, ev.cpu);
-	sqlite3_bind_int64(st, 3, ev.pid);
-	sqlite3_bind_int64(st, 4, ev.tid);
-	sqlite3_bind_int64(st, 5, ev.type_id);
-	if (ev.kstack_id)
-		sqlite3_bind_int64(st, 6, ev.kstack_id);
-	else
-		sqlite3_bind_null(st, 6);
-	if (ev.ustack_id)
-		sqlite3_bind_int64(st, 7, ev.ustack_id);
-	else
-		sqlite3_bind_null(st, 7);
-	sqlite3_bind_int64(st, 8, ev.flags);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return sql_err(im, "events");
-	id = sqlite3_last_insert_rowid(im->db);
+	id = im->next_id++;
+	im->batch[im->nbatch++] = (struct imp_ev){id,	       (int64_t)ev.ts_ns, ev.cpu,
+						 ev.pid,       ev.tid,		  ev.type_id,
+						 ev.kstack_id, ev.ustack_id,	  ev.flags};
+	if (im->nbatch == EV_BATCH && (rc = flush_events(im)))
+		return rc;
 	if (!im->st->events || ev.ts_ns < im->first_ts)
 		im->first_ts = ev.ts_ns;
 	if (ev.ts_ns > im->last_ts)
 		im->last_ts = ev.ts_ns;
+	if (ev.ts_ns < im->prev_ts)
+		im->unsorted = 1;
+	im->prev_ts = ev.ts_ns;
 	im->st->events++;
-
-	if (ev.ustack_id) {
-		int created;
-		struct ana_hm_slot *s =
-			ana_hm__upsert(&im->ustack_pids, ev.ustack_id, ev.pid, &created);
-
-		if (!s)
-			return -ENOMEM;
-		if (created || ev.ts_ns < s->val)
-			s->val = ev.ts_ns;
-	}
+	t->events++;
+	if ((rc = count_event(im, t, &ev)))
+		return rc;
 
 	if (t->ins) {
 		size_t i;
@@ -1141,6 +1223,21 @@ static int symbolize(struct importer *im)
 	}
 
 	/* user stacks: per (stack, pid), through that pid's mappings */
+	for (i = 0; i < im->naggs; i++) {
+		const struct imp_agg *a = &im->aggs[i];
+		struct ana_hm_slot *s;
+		int created;
+
+		if (!a->ustack)
+			continue;
+		s = ana_hm__upsert(&im->ustack_pids, a->ustack, a->pid, &created);
+		if (!s) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		if (created || a->first_ts < s->val)
+			s->val = a->first_ts;
+	}
 	pairs = malloc((im->ustack_pids.len + 1) * sizeof(*pairs));
 	if (!pairs) {
 		ret = -ENOMEM;
@@ -1213,6 +1310,68 @@ out:
 
 /* ---- driver ---- */
 
+/* BPFTAPE_IMPORT_TIMING=1 prints the time of each import phase. */
+static void phase(const char *name, const struct timespec *t0)
+{
+	static int on = -1;
+	struct timespec t;
+
+	if (on < 0)
+		on = getenv("BPFTAPE_IMPORT_TIMING") != NULL;
+	if (!on)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	fprintf(stderr, "import: %-10s done at %.3f s\n", name,
+		(double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9);
+}
+
+/* event_counts, per-type counts, and the events(ts) index when the file's
+ * events were not already in time order (their ids then are). */
+static int write_aggregates(struct importer *im)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i;
+	int ret = 0;
+
+	if (prepare(im, "INSERT INTO event_counts VALUES(?,?,?,?,?,?,?,?)", &st))
+		return -EIO;
+	for (i = 0; i < im->naggs && !ret; i++) {
+		const struct imp_agg *a = &im->aggs[i];
+
+		sqlite3_bind_int64(st, 1, a->type_id);
+		sqlite3_bind_int64(st, 2, a->pid);
+		sqlite3_bind_int64(st, 3, a->tid);
+		if (a->kstack)
+			sqlite3_bind_int64(st, 4, a->kstack);
+		else
+			sqlite3_bind_null(st, 4);
+		if (a->ustack)
+			sqlite3_bind_int64(st, 5, a->ustack);
+		else
+			sqlite3_bind_null(st, 5);
+		sqlite3_bind_int64(st, 6, (int64_t)a->count);
+		sqlite3_bind_int64(st, 7, (int64_t)a->first_ts);
+		sqlite3_bind_int64(st, 8, (int64_t)a->last_ts);
+		ret = step_done(im, st, "event_counts");
+	}
+	sqlite3_finalize(st);
+	if (ret || prepare(im, "UPDATE event_types SET events = ? WHERE type_id = ?", &st))
+		return ret ? ret : -EIO;
+	for (i = 0; i < im->ntypes && !ret; i++) {
+		if (!im->types[i].known)
+			continue;
+		sqlite3_bind_int64(st, 1, (int64_t)im->types[i].events);
+		sqlite3_bind_int64(st, 2, (int64_t)i);
+		ret = step_done(im, st, "event_types");
+	}
+	sqlite3_finalize(st);
+	if (!ret && im->unsorted)
+		ret = exec_sql(im, "CREATE INDEX events_ts ON events(ts);");
+	if (!ret)
+		ret = set_meta(im, "events_sorted", NULL, !im->unsorted);
+	return ret;
+}
+
 static int write_stats(struct importer *im)
 {
 	struct tape_reader_stats rs;
@@ -1280,6 +1439,8 @@ static void importer_release(struct importer *im)
 	size_t i, j;
 
 	sqlite3_finalize(im->ins_event);
+	sqlite3_finalize(im->ins_event_batch);
+	free(im->aggs);
 	sqlite3_finalize(im->ins_payload);
 	sqlite3_finalize(im->ins_stack);
 	sqlite3_finalize(im->ins_proc);
@@ -1287,6 +1448,7 @@ static void importer_release(struct importer *im)
 	sqlite3_finalize(im->ins_frame);
 	for (i = 0; i < im->ntypes; i++) {
 		sqlite3_finalize(im->types[i].ins);
+		ana_hm__release(&im->types[i].agg);
 		ana_tpformat__release(&im->types[i].fmt);
 	}
 	free(im->types);
@@ -1353,7 +1515,8 @@ int ana_import(const char *trace, const char *db_path, const struct ana_import_o
 		goto out;
 	}
 	unlink(tmp);
-	if (sqlite3_open_v2(tmp, &im.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	if (sqlite3_open_v2(tmp, &im.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				     SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK) {
 		snprintf(err, err_size, "cannot create database '%s': %s", tmp,
 			 im.db ? sqlite3_errmsg(im.db) : "out of memory");
@@ -1361,12 +1524,31 @@ int ana_import(const char *trace, const char *db_path, const struct ana_import_o
 		goto out;
 	}
 	if ((ret = exec_sql(&im, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
-				 "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
+				 "PRAGMA page_size=65536; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
 				 "PRAGMA locking_mode=EXCLUSIVE; BEGIN;")) ||
 	    (ret = exec_sql(&im, schema_sql)))
 		goto out;
-	if ((ret = prepare(&im, "INSERT INTO events(ts, cpu, pid, tid, type_id, kstack_id,"
-				" ustack_id, flags) VALUES(?,?,?,?,?,?,?,?)", &im.ins_event)) ||
+	{
+		char *batch = sqlite3_mprintf("INSERT INTO events VALUES(?,?,?,?,?,?,?,?,?)");
+		int k;
+
+		for (k = 1; k < EV_BATCH && batch; k++) {
+			char *n = sqlite3_mprintf("%s,(?,?,?,?,?,?,?,?,?)", batch);
+
+			sqlite3_free(batch);
+			batch = n;
+		}
+		if (!batch) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		ret = prepare(&im, batch, &im.ins_event_batch);
+		sqlite3_free(batch);
+		if (ret)
+			goto out;
+	}
+	im.next_id = 1;
+	if ((ret = prepare(&im, "INSERT INTO events VALUES(?,?,?,?,?,?,?,?,?)", &im.ins_event)) ||
 	    (ret = prepare(&im, "INSERT INTO payloads VALUES(?,?)", &im.ins_payload)) ||
 	    (ret = prepare(&im, "INSERT INTO stacks VALUES(?,?,?,?,?)", &im.ins_stack)) ||
 	    (ret = prepare(&im, "INSERT INTO proc_events VALUES(?,?,?,?,?,?,?,?,?)",
@@ -1402,8 +1584,16 @@ int ana_import(const char *trace, const char *db_path, const struct ana_import_o
 			goto out;
 		}
 	}
-	if ((ret = symbolize(&im)) || (ret = write_stats(&im)) || (ret = exec_sql(&im, post_sql)))
+	if ((ret = flush_events(&im)))
 		goto out;
+	phase("load", &t0);
+	if ((ret = symbolize(&im)))
+		goto out;
+	phase("symbolize", &t0);
+	if ((ret = write_stats(&im)) || (ret = write_aggregates(&im)) ||
+	    (ret = exec_sql(&im, post_sql)))
+		goto out;
+	phase("post", &t0);
 	set_meta(&im, "schema_version", NULL, ANA_SCHEMA_VERSION);
 	set_meta(&im, "trace_path", trace, 0);
 	set_meta(&im, "trace_size", NULL, id.size);
@@ -1420,6 +1610,7 @@ int ana_import(const char *trace, const char *db_path, const struct ana_import_o
 		goto out;
 	if ((ret = exec_sql(&im, "COMMIT; PRAGMA journal_mode=DELETE;")))
 		goto out;
+	phase("commit", &t0);
 	importer_release(&im);
 	memset(&im, 0, sizeof(im));
 	if (rename(tmp, db_path)) {
