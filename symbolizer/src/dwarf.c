@@ -603,10 +603,10 @@ static int decode_lines(struct sym_dwarf *d, struct dw_cu *cu, Dwarf_Die cudie)
 			dw_err_free(d, &err);
 			continue;
 		}
-		/* libdwarf numbers include directories from 1; in DWARF 5 its
-		 * slot 1 is directory 0. */
-		dslot = lversion >= 5 ? (Dwarf_Signed)dirix + 1 : (Dwarf_Signed)dirix;
-		if (dslot >= 1 && dslot <= ndirs &&
+		/* libdwarf numbers include directories as the DWARF version
+		 * does: from 0 in DWARF 5, from 1 before (0 = comp_dir). */
+		dslot = (Dwarf_Signed)dirix;
+		if ((lversion >= 5 ? dslot < ndirs : dslot >= 1 && dslot <= ndirs) &&
 		    dwarf_srclines_include_dir_data(ctx, dslot, &dir, &err) != DW_DLV_OK) {
 			dw_err_free(d, &err);
 			dir = NULL;
@@ -933,12 +933,40 @@ static const char *die_name(struct sym_dwarf *d, Dwarf_Die die, int depth, int *
 	return name;
 }
 
+/* An unsigned constant attribute; DW_FORM_implicit_const (gcc 11+ uses it
+ * for call_file) only reaches us through dwarf_formsdata. */
+static int attr_u32(struct sym_dwarf *d, Dwarf_Die die, Dwarf_Half at, uint32_t *out)
+{
+	Dwarf_Error err = NULL;
+	Dwarf_Attribute attr;
+	Dwarf_Unsigned u;
+	Dwarf_Signed sv;
+	int ok = 0;
+
+	if (dwarf_attr(die, at, &attr, &err) != DW_DLV_OK) {
+		dw_err_free(d, &err);
+		return 0;
+	}
+	if (dwarf_formudata(attr, &u, &err) == DW_DLV_OK) {
+		ok = u <= UINT32_MAX;
+		*out = (uint32_t)u;
+	} else {
+		dw_err_free(d, &err);
+		if (dwarf_formsdata(attr, &sv, &err) == DW_DLV_OK && sv >= 0 && sv <= UINT32_MAX) {
+			ok = 1;
+			*out = (uint32_t)sv;
+		}
+	}
+	dw_err_free(d, &err);
+	dwarf_dealloc_attribute(attr);
+	return ok;
+}
+
 static void resolve_scope(struct sym_dwarf *d, struct dw_scope *s)
 {
 	Dwarf_Error err = NULL;
 	Dwarf_Die die = NULL;
 	Dwarf_Attribute attr;
-	Dwarf_Unsigned v;
 	const char **slot;
 	int found = 0, linkage;
 
@@ -947,8 +975,15 @@ static void resolve_scope(struct sym_dwarf *d, struct dw_scope *s)
 		dw_err_free(d, &err);
 		return;
 	}
-	/* Many inlined instances share one abstract origin: cache by it. */
-	if (dwarf_attr(die, DW_AT_abstract_origin, &attr, &err) == DW_DLV_OK) {
+	/* Many inlined instances share one abstract origin: cache by it,
+	 * unless the DIE has its own linkage name (a C++ constructor or
+	 * destructor variant shares the origin of its siblings). */
+	if (dwarf_attr(die, DW_AT_linkage_name, &attr, &err) == DW_DLV_OK) {
+		dwarf_dealloc_attribute(attr);
+		found = 1;
+		s->name = die_name(d, die, 0, &linkage);
+	} else if (dw_err_free(d, &err),
+		   dwarf_attr(die, DW_AT_abstract_origin, &attr, &err) == DW_DLV_OK) {
 		Dwarf_Off off;
 
 		if (dwarf_global_formref(attr, &off, &err) == DW_DLV_OK) {
@@ -968,18 +1003,8 @@ static void resolve_scope(struct sym_dwarf *d, struct dw_scope *s)
 	if (!found)
 		s->name = die_name(d, die, 0, &linkage);
 	if (s->inlined) {
-		if (dwarf_attr(die, DW_AT_call_file, &attr, &err) == DW_DLV_OK) {
-			if (dwarf_formudata(attr, &v, &err) == DW_DLV_OK && v <= UINT32_MAX)
-				s->call_file = (uint32_t)v;
-			dwarf_dealloc_attribute(attr);
-		}
-		dw_err_free(d, &err);
-		if (dwarf_attr(die, DW_AT_call_line, &attr, &err) == DW_DLV_OK) {
-			if (dwarf_formudata(attr, &v, &err) == DW_DLV_OK && v <= UINT32_MAX)
-				s->call_line = (uint32_t)v;
-			dwarf_dealloc_attribute(attr);
-		}
-		dw_err_free(d, &err);
+		attr_u32(d, die, DW_AT_call_file, &s->call_file);
+		attr_u32(d, die, DW_AT_call_line, &s->call_line);
 	}
 	dwarf_dealloc_die(die);
 }

@@ -294,6 +294,8 @@ static int load_table(struct sym_symtab *t, struct sym_elf *e, Elf_Scn *scn, GEl
 	Elf_Data *d = elf_getdata(scn, NULL);
 	struct ranked_sym *tmp;
 	size_t n, m = 0;
+	const char *file = NULL;
+	int file_after_symbol = 0, symbol_seen = 0;
 
 	if (!d || !d->d_buf || !shdr->sh_entsize)
 		return 0;
@@ -314,6 +316,21 @@ static int load_table(struct sym_symtab *t, struct sym_elf *e, Elf_Scn *scn, GEl
 		if (!gelf_getsym(d, (int)i, &s))
 			continue;
 		type = GELF_ST_TYPE(s.st_info);
+		/*
+		 * As binutils: a local symbol belongs to the last STT_FILE
+		 * before it; a global one only while no FILE symbol came
+		 * after other symbols (globals follow all the files).
+		 */
+		if (type == STT_FILE) {
+			file = elf_strptr(e->elf, shdr->sh_link, s.st_name);
+			if (file && !*file)
+				file = NULL;
+			if (symbol_seen)
+				file_after_symbol = 1;
+			continue;
+		}
+		if (i > 0)
+			symbol_seen = 1;
 		if (type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_NOTYPE)
 			continue;
 		if (s.st_shndx == SHN_UNDEF || s.st_shndx >= SHN_LORESERVE)
@@ -328,7 +345,10 @@ static int load_table(struct sym_symtab *t, struct sym_elf *e, Elf_Scn *scn, GEl
 		name = elf_strptr(e->elf, shdr->sh_link, s.st_name);
 		if (!name || !*name || name[0] == '$' || !strncmp(name, ".L", 2))
 			continue;
-		tmp[m].s = (struct sym_symbol){ s.st_value, s.st_size, name };
+		tmp[m].s = (struct sym_symbol){ s.st_value, s.st_size, name,
+						(GELF_ST_BIND(s.st_info) == STB_LOCAL || !file_after_symbol)
+							? file
+							: NULL };
 		tmp[m].seq = (uint32_t)i;
 		tmp[m].rank = (uint8_t)sym_rank(&s);
 		m++;

@@ -497,6 +497,7 @@ static int lookup_one(struct sym_resolver *r, struct sym_file *f, uint64_t addr,
 		if (set_frames(res, 1))
 			return -ENOMEM;
 		res->frames[0].func = s->name;
+		res->frames[0].file = s->file;
 		res->frames[0].func_addr = s->addr;
 		res->frames[0].func_offset = addr - s->addr;
 		res->reason = bad ? SYM_BAD_DWARF : f->dw ? SYM_NO_DEBUG_INFO : f->debug_reason;
@@ -651,7 +652,7 @@ int sym_resolver__add_symbols(struct sym_resolver *r, const char *path, const ui
 			return -ENOMEM;
 		m->symtab.owned[m->symtab.nowned++] = name;
 		m->symtab.syms[m->symtab.n++] =
-			(struct sym_symbol){ addrs[i], sizes ? sizes[i] : 0, name };
+			(struct sym_symbol){ addrs[i], sizes ? sizes[i] : 0, name, NULL };
 	}
 	sym_symtab__finish(&m->symtab);
 	return 0;

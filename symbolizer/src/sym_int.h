@@ -63,6 +63,7 @@ int sym_elf__vaddr_mapped(const struct sym_elf *e, uint64_t addr);
 struct sym_symbol {
 	uint64_t addr, size;
 	const char *name;
+	const char *file; /* from the preceding STT_FILE symbol, or NULL */
 };
 
 /* Function symbols sorted by address, one per address. */
