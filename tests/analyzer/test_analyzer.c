@@ -229,6 +229,9 @@ static void test_golden__example_outputs(void **state)
 	golden("hist_field.txt", "hist --event block:block_rq_complete --field nr_sector example.tape");
 	golden("hist_linear.txt", "hist --linear 50 --range 0,300 --event block:block_rq_complete"
 				  " --field nr_sector example.tape");
+	golden("flamegraph.svg", "flamegraph example.tape");
+	golden("export.csv", "export --until 12ms example.tape");
+	golden("export_chrome.json", "export --format chrome --event 'sched:*' example.tape");
 	golden("sql_text.txt", "sql example.tape \"SELECT pid, ppid, comm, filename, exit_code,"
 			       " exit_signal FROM processes ORDER BY pid\"");
 	golden("sql_csv.txt", "sql --csv example.tape \"SELECT * FROM stats WHERE source != 'reader'"
