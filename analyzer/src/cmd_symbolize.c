@@ -31,7 +31,7 @@ struct symbolize_ctx {
 	uint64_t *addrs;
 	struct sym_result *out;
 	size_t n;
-	int warned;
+	int failed;
 	int show_reason;
 };
 
@@ -128,10 +128,10 @@ static int flush_batch(struct symbolize_ctx *c)
 				printf("\t%s", sym_reason__str(r->reason));
 			putchar('\n');
 		}
-		if (!c->warned && (r->reason == SYM_NO_FILE || r->reason == SYM_BAD_ELF)) {
-			fprintf(stderr, "bpftape symbolize: '%s': %s\n", c->exe,
-				sym_resolver__errmsg(c->res));
-			c->warned = 1;
+		/* The binary itself is unusable: say why once, fail at the end. */
+		if (!c->failed && (r->reason == SYM_NO_FILE || r->reason == SYM_BAD_ELF)) {
+			fprintf(stderr, "bpftape symbolize: %s\n", sym_resolver__errmsg(c->res));
+			c->failed = 1;
 		}
 		sym_result_release(r);
 	}
@@ -303,6 +303,8 @@ int cmd_symbolize(int argc, char **argv)
 	} else {
 		rc = read_stdin(&c);
 	}
+	if (c.failed)
+		rc = 1;
 out:
 	sym_resolver__free(c.res);
 	free(c.addrs);

@@ -41,6 +41,7 @@ struct dw_sec {
 	uint64_t size;
 	int zkind; /* 0 plain, 1 SHF_COMPRESSED, 2 .zdebug */
 	int nobits;
+	int hidden; /* malformed in a way libdwarf does not survive */
 };
 
 struct dw_row {
@@ -134,8 +135,8 @@ static int obj_section_info(void *obj, Dwarf_Half idx, Dwarf_Obj_Access_Section 
 	}
 	ret->addr = sh.sh_addr;
 	ret->type = sh.sh_type;
-	ret->size = d->secs[idx].nobits ? 0 : d->secs[idx].size;
-	ret->name = d->secs[idx].name ? d->secs[idx].name : "";
+	ret->size = d->secs[idx].nobits || d->secs[idx].hidden ? 0 : d->secs[idx].size;
+	ret->name = d->secs[idx].name && !d->secs[idx].hidden ? d->secs[idx].name : "";
 	ret->link = sh.sh_link;
 	ret->info = sh.sh_info;
 	ret->entrysize = sh.sh_entsize;
@@ -177,7 +178,7 @@ static int obj_load_section(void *obj, Dwarf_Half idx, Dwarf_Small **data, int *
 		return DW_DLV_NO_ENTRY;
 	s = &d->secs[idx];
 	scn = elf_getscn(d->e->elf, idx);
-	if (!scn || s->nobits) {
+	if (!scn || s->nobits || s->hidden) {
 		*error = DW_DLE_SECTION_SIZE_ERROR;
 		return DW_DLV_ERROR;
 	}
@@ -208,6 +209,78 @@ static const Dwarf_Obj_Access_Methods obj_methods = {
 	.load_section = obj_load_section,
 	.relocate_a_section = NULL,
 };
+
+/*
+ * libdwarf 20210528 reads every .debug_rnglists/.debug_loclists unit header
+ * as soon as it loads .debug_info, and frees twice on some malformed ones.
+ * Check the unit headers here; a section that fails is hidden from libdwarf
+ * (its ranges then fail to read, which we handle).
+ */
+static int lists_section_ok(const uint8_t *p, uint64_t size, int big_endian)
+{
+	uint64_t pos = 0;
+
+	while (pos < size) {
+		uint64_t len, hdr = 4, offsz = 4, count;
+		uint32_t l32;
+
+		if (size - pos < 4)
+			return 0;
+		l32 = big_endian ? (uint32_t)p[pos] << 24 | (uint32_t)p[pos + 1] << 16 |
+					   (uint32_t)p[pos + 2] << 8 | p[pos + 3]
+				 : (uint32_t)p[pos] | (uint32_t)p[pos + 1] << 8 |
+					   (uint32_t)p[pos + 2] << 16 | (uint32_t)p[pos + 3] << 24;
+		len = l32;
+		if (l32 == 0xffffffffu) {
+			if (size - pos < 12)
+				return 0;
+			len = 0;
+			for (int i = 0; i < 8; i++)
+				len |= (uint64_t)p[pos + 4 + (big_endian ? 7 - i : i)] << (8 * i);
+			hdr = 12;
+			offsz = 8;
+		} else if (l32 >= 0xfffffff0u) {
+			return 0;
+		}
+		if (len < 8 || len > size - pos - hdr)
+			return 0;
+		{
+			const uint8_t *h = p + pos + hdr;
+			unsigned version = big_endian ? (unsigned)h[0] << 8 | h[1]
+						      : (unsigned)h[1] << 8 | h[0];
+
+			count = big_endian ? (uint64_t)h[4] << 24 | (uint64_t)h[5] << 16 |
+						     (uint64_t)h[6] << 8 | h[7]
+					   : (uint64_t)h[4] | (uint64_t)h[5] << 8 |
+						     (uint64_t)h[6] << 16 | (uint64_t)h[7] << 24;
+			if (version != 5 || (h[2] != 4 && h[2] != 8) || h[3] != 0 ||
+			    count > (len - 8) / offsz)
+				return 0;
+		}
+		pos += hdr + len;
+	}
+	return 1;
+}
+
+static void check_lists_section(struct sym_dwarf *d, size_t idx)
+{
+	struct dw_sec *s = &d->secs[idx];
+	Elf_Scn *scn = elf_getscn(d->e->elf, idx);
+	Elf_Data *ed;
+
+	if (!scn || s->nobits || !s->size)
+		return;
+	if ((s->zkind == 1 && elf_compress(scn, 0, 0) < 0) ||
+	    (s->zkind == 2 && elf_compress_gnu(scn, 0, 0) < 0)) {
+		s->hidden = 1;
+		return;
+	}
+	s->zkind = 0;
+	ed = elf_getdata(scn, NULL);
+	if (!ed || !ed->d_buf || ed->d_size < s->size ||
+	    !lists_section_ok(ed->d_buf, s->size, d->e->ehdr.e_ident[EI_DATA] == ELFDATA2MSB))
+		s->hidden = 1;
+}
 
 static int setup_sections(struct sym_dwarf *d)
 {
@@ -253,6 +326,12 @@ static int setup_sections(struct sym_dwarf *d)
 			s->size = gelf_getchdr(scn, &ch) ? ch.ch_size : 0;
 		}
 		s->name = strdup(name);
+	}
+	for (size_t i = 1; i < n; i++) {
+		const char *nm = d->secs[i].name;
+
+		if (nm && (!strcmp(nm, ".debug_rnglists") || !strcmp(nm, ".debug_loclists")))
+			check_lists_section(d, i);
 	}
 	return 0;
 }

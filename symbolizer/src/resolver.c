@@ -404,8 +404,9 @@ static void load_symtab(struct sym_file *f)
 		src = f->debug;
 	else if (f->exe && f->exe->has_dynsym)
 		src = f->exe;
+	/* A table without a covering symbol is "no symbol", not "no symtab". */
 	if (src && !sym_symtab__load(&f->symtab, src))
-		f->have_symtab = f->symtab.n > 0;
+		f->have_symtab = 1;
 }
 
 static void load_dwarf(struct sym_resolver *r, struct sym_file *f)

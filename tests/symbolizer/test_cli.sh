@@ -1,0 +1,57 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The symbolize command's contract: output format, stdin batches, exit
+# codes and one-line errors.  usage: test_cli.sh SYMBOLIZE FIXTURE_DIR
+set -u
+bin=$1 fx=$2
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+ko() { fail=$((fail + 1)); echo "FAIL: $*"; }
+expect_rc() { # WANT DESC CMD...
+	want=$1 desc=$2; shift 2
+	"$@" >/tmp/symcli.$$.out 2>/tmp/symcli.$$.err </dev/null
+	rc=$?
+	[ "$rc" -eq "$want" ] && ok || ko "$desc: exit $rc, want $want ($(head -c 200 /tmp/symcli.$$.err))"
+}
+
+expect_rc 0 "--help" "$bin" --help
+grep -q "usage: bpftape symbolize" /tmp/symcli.$$.out && ok || ko "--help prints usage to stdout"
+expect_rc 2 "no --exe" "$bin" 0x1000
+expect_rc 2 "bad address" "$bin" --exe "$fx/chain" 0x10zz
+grep -q "invalid address '0x10zz'" /tmp/symcli.$$.err && ok || ko "bad address message"
+[ "$(wc -l < /tmp/symcli.$$.err)" -eq 1 ] && ok || ko "one-line error"
+expect_rc 2 "unknown option" "$bin" --exe "$fx/chain" --bogus 0x1000
+expect_rc 1 "missing file" "$bin" --exe "$fx/does-not-exist" 0x1000
+grep -q "cannot open '.*does-not-exist': No such file or directory" /tmp/symcli.$$.err && ok || ko "missing file message"
+expect_rc 1 "not ELF" "$bin" --exe "$fx/notelf.txt" 0x1000
+grep -q "not an ELF file" /tmp/symcli.$$.err && ok || ko "not ELF message"
+
+# Format: four tab-separated fields, depth counting from 0, real function last.
+top=$(nm "$fx/chain" | awk '$3 == "chain_top" { print "0x" $1 }')
+other=$(nm "$fx/chain" | awk '$3 == "chain_other" { print "0x" $1 }')
+top=$(printf '0x%x' "$top") other=$(printf '0x%x' "$other")
+"$bin" --exe "$fx/chain" "$other" 0x7fff00000000 > /tmp/symcli.$$.out 2>/dev/null && ok || ko "lookup exit"
+awk -F'\t' 'NF != 4 { bad = 1 } END { exit bad }' /tmp/symcli.$$.out && ok || ko "4 fields"
+grep -q "^$other	0	chain_other	.*/chain.c:[0-9]*\$" /tmp/symcli.$$.out && ok || ko "entry of chain_other: $(cat /tmp/symcli.$$.out)"
+grep -q "^0x7fff00000000	0	??	??:0\$" /tmp/symcli.$$.out && ok || ko "unknown address prints ??"
+
+# Inline chain somewhere in chain_top: depth 0 chain_leaf ... depth 2 chain_top.
+start=$(printf '%d' "$top")
+seq "$start" $((start + 80)) | awk '{ printf "0x%x\n", $1 }' | "$bin" --exe "$fx/chain" > /tmp/symcli.$$.out
+awk -F'\t' '$2 == 2 && $3 == "chain_top" { found = 1 } END { exit !found }' /tmp/symcli.$$.out && ok || ko "inline chain from stdin"
+grep -q "	0	chain_leaf	.*/chain.h:[0-9]*\$" /tmp/symcli.$$.out && ok || ko "innermost inlined frame first"
+
+# Stdin: blank lines skipped, a bad line is an error naming the line.
+printf '%s\n\n%s\n' "$top" "$top" | "$bin" --exe "$fx/chain" > /tmp/symcli.$$.out && ok || ko "stdin with blank line"
+[ "$(grep -c chain_top /tmp/symcli.$$.out)" -eq 2 ] && ok || ko "two lookups from stdin"
+printf '%s\nnope\n' "$top" | "$bin" --exe "$fx/chain" > /tmp/symcli.$$.out 2>/tmp/symcli.$$.err
+[ $? -eq 1 ] && grep -q "stdin line 2: invalid address 'nope'" /tmp/symcli.$$.err && ok || ko "bad stdin line"
+
+# Debug dir and reasons.
+"$bin" --exe "$fx/chain-bid" --debug-dir "$fx/debug" "$top" | grep -q "chain_top	.*/chain.c:" && ok || ko "--debug-dir build-id"
+"$bin" --exe "$fx/chain-nodebug" --reason "$top" | grep -q "chain_top	??:0	no debug info" && ok || ko "--reason"
+"$bin" --exe "$fx/chain" --symtab-only "$top" | grep -q "chain_top	??:0" && ok || ko "--symtab-only"
+
+rm -f /tmp/symcli.$$.out /tmp/symcli.$$.err
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,546 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Resolver tests on fixtures compiled at build time from the sources in
+ * fixtures/ (make_fixtures.sh): inline chains with call sites, DWARF 4/5, compressed
+ * sections, clang, debug files by build-id and debuglink, every miss
+ * reason, embedded symbols, file offsets, build-ids, kernel symbols.
+ *
+ * usage: test_resolver FIXTURE_DIR SOURCE_DIR
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <gelf.h>
+#include <libelf.h>
+
+#include <sym/resolver.h>
+
+static const char *fx_dir, *src_dir;
+
+static const char *fx(const char *name)
+{
+	static char buf[8][4096];
+	static int k;
+
+	k = (k + 1) % 8;
+	snprintf(buf[k], sizeof(buf[k]), "%s/%s", fx_dir, name);
+	return buf[k];
+}
+
+/* Address and size of symbol NAME in PATH's .symtab, read with libelf
+ * independently of the resolver. */
+static int elf_symbol(const char *path, const char *name, uint64_t *addr, uint64_t *size)
+{
+	int fd = open(path, O_RDONLY), found = 0;
+	Elf *e;
+	Elf_Scn *scn = NULL;
+
+	if (fd < 0)
+		return 0;
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	while (e && !found && (scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB)
+			continue;
+		d = elf_getdata(scn, NULL);
+		for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym s;
+			const char *n;
+
+			if (!gelf_getsym(d, (int)i, &s))
+				continue;
+			n = elf_strptr(e, sh.sh_link, s.st_name);
+			if (n && !strcmp(n, name)) {
+				*addr = s.st_value;
+				*size = s.st_size;
+				found = 1;
+				break;
+			}
+		}
+	}
+	elf_end(e);
+	close(fd);
+	return found;
+}
+
+/* Line number of the line of fixtures/FILE holding MARKER. */
+static uint32_t marker_line(const char *file, const char *marker)
+{
+	char path[4096], line[512];
+	uint32_t n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/tests/symbolizer/fixtures/%s", src_dir, file);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		n++;
+		if (strstr(line, marker)) {
+			fclose(f);
+			return n;
+		}
+	}
+	fclose(f);
+	fail_msg("marker %s not in %s", marker, file);
+	return 0;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t a = s ? strlen(s) : 0, b = strlen(suffix);
+
+	return s && a >= b && !strcmp(s + a - b, suffix);
+}
+
+static struct sym_resolver *new_resolver(const char *debug_dir)
+{
+	struct sym_resolver_opts opts = { 0 };
+	struct sym_resolver *r = NULL;
+	const char *dirs[1] = { debug_dir };
+
+	opts.debug_dirs = dirs;
+	opts.n_debug_dirs = debug_dir ? 1 : 0;
+	assert_int_equal(sym_resolver__new(&r, &opts), 0);
+	return r;
+}
+
+/*
+ * Scans chain_top in BIN for an address whose chain is
+ * chain_leaf <- chain_mid <- chain_top and checks names, files and the call
+ * sites of each frame.  LOOKUP_PATH is what the resolver opens (a stripped
+ * binary), SYM_PATH where the test reads the symbol.
+ */
+static void check_chain(const char *lookup_path, const char *sym_path, const char *debug_dir)
+{
+	struct sym_resolver *r = new_resolver(debug_dir);
+	uint64_t top, size;
+	uint32_t leaf_line = marker_line("chain.h", "LINE_LEAF_BODY");
+	uint32_t call_leaf = marker_line("chain.h", "LINE_CALL_LEAF");
+	uint32_t call_mid = marker_line("chain.c", "LINE_CALL_MID");
+	int seen_chain = 0, seen_entry = 0;
+
+	assert_true(elf_symbol(sym_path, "chain_top", &top, &size));
+	assert_true(size > 0 && size < 4096);
+	for (uint64_t a = top; a < top + size; a++) {
+		struct sym_result res;
+		const struct sym_frame *f;
+
+		assert_int_equal(sym_resolver__lookup(r, lookup_path, NULL, 0, &a, 1, &res), 0);
+		assert_int_equal(res.reason, SYM_OK);
+		assert_true(res.nframes >= 1);
+		f = &res.frames[res.nframes - 1];
+		/* The real function is last, whatever is inlined. */
+		assert_string_equal(f->func, "chain_top");
+		assert_false(f->inlined);
+		assert_int_equal(f->func_addr, top);
+		assert_int_equal(f->func_offset, a - top);
+		assert_true(ends_with(f->file, "/chain.c"));
+		if (a == top) {
+			seen_entry = 1;
+			assert_true(f->line > 0);
+		}
+		if (res.nframes == 3 && !strcmp(res.frames[0].func, "chain_leaf")) {
+			seen_chain = 1;
+			assert_true(res.frames[0].inlined);
+			assert_true(ends_with(res.frames[0].file, "/chain.h"));
+			assert_int_equal(res.frames[0].line, leaf_line);
+			assert_string_equal(res.frames[1].func, "chain_mid");
+			assert_true(res.frames[1].inlined);
+			assert_true(ends_with(res.frames[1].file, "/chain.h"));
+			assert_int_equal(res.frames[1].line, call_leaf);
+			assert_int_equal(res.frames[2].line, call_mid);
+		}
+		sym_result_release(&res);
+	}
+	assert_true(seen_entry);
+	assert_true(seen_chain);
+	sym_resolver__free(r);
+}
+
+static void test_resolver__inline_chain_dwarf5(void **state)
+{
+	check_chain(fx("chain"), fx("chain"), NULL);
+}
+
+static void test_resolver__inline_chain_dwarf4(void **state)
+{
+	check_chain(fx("chain-dw4"), fx("chain-dw4"), NULL);
+}
+
+static void test_resolver__compressed_sections(void **state)
+{
+	check_chain(fx("chain-z"), fx("chain-z"), NULL);
+}
+
+static void test_resolver__clang(void **state)
+{
+	if (access(fx("chain-clang"), R_OK))
+		skip();
+	check_chain(fx("chain-clang"), fx("chain-clang"), NULL);
+}
+
+static void test_resolver__debug_file_by_build_id(void **state)
+{
+	char dbg[4096];
+	uint8_t bid[64];
+	int n = sym_read_build_id(fx("chain-bid"), bid, sizeof(bid));
+
+	assert_int_equal(n, 20);
+	snprintf(dbg, sizeof(dbg), "%s/debug/.build-id/%02x/", fx_dir, bid[0]);
+	for (int i = 1; i < n; i++)
+		snprintf(dbg + strlen(dbg), sizeof(dbg) - strlen(dbg), "%02x", bid[i]);
+	strcat(dbg, ".debug");
+	/* Stripped binary: the symbol is read from its debug file. */
+	check_chain(fx("chain-bid"), dbg, fx("debug"));
+}
+
+static void test_resolver__debug_file_by_debuglink(void **state)
+{
+	check_chain(fx("dl/chain-dl"), fx("dl/chain-dl.debug"), NULL);
+}
+
+static void test_resolver__stripped_without_debug_dir(void **state)
+{
+	struct sym_resolver *r = new_resolver("/nonexistent");
+	uint64_t a = 0x1000;
+	struct sym_result res;
+
+	/* Stripped to .dynsym only and no debug file: a miss with a reason. */
+	assert_int_equal(sym_resolver__lookup(r, fx("chain-bid"), NULL, 0, &a, 1, &res), 0);
+	assert_true(res.reason == SYM_NO_SYMBOL || res.reason == SYM_NO_DEBUG_INFO);
+	sym_result_release(&res);
+	sym_resolver__free(r);
+}
+
+static void test_resolver__no_debug_info(void **state)
+{
+	struct sym_resolver *r = new_resolver(NULL);
+	uint64_t top, size;
+	struct sym_result res;
+
+	assert_true(elf_symbol(fx("chain-nodebug"), "chain_top", &top, &size));
+	top += 2;
+	assert_int_equal(sym_resolver__lookup(r, fx("chain-nodebug"), NULL, 0, &top, 1, &res), 0);
+	assert_int_equal(res.reason, SYM_NO_DEBUG_INFO);
+	assert_int_equal(res.nframes, 1);
+	assert_string_equal(res.frames[0].func, "chain_top");
+	assert_int_equal(res.frames[0].func_offset, 2);
+	assert_int_equal(res.frames[0].line, 0);
+	sym_result_release(&res);
+	sym_resolver__free(r);
+}
+
+static void test_resolver__build_id_mismatch_debug_file(void **state)
+{
+	struct sym_resolver *r = new_resolver(fx("mismatch"));
+	uint64_t top, size;
+	struct sym_result res;
+
+	/* The debug file at this build-id's path is from another build: not
+	 * used, and the result says so. */
+	assert_true(elf_symbol(fx("chain-mm"), "chain_top", &top, &size));
+	assert_int_equal(sym_resolver__lookup(r, fx("chain-mm"), NULL, 0, &top, 1, &res), 0);
+	assert_int_equal(res.reason, SYM_BUILD_ID_MISMATCH);
+	assert_int_equal(res.nframes, 1);
+	assert_string_equal(res.frames[0].func, "chain_top");
+	assert_null(res.frames[0].file);
+	assert_string_not_equal(sym_resolver__errmsg(r), "");
+	sym_result_release(&res);
+	sym_resolver__free(r);
+}
+
+static void test_resolver__build_id_mismatch_binary(void **state)
+{
+	struct sym_resolver *r = new_resolver(NULL);
+	static const uint8_t wrong[20] = { 1, 2, 3 };
+	uint64_t addrs[2] = { 0x1000, 0x2000 };
+	const uint64_t sym_addrs[1] = { 0x1000 }, sizes[1] = { 0x100 };
+	const char *const names[1] = { "embedded_fn" };
+	struct sym_result res[2];
+
+	assert_int_equal(sym_resolver__lookup(r, fx("chain"), wrong, sizeof(wrong), addrs, 2, res), 0);
+	assert_int_equal(res[0].reason, SYM_BUILD_ID_MISMATCH);
+	assert_int_equal(res[0].nframes, 0);
+	sym_result_release(&res[0]);
+	sym_result_release(&res[1]);
+	/* The trace's embedded symbols for that build-id take over. */
+	assert_int_equal(sym_resolver__add_symbols(r, fx("chain"), wrong, sizeof(wrong), sym_addrs,
+						   sizes, names, 1),
+			 0);
+	assert_int_equal(sym_resolver__lookup(r, fx("chain"), wrong, sizeof(wrong), addrs, 2, res), 0);
+	assert_int_equal(res[0].nframes, 1);
+	assert_string_equal(res[0].frames[0].func, "embedded_fn");
+	assert_int_equal(res[0].reason, SYM_NO_DEBUG_INFO);
+	assert_int_equal(res[1].nframes, 0);
+	assert_int_equal(res[1].reason, SYM_NO_SYMBOL);
+	sym_result_release(&res[0]);
+	sym_result_release(&res[1]);
+	sym_resolver__free(r);
+}
+
+static void test_resolver__missing_file_uses_embedded_symbols(void **state)
+{
+	struct sym_resolver *r = new_resolver(NULL);
+	const uint64_t sym_addrs[3] = { 0x3000, 0x1000, 0x2000 }, sizes[3] = { 0x10, 0x800, 0 };
+	char name[8] = "a";
+	const char *const names[3] = { "c", name, "b" };
+	uint64_t addrs[4] = { 0x1004, 0x2ff0, 0x3008, 0x3010 };
+	struct sym_result res[4];
+
+	assert_int_equal(sym_resolver__lookup(r, "/nonexistent/app", NULL, 0, addrs, 1, res), 0);
+	assert_int_equal(res[0].reason, SYM_NO_FILE);
+	sym_result_release(&res[0]);
+	assert_int_equal(sym_resolver__add_symbols(r, "/nonexistent/app", NULL, 0, sym_addrs, sizes,
+						   names, 3),
+			 0);
+	name[0] = 'z'; /* names were copied */
+	assert_int_equal(sym_resolver__lookup(r, "/nonexistent/app", NULL, 0, addrs, 4, res), 0);
+	assert_string_equal(res[0].frames[0].func, "a");
+	assert_int_equal(res[0].frames[0].func_offset, 4);
+	assert_string_equal(res[1].frames[0].func, "b"); /* unsized: runs to the next */
+	assert_string_equal(res[2].frames[0].func, "c");
+	assert_int_equal(res[3].nframes, 0);             /* past c's size */
+	for (int i = 0; i < 4; i++)
+		sym_result_release(&res[i]);
+	sym_resolver__free(r);
+}
+
+static void test_resolver__no_symtab(void **state)
+{
+	struct sym_resolver *r = new_resolver(NULL);
+	uint64_t a = 0x401000;
+	struct sym_result res;
+
+	assert_int_equal(sym_resolver__lookup(r, fx("nolibc"), NULL, 0, &a, 1, &res), 0);
+	assert_int_equal(res.reason, SYM_NO_SYMTAB);
+	assert_int_equal(res.nframes, 0);
+	sym_result_release(&res);
+	sym_resolver__free(r);
+}
+
+static void test_resolver__unmapped(void **state)
+{
+	struct sym_resolver *r = new_resolver(NULL);
+	uint64_t addrs[2] = { 0x7fff00000000ull, UINT64_MAX };
+	struct sym_result res[2];
+
+	assert_int_equal(sym_resolver__lookup(r, fx("chain"), NULL, 0, addrs, 2, res), 0);
+	assert_int_equal(res[0].reason, SYM_UNMAPPED);
+	assert_int_equal(res[1].reason, SYM_UNMAPPED);
+	assert_string_equal(sym_reason__str(res[0].reason), "unmapped");
+	sym_result_release(&res[0]);
+	sym_result_release(&res[1]);
+	sym_resolver__free(r);
+}
+
+static void test_resolver__bad_elf(void **state)
+{
+	struct sym_resolver *r = new_resolver(NULL);
+	uint64_t a = 0x1000;
+	struct sym_result res;
+	uint8_t bid[20];
+
+	assert_int_equal(sym_resolver__lookup(r, fx("notelf.txt"), NULL, 0, &a, 1, &res), 0);
+	assert_int_equal(res.reason, SYM_BAD_ELF);
+	assert_non_null(strstr(sym_resolver__errmsg(r), "not an ELF file"));
+	sym_result_release(&res);
+	assert_int_equal(sym_read_build_id(fx("notelf.txt"), bid, sizeof(bid)), -ENOEXEC);
+	assert_int_equal(sym_read_build_id(fx("nonexistent"), bid, sizeof(bid)), -ENOENT);
+	sym_resolver__free(r);
+}
+
+static void test_resolver__file_offset_to_vaddr(void **state)
+{
+	struct sym_resolver *r = new_resolver(NULL);
+	uint64_t top, size, vaddr = 0, off = 0;
+	int fd = open(fx("chain"), O_RDONLY);
+	Elf *e;
+	size_t n = 0;
+
+	assert_true(elf_symbol(fx("chain"), "chain_top", &top, &size));
+	/* The offset of chain_top in the file, from the program headers. */
+	assert_true(fd >= 0);
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	assert_int_equal(elf_getphdrnum(e, &n), 0);
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+
+		gelf_getphdr(e, (int)i, &ph);
+		if (ph.p_type == PT_LOAD && top >= ph.p_vaddr && top < ph.p_vaddr + ph.p_filesz)
+			off = top - ph.p_vaddr + ph.p_offset;
+	}
+	elf_end(e);
+	close(fd);
+	assert_true(off > 0);
+	assert_int_equal(sym_resolver__file_offset_to_vaddr(r, fx("chain"), NULL, 0, off, &vaddr), 0);
+	assert_int_equal(vaddr, top);
+	assert_int_equal(sym_resolver__file_offset_to_vaddr(r, fx("chain"), NULL, 0, 1ull << 40,
+							    &vaddr),
+			 -ENOENT);
+	assert_int_equal(sym_resolver__file_offset_to_vaddr(r, "/nonexistent", NULL, 0, 0, &vaddr),
+			 -ENOENT);
+	sym_resolver__free(r);
+}
+
+static void test_resolver__batch_matches_single(void **state)
+{
+	struct sym_resolver *batch = new_resolver(NULL), *single = new_resolver(NULL);
+	uint64_t top, size, addrs[512];
+	struct sym_result res[512];
+
+	assert_true(elf_symbol(fx("chain"), "main", &top, &size));
+	/* A spread over the text, out of order, with duplicates. */
+	for (int i = 0; i < 512; i++)
+		addrs[i] = 0x1000 + (uint64_t)((i * 7919) % 0x600);
+	assert_int_equal(sym_resolver__lookup(batch, fx("chain"), NULL, 0, addrs, 512, res), 0);
+	for (int i = 0; i < 512; i++) {
+		struct sym_result one;
+
+		assert_int_equal(sym_resolver__lookup(single, fx("chain"), NULL, 0, &addrs[i], 1, &one),
+				 0);
+		assert_int_equal(one.reason, res[i].reason);
+		assert_int_equal(one.nframes, res[i].nframes);
+		for (uint32_t k = 0; k < one.nframes; k++) {
+			assert_true(one.frames[k].func == res[i].frames[k].func ||
+				    !strcmp(one.frames[k].func, res[i].frames[k].func));
+			assert_int_equal(one.frames[k].line, res[i].frames[k].line);
+		}
+		sym_result_release(&one);
+		sym_result_release(&res[i]);
+	}
+	sym_resolver__free(batch);
+	sym_resolver__free(single);
+}
+
+static void test_resolver__read_build_id(void **state)
+{
+	uint8_t a[64], b[64];
+	int n = sym_read_build_id(fx("chain-bid"), a, sizeof(a));
+
+	/* Stripping keeps the note: same id before and after. */
+	assert_int_equal(n, 20);
+	assert_int_equal(sym_read_build_id(fx("dl/chain-dl"), b, sizeof(b)), 0);
+	assert_int_equal(sym_read_build_id(fx("chain-bid"), b, 4), -ENOSPC);
+	assert_int_equal(sym_read_build_id(fx("chain-nodebug"), b, sizeof(b)), 20);
+}
+
+static void test_resolver__reason_strings(void **state)
+{
+	assert_string_equal(sym_reason__str(SYM_OK), "ok");
+	assert_string_equal(sym_reason__str(SYM_NO_DEBUG_INFO), "no debug info");
+	assert_string_equal(sym_reason__str(SYM_BUILD_ID_MISMATCH), "build-id mismatch");
+	assert_string_equal(sym_reason__str(SYM_BAD_DWARF), "bad dwarf");
+	assert_string_equal(sym_reason__str((enum sym_reason)99), "unknown");
+	sym_result_release(NULL);
+	sym_resolver__free(NULL);
+	sym_kernel__free(NULL);
+}
+
+static void test_kernel__lookup(void **state)
+{
+	struct sym_kernel *k;
+	struct sym_result res;
+
+	assert_int_equal(sym_kernel__new(&k), 0);
+	/* Out of order, with a module in brackets and one without. */
+	assert_int_equal(sym_kernel__add(k, 0xffffffff81002000ull, 'T', "vfs_read", 8, NULL, 0), 0);
+	assert_int_equal(sym_kernel__add(k, 0xffffffff81001000ull, 't', "do_syscall_64", 13, NULL, 0), 0);
+	assert_int_equal(sym_kernel__add(k, 0xffffffffc0100000ull, 't', "ext4_readdir", 12, "[ext4]", 6), 0);
+	assert_int_equal(sym_kernel__add(k, 0xffffffffc0200000ull, 'T', "xfs_foo", 7, "xfs", 3), 0);
+	assert_int_equal(sym_kernel__add(k, 0xffffffff81003000ull, 'D', "some_data", 9, NULL, 0), 0);
+
+	assert_int_equal(sym_kernel__lookup(k, 0xffffffff81002010ull, &res), 0);
+	assert_int_equal(res.reason, SYM_OK);
+	assert_string_equal(res.frames[0].func, "vfs_read");
+	assert_int_equal(res.frames[0].func_offset, 0x10);
+	assert_string_equal(res.module, "kernel");
+	sym_result_release(&res);
+
+	/* Data symbols are no frames: still inside vfs_read. */
+	assert_int_equal(sym_kernel__lookup(k, 0xffffffff81003004ull, &res), 0);
+	assert_string_equal(res.frames[0].func, "vfs_read");
+	sym_result_release(&res);
+
+	assert_int_equal(sym_kernel__lookup(k, 0xffffffffc0100042ull, &res), 0);
+	assert_string_equal(res.frames[0].func, "ext4_readdir");
+	assert_string_equal(res.module, "ext4");
+	sym_result_release(&res);
+
+	assert_int_equal(sym_kernel__lookup(k, 0xffffffffc0200001ull, &res), 0);
+	assert_string_equal(res.module, "xfs");
+	sym_result_release(&res);
+
+	assert_int_equal(sym_kernel__lookup(k, 0x1000, &res), 0);
+	assert_int_equal(res.reason, SYM_UNMAPPED);
+	assert_int_equal(res.nframes, 0);
+	sym_result_release(&res);
+
+	assert_int_equal(sym_kernel__lookup(k, 0xfffffffff0000000ull, &res), 0);
+	assert_int_equal(res.reason, SYM_UNMAPPED);
+	sym_result_release(&res);
+
+	/* Adding after a lookup re-sorts. */
+	assert_int_equal(sym_kernel__add(k, 0xffffffff81002100ull, 'T', "vfs_write", 9, NULL, 0), 0);
+	assert_int_equal(sym_kernel__lookup(k, 0xffffffff81002104ull, &res), 0);
+	assert_string_equal(res.frames[0].func, "vfs_write");
+	sym_result_release(&res);
+	sym_kernel__free(k);
+}
+
+static void test_kernel__empty(void **state)
+{
+	struct sym_kernel *k;
+	struct sym_result res;
+
+	assert_int_equal(sym_kernel__new(&k), 0);
+	assert_int_equal(sym_kernel__lookup(k, 0xffffffff81000000ull, &res), 0);
+	assert_int_equal(res.reason, SYM_NO_SYMTAB);
+	sym_result_release(&res);
+	sym_kernel__free(k);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_resolver__inline_chain_dwarf5),
+		cmocka_unit_test(test_resolver__inline_chain_dwarf4),
+		cmocka_unit_test(test_resolver__compressed_sections),
+		cmocka_unit_test(test_resolver__clang),
+		cmocka_unit_test(test_resolver__debug_file_by_build_id),
+		cmocka_unit_test(test_resolver__debug_file_by_debuglink),
+		cmocka_unit_test(test_resolver__stripped_without_debug_dir),
+		cmocka_unit_test(test_resolver__no_debug_info),
+		cmocka_unit_test(test_resolver__build_id_mismatch_debug_file),
+		cmocka_unit_test(test_resolver__build_id_mismatch_binary),
+		cmocka_unit_test(test_resolver__missing_file_uses_embedded_symbols),
+		cmocka_unit_test(test_resolver__no_symtab),
+		cmocka_unit_test(test_resolver__unmapped),
+		cmocka_unit_test(test_resolver__bad_elf),
+		cmocka_unit_test(test_resolver__file_offset_to_vaddr),
+		cmocka_unit_test(test_resolver__batch_matches_single),
+		cmocka_unit_test(test_resolver__read_build_id),
+		cmocka_unit_test(test_resolver__reason_strings),
+		cmocka_unit_test(test_kernel__lookup),
+		cmocka_unit_test(test_kernel__empty),
+	};
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: %s FIXTURE_DIR SOURCE_DIR\n", argv[0]);
+		return 2;
+	}
+	fx_dir = argv[1];
+	src_dir = argv[2];
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
