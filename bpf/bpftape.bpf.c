@@ -22,6 +22,10 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 const volatile __u32 filter_pids = 0;     /* only tgids in `tracked` */
 const volatile __u32 follow_children = 0; /* add forked children to `tracked` */
 const volatile __u32 n_rings = 1;
+/* syscall events served from the raw_syscalls hooks (see bt_sys_enter) */
+const volatile __u32 sys_raw_enter_type = 0; /* raw_syscalls:sys_enter */
+const volatile __u32 sys_raw_exit_type = 0;  /* raw_syscalls:sys_exit */
+const volatile __u32 sys_per_nr = 0;         /* syscalls:sys_{enter,exit}_* present */
 const volatile __u64 wakeup_bytes = 1 << 20; /* force a wakeup above this */
 
 struct ring {
@@ -56,6 +60,15 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } losses SEC(".maps");
+
+#define BT_MAX_SYSCALLS 1024
+/* syscall nr -> type id of syscalls:sys_enter_NAME / sys_exit_NAME (0 = none) */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BT_MAX_SYSCALLS);
+	__type(key, __u32);
+	__type(value, __u32);
+} sys_enter_types SEC(".maps"), sys_exit_types SEC(".maps");
 
 struct scratch {
 	__u8 buf[BT_SCRATCH_BYTES];
@@ -110,9 +123,47 @@ static __always_inline __u64 wake_flag(__u64 bytes)
 	return BPF_RB_FORCE_WAKEUP;
 }
 
+/*
+ * The pid filter.  A hash lookup per event is a large share of its cost, and
+ * event storms come from few processes: each CPU remembers its last verdict,
+ * valid while tracked_gen -- bumped on every change of `tracked`, by BPF
+ * and by userspace -- has not moved.
+ */
+__u64 tracked_gen = 0;
+
+struct tcache {
+	__u64 gen;
+	__u32 tgid;
+	__u32 verdict;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tcache);
+} tcache SEC(".maps");
+
 static __always_inline int is_tracked(__u32 tgid)
 {
-	return !filter_pids || bpf_map_lookup_elem(&tracked, &tgid);
+	__u32 zero = 0;
+	struct tcache *c;
+	__u64 gen;
+	int v;
+
+	if (!filter_pids)
+		return 1;
+	gen = *(volatile __u64 *)&tracked_gen;
+	c = bpf_map_lookup_elem(&tcache, &zero);
+	if (c && c->tgid == tgid && c->gen == gen)
+		return c->verdict;
+	v = bpf_map_lookup_elem(&tracked, &tgid) != NULL;
+	if (c) {
+		c->gen = gen;
+		c->tgid = tgid;
+		c->verdict = v;
+	}
+	return v;
 }
 
 /*
@@ -156,6 +207,61 @@ static __always_inline int emit_fixed(void *rb, const struct bt_type_cfg *cfg, _
 }
 
 /*
+ * Appends the requested stacks after the header and payload already in the
+ * scratch buffer (OFF bytes so far) and outputs the event with one copy.
+ */
+static __always_inline int finish_scratch(void *ctx, struct scratch *s,
+					  const struct bt_type_cfg *cfg, __u32 type_id, __u32 cpu,
+					  __u64 off)
+{
+	struct bt_event *e = (void *)s->buf;
+	__u64 nk = 0, nu = 0;
+	void *rb;
+	long ret;
+
+	barrier_var(off);
+	if (off > sizeof(*e) + BT_MAX_PAYLOAD)
+		return 0;
+	if (cfg->flags & BT_CFG_KSTACK) {
+		ret = bpf_get_stack(ctx, s->buf + off, BT_STACK_BYTES, 0);
+		if (ret < 0) {
+			e->flags |= BT_EVF_KSTACK_LOST;
+			count_loss(type_id, BT_LOSS_KSTACK);
+		} else {
+			nk = (__u64)ret / 8;
+			if (nk > BT_MAX_STACK_FRAMES)
+				nk = BT_MAX_STACK_FRAMES;
+		}
+	}
+	off += nk * 8;
+	if (off > sizeof(*e) + BT_MAX_PAYLOAD + BT_STACK_BYTES)
+		return 0;
+	if (cfg->flags & BT_CFG_USTACK) {
+		ret = bpf_get_stack(ctx, s->buf + off, BT_STACK_BYTES, BPF_F_USER_STACK);
+		if (ret < 0) {
+			e->flags |= BT_EVF_USTACK_LOST;
+			count_loss(type_id, BT_LOSS_USTACK);
+		} else {
+			nu = (__u64)ret / 8;
+			if (nu > BT_MAX_STACK_FRAMES)
+				nu = BT_MAX_STACK_FRAMES;
+		}
+	}
+	off += nu * 8;
+	e->kstack_n = nk;
+	e->ustack_n = nu;
+	if (off > BT_SCRATCH_BYTES)
+		return 0;
+
+	rb = cpu_ring(cpu);
+	if (!rb)
+		return 0;
+	if (bpf_ringbuf_output(rb, s->buf, off, wake_flag(off)))
+		count_loss(type_id, BT_LOSS_RINGBUF);
+	return 0;
+}
+
+/*
  * Builds the event in the per-CPU scratch buffer (header, payload copied from
  * SRC, stacks) and outputs it with one copy.  A tracepoint's SRC is its raw
  * record; a CPU sample has none.
@@ -164,12 +270,11 @@ static __always_inline int emit_event(void *ctx, __u32 type_id, const void *src)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, zero = 0, cpu;
-	__u64 psize = 0, off, nk = 0, nu = 0;
+	__u64 psize = 0, off;
 	struct bt_type_cfg *cfg;
 	struct bt_event *e;
 	struct scratch *s;
 	void *rb;
-	long ret;
 
 	if (!is_tracked(tgid))
 		return 0;
@@ -258,43 +363,7 @@ static __always_inline int emit_event(void *ctx, __u32 type_id, const void *src)
 	if (off > sizeof(*e) + BT_MAX_PAYLOAD)
 		return 0;
 
-	if (cfg->flags & BT_CFG_KSTACK) {
-		ret = bpf_get_stack(ctx, s->buf + off, BT_STACK_BYTES, 0);
-		if (ret < 0) {
-			e->flags |= BT_EVF_KSTACK_LOST;
-			count_loss(type_id, BT_LOSS_KSTACK);
-		} else {
-			nk = (__u64)ret / 8;
-			if (nk > BT_MAX_STACK_FRAMES)
-				nk = BT_MAX_STACK_FRAMES;
-		}
-	}
-	off += nk * 8;
-	if (off > sizeof(*e) + BT_MAX_PAYLOAD + BT_STACK_BYTES)
-		return 0;
-	if (cfg->flags & BT_CFG_USTACK) {
-		ret = bpf_get_stack(ctx, s->buf + off, BT_STACK_BYTES, BPF_F_USER_STACK);
-		if (ret < 0) {
-			e->flags |= BT_EVF_USTACK_LOST;
-			count_loss(type_id, BT_LOSS_USTACK);
-		} else {
-			nu = (__u64)ret / 8;
-			if (nu > BT_MAX_STACK_FRAMES)
-				nu = BT_MAX_STACK_FRAMES;
-		}
-	}
-	off += nu * 8;
-	e->kstack_n = nk;
-	e->ustack_n = nu;
-	if (off > BT_SCRATCH_BYTES)
-		return 0;
-
-	rb = cpu_ring(cpu);
-	if (!rb)
-		return 0;
-	if (bpf_ringbuf_output(rb, s->buf, off, wake_flag(off)))
-		count_loss(type_id, BT_LOSS_RINGBUF);
-	return 0;
+	return finish_scratch(ctx, s, cfg, type_id, cpu, off);
 }
 
 SEC("tracepoint")
@@ -352,6 +421,7 @@ int BPF_PROG(bt_fork, struct task_struct *parent, struct task_struct *child)
 		__u8 one = 1;
 
 		bpf_map_update_elem(&tracked, &ctgid, &one, BPF_ANY);
+		__sync_fetch_and_add(&tracked_gen, 1);
 	}
 	p = proc_reserve(&rb, BT_PROC_SMALL_SIZE);
 	if (!p)
@@ -401,5 +471,129 @@ int BPF_PROG(bt_exit, struct task_struct *task)
 	if (p->pid != p->tid)
 		p->flags |= BT_PROCF_THREAD;
 	bpf_ringbuf_submit(p, wake_flag(sizeof(*p)));
+	return 0;
+}
+
+/*
+ * Syscall events.  raw_syscalls:* and syscalls:sys_{enter,exit}_* records
+ * share one layout: the common header, the syscall number at offset 8 (long
+ * in raw_syscalls, int + 4 bytes of padding in syscalls:*) and then the six
+ * argument words (enter) or the return value (exit), each 8 bytes.  Building
+ * that record here from a raw tracepoint skips the perf tracepoint path (a
+ * large share of the per-event cost) and lets one attachment serve every
+ * syscall: detaching hundreds of perf tracepoints takes tens of seconds.
+ * common_flags and common_preempt_count are recorded as 0.
+ */
+static __always_inline void fill_hdr(struct bt_event *e, __u32 type_id, __u64 id, __u32 cpu,
+				     __u32 payload_size)
+{
+	e->kind = BT_REC_EVENT;
+	e->type_id = type_id;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	e->cpu = cpu;
+	e->flags = 0;
+	e->kstack_n = 0;
+	e->ustack_n = 0;
+	e->__pad0 = 0;
+	e->payload_size = payload_size;
+}
+
+static __always_inline int emit_sys(void *ctx, __u32 type_id, __u64 *rec)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 zero = 0, cpu;
+	struct bt_type_cfg *cfg;
+	struct scratch *s;
+	struct bt_event *e;
+	__u64 n;
+	void *rb;
+
+	if (!is_tracked(id >> 32))
+		return 0;
+	type_id &= BT_MAX_TYPES - 1;
+	cfg = bpf_map_lookup_elem(&type_cfg, &type_id);
+	if (!cfg)
+		return 0;
+	rec[0] = cfg->common_type | (__u64)(__u32)id << 32;
+	n = cfg->fixed_size;
+	if (n > 64)
+		n = 64;
+	cpu = bpf_get_smp_processor_id();
+	if (!(cfg->flags & (BT_CFG_KSTACK | BT_CFG_USTACK))) {
+		rb = cpu_ring(cpu);
+		if (!rb)
+			return 0;
+		e = bpf_ringbuf_reserve(rb, sizeof(*e) + 64, 0);
+		if (!e) {
+			count_loss(type_id, BT_LOSS_RINGBUF);
+			return 0;
+		}
+		fill_hdr(e, type_id, id, cpu, n);
+		__builtin_memcpy((void *)(e + 1), rec, 64);
+		bpf_ringbuf_submit(e, wake_flag(sizeof(*e) + 64));
+		return 0;
+	}
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return 0;
+	e = (void *)s->buf;
+	fill_hdr(e, type_id, id, cpu, n);
+	__builtin_memcpy(s->buf + sizeof(*e), rec, 64);
+	return finish_scratch(ctx, s, cfg, type_id, cpu, sizeof(*e) + ((n + 7) & ~7ull));
+}
+
+static __always_inline int in_compat_syscall(void)
+{
+	struct task_struct *t = (void *)bpf_get_current_task();
+
+	return (BPF_CORE_READ(t, thread_info.status) & 0x0002 /* TS_COMPAT */) != 0;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(bt_sys_enter, struct pt_regs *regs, long nr)
+{
+	__u64 rec[8];
+
+	/* BTF-typed arguments: direct loads, no helper call */
+	rec[1] = nr;
+	rec[2] = regs->di;
+	rec[3] = regs->si;
+	rec[4] = regs->dx;
+	rec[5] = regs->r10;
+	rec[6] = regs->r8;
+	rec[7] = regs->r9;
+	if (sys_raw_enter_type)
+		emit_sys(ctx, sys_raw_enter_type, rec);
+	if (sys_per_nr && nr >= 0 && nr < BT_MAX_SYSCALLS) {
+		__u32 k = nr, *t = bpf_map_lookup_elem(&sys_enter_types, &k);
+
+		if (t && *t && !in_compat_syscall()) {
+			rec[1] = (__u32)nr;
+			emit_sys(ctx, *t, rec);
+		}
+	}
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(bt_sys_exit, struct pt_regs *regs, long ret)
+{
+	__u64 rec[8] = {};
+	long nr = regs->orig_ax;
+
+	rec[1] = nr;
+	rec[2] = ret;
+	if (sys_raw_exit_type)
+		emit_sys(ctx, sys_raw_exit_type, rec);
+	if (sys_per_nr && nr >= 0 && nr < BT_MAX_SYSCALLS) {
+		__u32 k = nr, *t = bpf_map_lookup_elem(&sys_exit_types, &k);
+
+		if (t && *t && !in_compat_syscall()) {
+			rec[1] = (__u32)nr;
+			emit_sys(ctx, *t, rec);
+		}
+	}
 	return 0;
 }

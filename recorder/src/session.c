@@ -47,11 +47,52 @@ struct rec_type {
 	struct bt_type_cfg cfg;
 	char cat[128], tp[128];
 	unsigned int hz;
+	int sys_kind; /* SYS_* below: served by the raw_syscalls hooks */
+	uint32_t sys_nr;
 	uint64_t events;
 	uint64_t stack_trunc;   /* userspace counters */
 	uint64_t payload_trunc;
 	uint64_t w_stack_trunc, w_payload_trunc; /* last values written */
 };
+
+enum { SYS_NONE, SYS_RAW_ENTER, SYS_RAW_EXIT, SYS_ENTER, SYS_EXIT };
+
+static const struct {
+	const char *name;
+	int nr;
+} syscall_table[] = {
+#include "syscall_table.h"
+};
+
+/* Syscall number of a tracefs syscall event name ("getppid"), or -1. */
+static int syscall_nr(const char *name)
+{
+	for (size_t i = 0; i < sizeof(syscall_table) / sizeof(syscall_table[0]); i++)
+		if (!strcmp(syscall_table[i].name, name))
+			return syscall_table[i].nr;
+	return -1;
+}
+
+static int classify_syscall(const char *cat, const char *name, uint32_t *nr)
+{
+	int n;
+
+	if (!strcmp(cat, "raw_syscalls"))
+		return !strcmp(name, "sys_enter") ? SYS_RAW_ENTER
+		       : !strcmp(name, "sys_exit") ? SYS_RAW_EXIT
+						   : SYS_NONE;
+	if (strcmp(cat, "syscalls"))
+		return SYS_NONE;
+	if (!strncmp(name, "sys_enter_", 10) && (n = syscall_nr(name + 10)) >= 0 && n < 1024) {
+		*nr = (uint32_t)n;
+		return SYS_ENTER;
+	}
+	if (!strncmp(name, "sys_exit_", 9) && (n = syscall_nr(name + 9)) >= 0 && n < 1024) {
+		*nr = (uint32_t)n;
+		return SYS_EXIT;
+	}
+	return SYS_NONE;
+}
 
 struct session {
 	const struct rec_opts *o;
@@ -223,6 +264,10 @@ static int resolve_specs(struct session *s)
 				if (!strcmp(names[j].cat, "syscalls"))
 					t->cfg.flags |= BT_CFG_FIX_COMMON;
 				t->hz = lay.id; /* reused below as tp_id */
+				t->sys_kind = classify_syscall(t->cat, t->tp, &t->sys_nr);
+				/* the raw hooks build at most the 64-byte enter record */
+				if (t->sys_kind != SYS_NONE && (lay.fixed_size > 64 || lay.n_loc))
+					t->sys_kind = SYS_NONE;
 			}
 			free(names);
 			break;
@@ -300,6 +345,14 @@ static int setup_bpf(struct session *s)
 	skel->rodata->n_rings = (uint32_t)s->nrings;
 	skel->rodata->wakeup_bytes = rsize / 4;
 	bpf_map__set_max_entries(skel->maps.rings, (uint32_t)s->nrings);
+	for (uint32_t id = 1; id < s->ntypes; id++) {
+		if (s->types[id].sys_kind == SYS_RAW_ENTER)
+			skel->rodata->sys_raw_enter_type = id;
+		else if (s->types[id].sys_kind == SYS_RAW_EXIT)
+			skel->rodata->sys_raw_exit_type = id;
+		else if (s->types[id].sys_kind != SYS_NONE)
+			skel->rodata->sys_per_nr = 1;
+	}
 	err = bpftape_bpf__load(skel);
 	if (err) {
 		fprintf(stderr, PROG ": cannot load BPF programs: %s%s\n", strerror(-err),
@@ -338,6 +391,18 @@ static int setup_bpf(struct session *s)
 			return -1;
 		}
 	}
+	for (uint32_t id = 1; id < s->ntypes; id++) {
+		struct rec_type *t = &s->types[id];
+		int mfd = t->sys_kind == SYS_ENTER ? bpf_map__fd(skel->maps.sys_enter_types)
+			  : t->sys_kind == SYS_EXIT ? bpf_map__fd(skel->maps.sys_exit_types)
+						    : -1;
+
+		if (mfd >= 0 && bpf_map_update_elem(mfd, &t->sys_nr, &id, BPF_ANY)) {
+			fprintf(stderr, PROG ": cannot configure syscall %u: %s\n", t->sys_nr,
+				strerror(errno));
+			return -1;
+		}
+	}
 	s->tracked_fd = bpf_map__fd(skel->maps.tracked);
 	s->loss_prev = calloc((size_t)BT_MAX_TYPES * BT_LOSS_NKINDS * (size_t)s->nrings, 8);
 	return s->loss_prev ? 0 : -1;
@@ -347,15 +412,24 @@ static int track_pid(struct session *s, uint32_t pid)
 {
 	uint8_t one = 1;
 
-	return bpf_map_update_elem(s->tracked_fd, &pid, &one, BPF_ANY) ? -errno : 0;
+	if (bpf_map_update_elem(s->tracked_fd, &pid, &one, BPF_ANY))
+		return -errno;
+	__atomic_fetch_add(&s->skel->bss->tracked_gen, 1, __ATOMIC_SEQ_CST);
+	return 0;
 }
 
 static int attach_all(struct session *s)
 {
+	bool sys_enter = false, sys_exit = false;
+
 	for (uint32_t id = 1; id < s->ntypes; id++) {
 		struct rec_type *t = &s->types[id];
 
-		if (t->source == TAPE_SRC_TRACEPOINT) {
+		if (t->sys_kind == SYS_RAW_ENTER || t->sys_kind == SYS_ENTER) {
+			sys_enter = true;
+		} else if (t->sys_kind == SYS_RAW_EXIT || t->sys_kind == SYS_EXIT) {
+			sys_exit = true;
+		} else if (t->source == TAPE_SRC_TRACEPOINT) {
 			LIBBPF_OPTS(bpf_tracepoint_opts, topts, .bpf_cookie = id);
 			struct bpf_link *l = bpf_program__attach_tracepoint_opts(
 				s->skel->progs.bt_tracepoint, t->cat, t->tp, &topts);
@@ -405,6 +479,21 @@ static int attach_all(struct session *s)
 					return -1;
 			}
 		}
+	}
+	for (int i = 0; i < 2; i++) {
+		struct bpf_program *p = i ? s->skel->progs.bt_sys_exit : s->skel->progs.bt_sys_enter;
+		struct bpf_link *l;
+
+		if (!(i ? sys_exit : sys_enter))
+			continue;
+		l = bpf_program__attach(p);
+		if (!l) {
+			fprintf(stderr, PROG ": cannot attach to raw_syscalls:%s: %s\n",
+				i ? "sys_exit" : "sys_enter", strerror(errno));
+			return -1;
+		}
+		if (add_link(s, l))
+			return -1;
 	}
 	return 0;
 }
@@ -641,6 +730,8 @@ static void drain(struct session *s)
 	/* every mapping of an exited process is now written: stop tracking it */
 	for (size_t i = 0; i < s->nexited; i++)
 		bpf_map_delete_elem(s->tracked_fd, &s->exited[i]);
+	if (s->nexited)
+		__atomic_fetch_add(&s->skel->bss->tracked_gen, 1, __ATOMIC_SEQ_CST);
 	s->nexited = 0;
 }
 

@@ -215,7 +215,7 @@ static void test_record__profile_burner_ratio(void **state)
 		assert_non_null(st);
 		assert_false(st->flags & TAPE_STACK_F_KERNEL);
 		with_ustack++;
-		int branch = 0;
+		int branch = 0, is_leaf = 0;
 		for (uint32_t f = 0; f < st->nframes && !branch; f++) {
 			/* return addresses point after the call: look up addr - 1 */
 			uint64_t ip = f ? st->ips[f] - 1 : st->ips[f];
@@ -227,13 +227,15 @@ static void test_record__profile_burner_ratio(void **state)
 			sym = elfsyms_lookup(&es, ip - m->start + m->pgoff);
 			if (!sym)
 				continue;
-			if (f == 0 && !strcmp(sym, "burner_leaf_spin"))
+			if (f == 0 && !strcmp(sym, "burner_leaf_spin")) {
 				leaf++;
+				is_leaf = 1;
+			}
 			if (!strcmp(sym, "burner_branch_a"))
 				branch = 1;
 			else if (!strcmp(sym, "burner_branch_b"))
 				branch = 2;
-			if (branch && f == 1 && leaf)
+			if (branch && f == 1 && is_leaf)
 				leaf_with_branch++;
 		}
 		if (branch == 1)
