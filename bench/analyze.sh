@@ -75,8 +75,15 @@ echo "recording ${DUR}s of the workload at ${FREQ} Hz with perf, then with bpfta
 # run: perf 6.1's `perf script` and `perf report` abort (stack smashing in
 # its build-id code) on data recorded while BPF programs were loaded, which
 # is what bpftape-record does; -B -N keep perf out of its build-id cache.
-perf record -q -B -N -g -F "$FREQ" -o "$work/perf.data" -- sh "$work/work.sh" \
-	2>"$work/perf.err" || { cat "$work/perf.err" >&2; die "perf record failed"; }
+# The same abort hits data recorded while any other BPF program ran (other
+# tools on the machine): record again, up to 4 times, until perf can read it.
+for attempt in 1 2 3 4; do
+	perf record -q -B -N -g -F "$FREQ" -o "$work/perf.data" -- sh "$work/work.sh" \
+		2>"$work/perf.err" || { cat "$work/perf.err" >&2; die "perf record failed"; }
+	perf script -i "$work/perf.data" -F comm >/dev/null 2>&1 && break
+	echo "perf cannot read its own data (attempt $attempt), recording again..." >&2
+	[ $attempt -lt 4 ] || die "perf script keeps aborting on this machine"
+done
 "$bin/bpftape-record" -q -F "$FREQ" -o "$work/t.tape" -- sh "$work/work.sh" \
 	2>"$work/record.err" || { cat "$work/record.err" >&2; die "bpftape-record failed"; }
 

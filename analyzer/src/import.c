@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -109,6 +110,17 @@ struct imp_type {
 	sqlite3_stmt *ins; /* tracepoint table insert, or NULL */
 };
 
+struct imp_map {
+	uint64_t ts, start, end, pgoff;
+	int module;
+};
+
+struct imp_frame_ref {
+	uint32_t stack_id, pid, depth, kernel;
+	uint64_t ip;
+	size_t slot;
+};
+
 /* Events are inserted EV_BATCH rows per statement: most of SQLite's per-row
  * cost is the statement round trip, not the b-tree. */
 #define EV_BATCH 64
@@ -133,6 +145,7 @@ struct imp_symtab {
 };
 
 struct imp_module {
+	int readable; /* -1 unknown, 0 no, 1 yes */
 	char *path;
 	uint8_t build_id[TAPE_BUILD_ID_MAX];
 	uint32_t build_id_size;
@@ -146,6 +159,38 @@ struct imp_slot {
 	struct sym_result res;
 	int module;       /* index in modules, -1 = kernel, -2 = unmapped */
 	uint64_t offset;  /* file offset (user) or address (kernel) */
+	int done;         /* resolved by the worker during the load */
+};
+
+/*
+ * Symbolization overlaps the load: when an event brings a new (user stack,
+ * process) pair, its addresses are mapped through the mappings seen so far
+ * and every new (binary, offset) of a binary present here is queued for a
+ * worker thread that owns the resolver (the DWARF work).  Items live in
+ * fixed blocks that never move; the count is published under the mutex.
+ * Pairs whose mappings are not known yet, binaries that are absent (their
+ * embedded symbols may come later in the file) and kernel addresses are
+ * resolved after the load, as before.
+ */
+#define Q_BLOCK 1024
+#define Q_MAX_BLOCKS 65536
+struct imp_qitem {
+	const char *path; /* the module's (stable) path */
+	uint8_t build_id[TAPE_BUILD_ID_MAX];
+	uint32_t build_id_size;
+	uint64_t offset;
+	size_t slot;
+	struct sym_result res;
+};
+
+struct imp_pmaps {
+	struct imp_map *m;
+	size_t n, cap;
+};
+
+struct imp_ustack {
+	uint32_t n;
+	uint64_t *ips;
 };
 
 struct importer {
@@ -192,7 +237,30 @@ struct importer {
 	struct imp_slot *slots;
 	size_t nslots, cap_slots;
 	struct ana_hm slot_map; /* (module + 2, offset) -> slot index */
+
+	/* streaming symbolization */
+	int stream;                   /* worker running */
+	pthread_t worker;
+	pthread_mutex_t q_lock;
+	pthread_cond_t q_cond;
+	struct imp_qitem *q_blocks[Q_MAX_BLOCKS];
+	size_t q_n, q_published;
+	int q_stop;
+	struct sym_resolver *res;     /* the worker's until it is joined */
+	struct ana_hm pair_seen;      /* (ustack, pid) -> 1 done in stream, 2 later */
+	struct ana_hm ustack_idx;     /* user stack id -> index in ustacks */
+	struct imp_ustack *ustacks;
+	size_t nustacks;
+	struct ana_hm pid_idx;        /* pid -> index in pmaps */
+	struct imp_pmaps *pmaps;
+	size_t npmaps;
+	struct imp_frame_ref *refs;   /* frames to write */
+	size_t nrefs, cap_refs;
 };
+
+static int stream_pair(struct importer *im, uint32_t ustack, uint32_t pid, uint64_t ts);
+static int stream_mmap(struct importer *im, const struct tape_mmap *mm);
+static int stream_stack(struct importer *im, const struct tape_stack *st);
 
 static int sql_err(struct importer *im, const char *what)
 {
@@ -497,6 +565,12 @@ static int count_event(struct importer *im, struct imp_type *t, const struct tap
 						       ev->kstack_id, ev->ustack_id, 0,
 						       ev->ts_ns,     ev->ts_ns};
 		s->val = im->naggs++;
+		if (ev->ustack_id && im->stream) {
+			int ret = stream_pair(im, ev->ustack_id, ev->pid, ev->ts_ns);
+
+			if (ret)
+				return ret;
+		}
 	}
 	a = &im->aggs[s->val];
 	a->count++;
@@ -603,7 +677,7 @@ static int on_stack(struct importer *im, const struct tape_record *rec)
 	if (rc != SQLITE_DONE)
 		return sql_err(im, "stacks");
 	im->st->stacks++;
-	return 0;
+	return stream_stack(im, &s);
 }
 
 static int on_proc(struct importer *im, const struct tape_record *rec)
@@ -662,7 +736,9 @@ static int on_mmap(struct importer *im, const struct tape_record *rec)
 	sqlite3_bind_int64(st, 10, (int64_t)m.dev);
 	sqlite3_bind_int64(st, 11, (int64_t)m.inode);
 	im->st->mmaps++;
-	return step_done(im, st, "mappings");
+	if (step_done(im, st, "mappings"))
+		return -EIO;
+	return stream_mmap(im, &m);
 }
 
 static int on_ksyms(struct importer *im, const struct tape_record *rec)
@@ -864,12 +940,13 @@ static int add_slot(struct importer *im, int module, uint64_t offset, size_t *id
 	return 0;
 }
 
+static int find_module_raw(struct importer *im, const char *path, const uint8_t *bid,
+			   uint32_t nb);
+
 static int find_module(struct importer *im, const char *path, const char *bid_hex)
 {
 	uint8_t bid[TAPE_BUILD_ID_MAX];
 	uint32_t nb = 0;
-	struct imp_module *m;
-	size_t i;
 
 	if (bid_hex) {
 		for (; nb < TAPE_BUILD_ID_MAX && bid_hex[2 * nb] && bid_hex[2 * nb + 1]; nb++) {
@@ -880,6 +957,14 @@ static int find_module(struct importer *im, const char *path, const char *bid_he
 			bid[nb] = (uint8_t)v;
 		}
 	}
+	return find_module_raw(im, path, bid, nb);
+}
+
+static int find_module_raw(struct importer *im, const char *path, const uint8_t *bid,
+			   uint32_t nb)
+{
+	struct imp_module *m;
+	size_t i;
 	for (i = 0; i < im->nmodules; i++) {
 		m = &im->modules[i];
 		if (!strcmp(m->path, path) && m->build_id_size == nb && !memcmp(m->build_id, bid, nb))
@@ -897,13 +982,9 @@ static int find_module(struct importer *im, const char *path, const char *bid_he
 	memcpy(m->build_id, bid, nb);
 	m->build_id_size = nb;
 	m->special = path[0] != '/';
+	m->readable = -1;
 	return (int)im->nmodules++;
 }
-
-struct imp_map {
-	uint64_t ts, start, end, pgoff;
-	int module;
-};
 
 struct imp_pair {
 	uint32_t stack_id, pid;
@@ -981,12 +1062,6 @@ static const struct imp_map *find_map(const struct imp_map *maps, size_t n, uint
 	}
 	return best ? best : later;
 }
-
-struct imp_frame_ref {
-	uint32_t stack_id, pid, depth, kernel;
-	uint64_t ip;
-	size_t slot;
-};
 
 static int write_frames(struct importer *im, const struct imp_frame_ref *refs, size_t n)
 {
@@ -1082,8 +1157,9 @@ static int resolve_modules(struct importer *im, struct sym_resolver *res)
 			continue;
 		if (m->special || !res) {
 			for (j = 0; j < m->n; j++)
-				im->slots[m->slot_idx[j]].res.reason =
-					m->special ? SYM_NO_FILE : SYM_NO_SYMTAB;
+				if (!im->slots[m->slot_idx[j]].done)
+					im->slots[m->slot_idx[j]].res.reason =
+						m->special ? SYM_NO_FILE : SYM_NO_SYMTAB;
 			continue;
 		}
 		if (m->n > cap) {
@@ -1111,16 +1187,22 @@ static int resolve_modules(struct importer *im, struct sym_resolver *res)
 				ret = -ENOMEM;
 				break;
 			}
+			if (m->readable < 0)
+				m->readable = access(m->path, R_OK) == 0;
 			for (j = 0; j < m->n; j++) {
 				uint64_t va;
-				int r = sym_resolver__file_offset_to_vaddr(res, m->path, bid,
+				int r;
+
+				if (im->slots[m->slot_idx[j]].done)
+					continue;
+				r = sym_resolver__file_offset_to_vaddr(res, m->path, bid,
 									   m->build_id_size,
 									   m->offsets[j], &va);
 
 				if (r == 0) {
 					vaddrs[nok] = va;
 					which[nok++] = m->slot_idx[j];
-				} else if (access(m->path, R_OK)) {
+				} else if (!m->readable) {
 					/* the binary is not here: its embedded symbols
 					 * (if any) answer, assuming file offset ==
 					 * virtual address as in PIE executables and
@@ -1128,8 +1210,7 @@ static int resolve_modules(struct importer *im, struct sym_resolver *res)
 					vaddrs[nok] = m->offsets[j];
 					which[nok++] = m->slot_idx[j];
 				} else {
-					im->slots[m->slot_idx[j]].res.reason =
-						access(m->path, R_OK) ? SYM_NO_FILE : SYM_UNMAPPED;
+					im->slots[m->slot_idx[j]].res.reason = SYM_UNMAPPED;
 				}
 			}
 			if (nok) {
@@ -1148,12 +1229,263 @@ static int resolve_modules(struct importer *im, struct sym_resolver *res)
 	return ret;
 }
 
+static int add_ref(struct importer *im, uint32_t sid, uint32_t pid, uint32_t depth,
+		   uint32_t kernel, uint64_t ip, size_t slot)
+{
+	if (im->nrefs == im->cap_refs) {
+		size_t nc = im->cap_refs ? 2 * im->cap_refs : 4096;
+		struct imp_frame_ref *nr = realloc(im->refs, nc * sizeof(*nr));
+
+		if (!nr)
+			return -ENOMEM;
+		im->refs = nr;
+		im->cap_refs = nc;
+	}
+	im->refs[im->nrefs++] = (struct imp_frame_ref){sid, pid, depth, kernel, ip, slot};
+	return 0;
+}
+
+/* ---- the symbolization worker ---- */
+
+static void *sym_worker(void *arg)
+{
+	struct importer *im = arg;
+	size_t done = 0, n, i;
+	int stop;
+
+	for (;;) {
+		pthread_mutex_lock(&im->q_lock);
+		while (done == im->q_published && !im->q_stop)
+			pthread_cond_wait(&im->q_cond, &im->q_lock);
+		n = im->q_published;
+		stop = im->q_stop;
+		pthread_mutex_unlock(&im->q_lock);
+		for (i = done; i < n; i++) {
+			struct imp_qitem *q = &im->q_blocks[i / Q_BLOCK][i % Q_BLOCK];
+			const uint8_t *bid = q->build_id_size ? q->build_id : NULL;
+			uint64_t va;
+
+			if (sym_resolver__file_offset_to_vaddr(im->res, q->path, bid, q->build_id_size,
+							       q->offset, &va) ||
+			    sym_resolver__lookup(im->res, q->path, bid, q->build_id_size, &va, 1,
+						 &q->res)) {
+				memset(&q->res, 0, sizeof(q->res));
+				q->res.reason = SYM_UNMAPPED;
+			}
+		}
+		done = n;
+		if (stop && done == n)
+			break;
+	}
+	return NULL;
+}
+
+static void stream_start(struct importer *im)
+{
+	struct sym_resolver_opts ro = {0};
+
+	if (im->opts->no_symbols)
+		return;
+	ro.debug_dirs = im->opts->debug_dirs;
+	ro.n_debug_dirs = im->opts->n_debug_dirs;
+	ro.no_dwarf = im->opts->no_dwarf;
+	if (sym_resolver__new(&im->res, &ro)) {
+		im->res = NULL;
+		return;
+	}
+	/* BPFTAPE_IMPORT_NO_STREAM=1: everything after the load (to compare) */
+	if (getenv("BPFTAPE_IMPORT_NO_STREAM"))
+		return;
+	pthread_mutex_init(&im->q_lock, NULL);
+	pthread_cond_init(&im->q_cond, NULL);
+	if (pthread_create(&im->worker, NULL, sym_worker, im)) {
+		pthread_mutex_destroy(&im->q_lock);
+		pthread_cond_destroy(&im->q_cond);
+		return;
+	}
+	im->stream = 1;
+}
+
+/* Waits for the worker and takes its results; the resolver stays. */
+static void stream_stop(struct importer *im)
+{
+	size_t i;
+
+	if (!im->stream)
+		return;
+	pthread_mutex_lock(&im->q_lock);
+	im->q_published = im->q_n;
+	im->q_stop = 1;
+	pthread_cond_signal(&im->q_cond);
+	pthread_mutex_unlock(&im->q_lock);
+	pthread_join(im->worker, NULL);
+	pthread_mutex_destroy(&im->q_lock);
+	pthread_cond_destroy(&im->q_cond);
+	im->stream = 0;
+	for (i = 0; i < im->q_n; i++) {
+		struct imp_qitem *q = &im->q_blocks[i / Q_BLOCK][i % Q_BLOCK];
+
+		im->slots[q->slot].res = q->res;
+		im->slots[q->slot].done = 1;
+		memset(&q->res, 0, sizeof(q->res));
+	}
+}
+
+static int enqueue(struct importer *im, const struct imp_module *m, uint64_t offset, size_t slot)
+{
+	size_t b = im->q_n / Q_BLOCK;
+	struct imp_qitem *q;
+
+	if (b >= Q_MAX_BLOCKS)
+		return 0; /* resolved after the load instead */
+	if (!im->q_blocks[b]) {
+		im->q_blocks[b] = calloc(Q_BLOCK, sizeof(struct imp_qitem));
+		if (!im->q_blocks[b])
+			return -ENOMEM;
+	}
+	q = &im->q_blocks[b][im->q_n % Q_BLOCK];
+	q->path = m->path;
+	memcpy(q->build_id, m->build_id, m->build_id_size);
+	q->build_id_size = m->build_id_size;
+	q->offset = offset;
+	q->slot = slot;
+	im->q_n++;
+	/* publish in batches: one lock round trip per 64 items */
+	if (im->q_n - im->q_published >= 64) {
+		pthread_mutex_lock(&im->q_lock);
+		im->q_published = im->q_n;
+		pthread_cond_signal(&im->q_cond);
+		pthread_mutex_unlock(&im->q_lock);
+	}
+	return 0;
+}
+
+/* MMAP records, kept per process for the streaming path. */
+static int stream_mmap(struct importer *im, const struct tape_mmap *mm)
+{
+	struct ana_hm_slot *s;
+	struct imp_pmaps *pm;
+	char path[4096];
+	int created, mod;
+
+	if (!im->stream || !(mm->prot & TAPE_MMAP_PROT_EXEC))
+		return 0;
+	s = ana_hm__upsert(&im->pid_idx, mm->pid, 0, &created);
+	if (!s)
+		return -ENOMEM;
+	if (created) {
+		struct imp_pmaps *n = realloc(im->pmaps, (im->npmaps + 1) * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		im->pmaps = n;
+		memset(&n[im->npmaps], 0, sizeof(*n));
+		s->val = im->npmaps++;
+	}
+	pm = &im->pmaps[s->val];
+	if (pm->n == pm->cap) {
+		size_t nc = pm->cap ? 2 * pm->cap : 16;
+		struct imp_map *n = realloc(pm->m, nc * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		pm->m = n;
+		pm->cap = nc;
+	}
+	snprintf(path, sizeof(path), "%.*s", (int)mm->path.len, mm->path.ptr ? mm->path.ptr : "");
+	mod = find_module_raw(im, path, mm->build_id,
+			      mm->build_id_size <= TAPE_BUILD_ID_MAX ? mm->build_id_size : 0);
+	if (mod < 0)
+		return mod;
+	pm->m[pm->n++] = (struct imp_map){mm->ts_ns, mm->start, mm->end, mm->pgoff, mod};
+	return 0;
+}
+
+/* User STACK records, kept for the streaming path. */
+static int stream_stack(struct importer *im, const struct tape_stack *st)
+{
+	struct ana_hm_slot *s;
+	struct imp_ustack *u;
+	uint32_t i;
+	int created;
+
+	if (!im->stream || (st->flags & TAPE_STACK_F_KERNEL))
+		return 0;
+	s = ana_hm__upsert(&im->ustack_idx, st->id, 0, &created);
+	if (!s)
+		return -ENOMEM;
+	if (!created)
+		return 0;
+	u = realloc(im->ustacks, (im->nustacks + 1) * sizeof(*u));
+	if (!u)
+		return -ENOMEM;
+	im->ustacks = u;
+	u = &im->ustacks[im->nustacks];
+	u->n = st->nframes;
+	u->ips = malloc((st->nframes ? st->nframes : 1) * sizeof(*u->ips));
+	if (!u->ips)
+		return -ENOMEM;
+	for (i = 0; i < st->nframes; i++)
+		u->ips[i] = tape_stack__ip(st, i);
+	s->val = im->nustacks++;
+	return 0;
+}
+
+/* The first event of a (user stack, process) pair: map its frames now if
+ * every one falls in a known mapping, else leave the pair to the end. */
+static int stream_pair(struct importer *im, uint32_t ustack, uint32_t pid, uint64_t ts)
+{
+	const struct ana_hm_slot *us, *pm;
+	struct ana_hm_slot *seen;
+	const struct imp_ustack *u;
+	const struct imp_pmaps *maps;
+	uint32_t d;
+	int created, ret;
+
+	seen = ana_hm__upsert(&im->pair_seen, ustack, pid, &created);
+	if (!seen)
+		return -ENOMEM;
+	if (!created)
+		return 0;
+	seen->val = 2;
+	us = ana_hm__find(&im->ustack_idx, ustack, 0);
+	pm = ana_hm__find(&im->pid_idx, pid, 0);
+	if (!us || !pm)
+		return 0;
+	u = &im->ustacks[us->val];
+	maps = &im->pmaps[pm->val];
+	for (d = 0; d < u->n; d++) {
+		uint64_t look = d ? u->ips[d] - 1 : u->ips[d];
+
+		if (!find_map(maps->m, maps->n, look, ts))
+			return 0;
+	}
+	for (d = 0; d < u->n; d++) {
+		uint64_t look = d ? u->ips[d] - 1 : u->ips[d];
+		const struct imp_map *m = find_map(maps->m, maps->n, look, ts);
+		uint64_t off = look - m->start + m->pgoff;
+		size_t before = im->nslots, slot;
+		struct imp_module *mod = &im->modules[m->module];
+
+		if ((ret = add_slot(im, m->module, off, &slot)))
+			return ret;
+		if (im->nslots != before && !mod->special) {
+			if (mod->readable < 0)
+				mod->readable = access(mod->path, R_OK) == 0;
+			if (mod->readable && (ret = enqueue(im, mod, off, slot)))
+				return ret;
+		}
+		if ((ret = add_ref(im, ustack, pid, d, 0, u->ips[d], slot)))
+			return ret;
+	}
+	seen->val = 1;
+	return 0;
+}
+
 static int symbolize(struct importer *im)
 {
 	struct sym_resolver *res = NULL;
-	struct sym_resolver_opts ro = {0};
-	struct imp_frame_ref *refs = NULL;
-	size_t nrefs = 0, cap_refs = 0, npairs = 0, i;
+	size_t npairs = 0, i;
 	struct imp_pair *pairs = NULL;
 	struct imp_map *maps = NULL;
 	size_t nmaps = 0;
@@ -1161,35 +1493,15 @@ static int symbolize(struct importer *im)
 	uint32_t cur_pid = UINT32_MAX;
 	int ret = 0, rc;
 
-	if (!im->opts->no_symbols) {
-		ro.debug_dirs = im->opts->debug_dirs;
-		ro.n_debug_dirs = im->opts->n_debug_dirs;
-		ro.no_dwarf = im->opts->no_dwarf;
-		if (sym_resolver__new(&res, &ro))
-			res = NULL;
-		for (i = 0; res && i < im->nsymtabs; i++) {
-			struct imp_symtab *t = &im->symtabs[i];
+	stream_stop(im);
+	res = im->res; /* the worker's, caches warm */
+	for (i = 0; res && i < im->nsymtabs; i++) {
+		struct imp_symtab *t = &im->symtabs[i];
 
-			sym_resolver__add_symbols(res, t->path, t->build_id_size ? t->build_id : NULL,
-						  t->build_id_size, t->addrs, t->sizes,
-						  (const char *const *)t->names, t->n);
-		}
+		sym_resolver__add_symbols(res, t->path, t->build_id_size ? t->build_id : NULL,
+					  t->build_id_size, t->addrs, t->sizes,
+					  (const char *const *)t->names, t->n);
 	}
-
-#define ADD_REF(sid, pid_, d, k, ip_, slot_)                                              \
-	do {                                                                              \
-		if (nrefs == cap_refs) {                                                  \
-			size_t nc = cap_refs ? 2 * cap_refs : 4096;                       \
-			struct imp_frame_ref *nr = realloc(refs, nc * sizeof(*nr));       \
-			if (!nr) {                                                        \
-				ret = -ENOMEM;                                            \
-				goto out;                                                 \
-			}                                                                 \
-			refs = nr;                                                        \
-			cap_refs = nc;                                                    \
-		}                                                                         \
-		refs[nrefs++] = (struct imp_frame_ref){sid, pid_, d, k, ip_, slot_};      \
-	} while (0)
 
 	/* kernel stacks: one symbol per address */
 	if (prepare(im, "SELECT stack_id, ips FROM stacks WHERE kernel = 1", &sel_k)) {
@@ -1214,7 +1526,8 @@ static int symbolize(struct importer *im)
 				else
 					im->slots[slot].res.reason = SYM_NO_SYMTAB;
 			}
-			ADD_REF(sid, 0, d, 1, ip, slot);
+			if ((ret = add_ref(im, sid, 0, d, 1, ip, slot)))
+				goto out;
 		}
 	}
 	if (rc != SQLITE_DONE) {
@@ -1222,13 +1535,18 @@ static int symbolize(struct importer *im)
 		goto out;
 	}
 
-	/* user stacks: per (stack, pid), through that pid's mappings */
+	/* user stacks not mapped during the load: per (stack, pid), through
+	 * all of that pid's mappings */
 	for (i = 0; i < im->naggs; i++) {
 		const struct imp_agg *a = &im->aggs[i];
+		const struct ana_hm_slot *seen;
 		struct ana_hm_slot *s;
 		int created;
 
 		if (!a->ustack)
+			continue;
+		seen = ana_hm__find(&im->pair_seen, a->ustack, a->pid);
+		if (seen && seen->val == 1)
 			continue;
 		s = ana_hm__upsert(&im->ustack_pids, a->ustack, a->pid, &created);
 		if (!s) {
@@ -1285,26 +1603,24 @@ static int symbolize(struct importer *im)
 				ret = add_slot(im, m->module, look - m->start + m->pgoff, &slot);
 			else
 				ret = add_slot(im, -2, look, &slot);
+			if (!ret)
+				ret = add_ref(im, p->stack_id, p->pid, d, 0, ip, slot);
 			if (ret) {
 				sqlite3_reset(sel_stack);
 				goto out;
 			}
-			ADD_REF(p->stack_id, p->pid, d, 0, ip, slot);
 		}
 		sqlite3_reset(sel_stack);
 	}
 	if ((ret = resolve_modules(im, res)))
 		goto out;
-	ret = write_frames(im, refs, nrefs);
-#undef ADD_REF
+	ret = write_frames(im, im->refs, im->nrefs);
 out:
 	sqlite3_finalize(sel_k);
 	sqlite3_finalize(sel_stack);
 	sqlite3_finalize(sel_maps);
 	free(pairs);
 	free(maps);
-	free(refs);
-	sym_resolver__free(res);
 	return ret;
 }
 
@@ -1325,8 +1641,7 @@ static void phase(const char *name, const struct timespec *t0)
 		(double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9);
 }
 
-/* event_counts, per-type counts, and the events(ts) index when the file's
- * events were not already in time order (their ids then are). */
+/* event_counts and the per-type counts. */
 static int write_aggregates(struct importer *im)
 {
 	sqlite3_stmt *st = NULL;
@@ -1365,8 +1680,9 @@ static int write_aggregates(struct importer *im)
 		ret = step_done(im, st, "event_types");
 	}
 	sqlite3_finalize(st);
-	if (!ret && im->unsorted)
-		ret = exec_sql(im, "CREATE INDEX events_ts ON events(ts);");
+	/* No events(ts) index: building it costs more than the import of the
+	 * events themselves, and the recorder's files are nearly in time
+	 * order, so a time window is one scan and a listing one sort. */
 	if (!ret)
 		ret = set_meta(im, "events_sorted", NULL, !im->unsorted);
 	return ret;
@@ -1437,6 +1753,24 @@ out:
 static void importer_release(struct importer *im)
 {
 	size_t i, j;
+
+	stream_stop(im);
+	for (i = 0; i < Q_MAX_BLOCKS && im->q_blocks[i]; i++) {
+		for (j = 0; j < Q_BLOCK; j++)
+			sym_result_release(&im->q_blocks[i][j].res);
+		free(im->q_blocks[i]);
+	}
+	sym_resolver__free(im->res);
+	for (i = 0; i < im->nustacks; i++)
+		free(im->ustacks[i].ips);
+	free(im->ustacks);
+	for (i = 0; i < im->npmaps; i++)
+		free(im->pmaps[i].m);
+	free(im->pmaps);
+	free(im->refs);
+	ana_hm__release(&im->pair_seen);
+	ana_hm__release(&im->ustack_idx);
+	ana_hm__release(&im->pid_idx);
 
 	sqlite3_finalize(im->ins_event);
 	sqlite3_finalize(im->ins_event_batch);
@@ -1548,6 +1882,7 @@ int ana_import(const char *trace, const char *db_path, const struct ana_import_o
 			goto out;
 	}
 	im.next_id = 1;
+	stream_start(&im);
 	if ((ret = prepare(&im, "INSERT INTO events VALUES(?,?,?,?,?,?,?,?,?)", &im.ins_event)) ||
 	    (ret = prepare(&im, "INSERT INTO payloads VALUES(?,?)", &im.ins_payload)) ||
 	    (ret = prepare(&im, "INSERT INTO stacks VALUES(?,?,?,?,?)", &im.ins_stack)) ||
