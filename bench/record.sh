@@ -40,10 +40,10 @@ cmd_for() {
 	base)      echo "" ;;
 	bpftape)   echo "$REC -f -o $out ${BUFOPT[*]} -e $EVENT --" ;;
 	bpftape-g) echo "$REC -f -o $out ${BUFOPT[*]} -g -e $EVENT --" ;;
-	perf)      echo "perf record -q -o $out -e $EVENT --" ;;
-	perf-g)    echo "perf record -q -o $out -g -e $EVENT --" ;;
-	perf-z)    echo "perf record -q -o $out -z -e $EVENT --" ;;
-	perf-zg)   echo "perf record -q -o $out -z -g -e $EVENT --" ;;
+	perf)      echo "perf record -q --no-buildid -o $out -e $EVENT --" ;;
+	perf-g)    echo "perf record -q --no-buildid -o $out -g -e $EVENT --" ;;
+	perf-z)    echo "perf record -q --no-buildid -o $out -z -e $EVENT --" ;;
+	perf-zg)   echo "perf record -q --no-buildid -o $out -z -g -e $EVENT --" ;;
 	esac
 }
 

@@ -255,6 +255,10 @@ long rec_write_kallsyms(struct tape_writer *w)
 			if (end)
 				*end = 0;
 		}
+		/* __pfx_* label the NOP padding before each function (6.2+): never a
+		 * PC worth naming, and half of all symbols */
+		if (!strncmp(name, "__pfx_", 6))
+			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 65536;
 			ns = realloc(syms, cap * sizeof(*syms));

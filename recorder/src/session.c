@@ -265,6 +265,15 @@ static int resolve_specs(struct session *s)
 					t->cfg.flags |= BT_CFG_FIX_COMMON;
 				t->hz = lay.id; /* reused below as tp_id */
 				t->sys_kind = classify_syscall(t->cat, t->tp, &t->sys_nr);
+				/*
+				 * The kernel stack of a syscall entry/exit event is always the
+				 * syscall entry path: -g records only its user stack (unwinding
+				 * it would triple the event's cost for no information).  An
+				 * explicit ,kstack or ,stack on the spec still gets it.
+				 */
+				if (!(sp->stacks & REC_STACK_K) &&
+				    (!strcmp(t->cat, "syscalls") || !strcmp(t->cat, "raw_syscalls")))
+					t->cfg.flags &= (uint16_t)~BT_CFG_KSTACK;
 				/* the raw hooks build at most the 64-byte enter record */
 				if (t->sys_kind != SYS_NONE && (lay.fixed_size > 64 || lay.n_loc))
 					t->sys_kind = SYS_NONE;
