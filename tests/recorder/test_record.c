@@ -473,6 +473,129 @@ static void test_record__sigkill_leaves_readable_file(void **state)
 	unlink(out);
 }
 
+static void test_record__pid_filter_scans_mappings(void **state)
+{
+	char out[256], burner[600], pidstr[16];
+	struct trace t;
+	pid_t child;
+	int st;
+
+	path_of(burner, sizeof(burner), "burner");
+	tl_tmp_path(out, sizeof(out), ".tape");
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		execl(burner, "burner", "3", (char *)NULL);
+		_exit(126);
+	}
+	usleep(200000);
+	snprintf(pidstr, sizeof(pidstr), "%d", (int)child);
+	char *args[] = {recorder, "-q", "-o", out, "-p", pidstr, "-d", "1s", "-F", "199", NULL};
+	assert_int_equal(record(args, 0), 0);
+	kill(child, SIGKILL);
+	waitpid(child, &st, 0);
+
+	assert_int_equal(trace_load(out, &t), 0);
+	assert_int_equal(t.read_error, 0);
+	assert_true(t.has_end);
+	assert_true(t.nevents >= 50);
+	for (size_t i = 0; i < t.nevents; i++)
+		assert_int_equal(t.events[i].pid, (uint32_t)child);
+	int scan_proc = 0, scan_maps = 0;
+	for (size_t i = 0; i < t.nprocs; i++)
+		if (t.procs[i].kind == TAPE_PROC_SCAN && t.procs[i].pid == (uint32_t)child &&
+		    ends_with(t.procs[i].filename, "/burner"))
+			scan_proc++;
+	for (size_t i = 0; i < t.nmmaps; i++) {
+		assert_int_equal(t.mmaps[i].pid, (uint32_t)child);
+		if ((t.mmaps[i].flags & TAPE_MMAP_F_SCAN) && ends_with(t.mmaps[i].path, "/burner") &&
+		    t.mmaps[i].build_id_size == 20)
+			scan_maps++;
+	}
+	assert_int_equal(scan_proc, 1);
+	assert_true(scan_maps >= 1);
+	trace_free(&t);
+	unlink(out);
+
+	/* a pid that does not exist: runtime error, nothing written */
+	char msg[1024];
+	char *bad[] = {recorder, "-o", out, "-p", "12abc", "-d", "1s", NULL};
+	assert_int_equal(read_stderr_of(bad, msg, sizeof(msg)), 2);
+	assert_non_null(strstr(msg, "invalid pid"));
+	char *gone[] = {recorder, "-o", out, "-p", "4000000", "-d", "1s", NULL};
+	assert_int_equal(read_stderr_of(gone, msg, sizeof(msg)), 1);
+	assert_non_null(strstr(msg, "no process with pid 4000000"));
+	assert_int_equal(access(out, F_OK), -1);
+}
+
+static void test_record__wildcards_and_syscall_exit(void **state)
+{
+	char out[256], prog[600];
+	struct trace t;
+
+	path_of(prog, sizeof(prog), "getppid");
+	tl_tmp_path(out, sizeof(out), ".tape");
+	char *args[] = {recorder, "-q", "-o", out, "-g", "-e", "t:sched:sched_process_e[xz]*",
+			"-e", "t:syscalls:sys_exit_getppi?", "-e", "raw_syscalls:sys_exit", "--",
+			prog, "1000", NULL};
+	assert_int_equal(record(args, 0), 0);
+	assert_int_equal(trace_load(out, &t), 0);
+	assert_int_equal(t.read_error, 0);
+	const struct tl_desc *dexec = trace_desc_by_name(&t, "sched:sched_process_exec");
+	const struct tl_desc *dexit = trace_desc_by_name(&t, "sched:sched_process_exit");
+	const struct tl_desc *dsys = trace_desc_by_name(&t, "syscalls:sys_exit_getppid");
+	const struct tl_desc *draw = trace_desc_by_name(&t, "raw_syscalls:sys_exit");
+	assert_non_null(dexec);
+	assert_non_null(dexit);
+	assert_non_null(dsys);
+	assert_non_null(draw);
+	/* -g: user stacks only for syscall events, both kinds for the others */
+	assert_int_equal(dsys->flags, TAPE_DESC_F_USTACK);
+	assert_int_equal(dexec->flags, TAPE_DESC_F_KSTACK | TAPE_DESC_F_USTACK);
+
+	/* the recorder forked the command: getppid() returns the recorder */
+	uint32_t cmd_pid = 0, recorder_pid = 0;
+	for (size_t i = 0; i < t.nprocs; i++)
+		if (t.procs[i].kind == TAPE_PROC_EXEC && ends_with(t.procs[i].filename, "/getppid")) {
+			cmd_pid = t.procs[i].pid;
+			recorder_pid = t.procs[i].ppid;
+		}
+	assert_true(cmd_pid && recorder_pid);
+	int n_exec = 0, n_exit = 0, n_sys = 0, n_raw_getppid = 0, with_ustack = 0;
+	for (size_t i = 0; i < t.nevents; i++) {
+		const struct tl_event *e = &t.events[i];
+		int32_t nr;
+		int64_t id, ret;
+
+		if (e->type_id == dexec->type_id)
+			n_exec++;
+		if (e->type_id == dexit->type_id)
+			n_exit++;
+		if (e->type_id == dsys->type_id) {
+			n_sys++;
+			assert_int_equal(e->payload_size, 24);
+			memcpy(&nr, e->payload + 8, 4);
+			memcpy(&ret, e->payload + 16, 8);
+			assert_int_equal(nr, SYS_getppid);
+			assert_int_equal(ret, recorder_pid);
+			assert_int_equal(e->kstack_id, 0);
+			with_ustack += e->ustack_id != 0;
+		}
+		if (e->type_id == draw->type_id) {
+			memcpy(&id, e->payload + 8, 8);
+			n_raw_getppid += id == SYS_getppid;
+		}
+	}
+	assert_int_equal(n_exec, 1);
+	assert_int_equal(n_exit, 1);
+	assert_int_equal(n_sys, 1000);
+	assert_int_equal(n_raw_getppid, 1000);
+	assert_int_equal(with_ustack, 1000);
+	assert_int_equal(trace_lost(&t, TAPE_LOSS_RINGBUF), 0);
+	trace_free(&t);
+	unlink(out);
+}
+
 static void test_record__errors_are_one_line(void **state)
 {
 	char out[256], msg[2048], prog[600];
@@ -568,6 +691,8 @@ int main(void)
 		cmocka_unit_test(test_record__forker_lifecycle),
 		cmocka_unit_test(test_record__profile_burner_ratio),
 		cmocka_unit_test(test_record__sigkill_leaves_readable_file),
+		cmocka_unit_test(test_record__pid_filter_scans_mappings),
+		cmocka_unit_test(test_record__wildcards_and_syscall_exit),
 		cmocka_unit_test(test_record__errors_are_one_line),
 	};
 
