@@ -499,7 +499,9 @@ static int on_event_desc(struct importer *im, const struct tape_record *rec)
 
 static void bind_ev(sqlite3_stmt *st, int base, const struct imp_ev *e)
 {
-	sqlite3_bind_int64(st, base + 1, e->id);
+	/* NULL: SQLite assigns max(id) + 1, which is e->id (the table only
+	 * grows, from 1), and appends without a b-tree seek */
+	sqlite3_bind_null(st, base + 1);
 	sqlite3_bind_int64(st, base + 2, e->ts);
 	sqlite3_bind_int64(st, base + 3, e->cpu);
 	sqlite3_bind_int64(st, base + 4, e->pid);
@@ -1647,6 +1649,16 @@ static int write_aggregates(struct importer *im)
 	sqlite3_stmt *st = NULL;
 	size_t i;
 	int ret = 0;
+
+	/* the ids given to tracepoint rows must be the ones SQLite assigned */
+	if (prepare(im, "SELECT COALESCE(MAX(id), 0) FROM events", &st))
+		return -EIO;
+	if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int64(st, 0) != im->next_id - 1) {
+		sqlite3_finalize(st);
+		snprintf(im->err, im->err_size, "internal error: event ids out of step");
+		return -EIO;
+	}
+	sqlite3_finalize(st);
 
 	if (prepare(im, "INSERT INTO event_counts VALUES(?,?,?,?,?,?,?,?)", &st))
 		return -EIO;
