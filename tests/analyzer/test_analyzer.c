@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include <tape/reader.h>
+#include <tape/writer.h>
 
 #include "analyzer_int.h"
 #include "example_trace.h"
@@ -728,6 +729,120 @@ static void test_folded__branches_in_known_ratio(void **state)
 	(void)state;
 }
 
+/* Finds, with binutils (independently of the symbolizer), an address of
+ * outer_fn in the fixture whose inline chain is leaf_inlined in outer_fn. */
+static uint64_t find_inlined_addr(void)
+{
+	char cmd[8192], line[4096];
+	unsigned long long start = 0, size = 0, a, found = 0;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "nm -S --defined-only '%s'", INLINE_FIXTURE);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	while (fgets(line, sizeof(line), p)) {
+		char type, name[256];
+
+		if (sscanf(line, "%llx %llx %c %255s", &a, &size, &type, name) == 4 &&
+		    !strcmp(name, "outer_fn")) {
+			start = a;
+			break;
+		}
+	}
+	pclose(p);
+	if (!start || !size)
+		fail_msg("outer_fn not found in %s", INLINE_FIXTURE);
+	/* -a prints each address, then func / file:line pairs, innermost first */
+	for (a = start; a < start + size && !found; a++) {
+		int n = 0;
+		char first[4096] = "", last[4096] = "";
+
+		snprintf(cmd, sizeof(cmd), "addr2line -f -i -e '%s' 0x%llx", INLINE_FIXTURE, a);
+		p = popen(cmd, "r");
+		assert_non_null(p);
+		while (fgets(line, sizeof(line), p)) {
+			line[strcspn(line, "\n")] = '\0';
+			if (n % 2 == 0) {
+				if (!n)
+					snprintf(first, sizeof(first), "%s", line);
+				snprintf(last, sizeof(last), "%s", line);
+			}
+			n++;
+		}
+		pclose(p);
+		if (n >= 4 && !strcmp(first, "leaf_inlined") && !strcmp(last, "outer_fn"))
+			found = a;
+	}
+	if (!found)
+		fail_msg("no address with leaf_inlined inlined in outer_fn");
+	return found;
+}
+
+static void test_import__inline_frames_from_dwarf(void **state)
+{
+	struct tape_writer *w;
+	struct tape_host h = {0};
+	struct tape_event_desc d = {0};
+	struct tape_mmap m = {0};
+	struct tape_proc pr = {0};
+	struct tape_event ev = {0};
+	const uint64_t base = 0x555555554000ull;
+	uint64_t ip;
+	struct tape_stack st = {.id = 1, .nframes = 1, .ips = &ip};
+	char path[4300], err[256];
+	struct run r;
+
+	ip = base + find_inlined_addr();
+	snprintf(path, sizeof(path), "%s/inline.tape", tmpdir);
+	assert_int_equal(tape_writer__open(&w, path, NULL, err, sizeof(err)), 0);
+	h.hostname = tape_str_c("t");
+	h.clock_mono_ns = h.start_ns = 1000;
+	assert_int_equal(tape_writer__host(w, &h), 0);
+	d.type_id = 1;
+	d.source = TAPE_SRC_PROFILE;
+	d.flags = TAPE_DESC_F_USTACK;
+	d.name = tape_str_c("profile");
+	assert_int_equal(tape_writer__event_desc(w, &d), 0);
+	pr.kind = TAPE_PROC_EXEC;
+	pr.pid = pr.tid = 42;
+	pr.ts_ns = 1000;
+	pr.comm = tape_str_c("inlfix");
+	pr.filename = tape_str_c(INLINE_FIXTURE);
+	assert_int_equal(tape_writer__proc(w, &pr), 0);
+	m.ts_ns = 1000;
+	m.pid = 42;
+	m.prot = TAPE_MMAP_PROT_READ | TAPE_MMAP_PROT_EXEC;
+	m.start = base;
+	m.end = base + 0x100000;
+	m.path = tape_str_c(INLINE_FIXTURE);
+	assert_int_equal(tape_writer__mmap(w, &m), 0);
+	assert_int_equal(tape_writer__stack(w, &st), 0);
+	ev.type_id = 1;
+	ev.ts_ns = 2000;
+	ev.pid = ev.tid = 42;
+	ev.ustack_id = 1;
+	assert_int_equal(tape_writer__event(w, &ev), 0);
+	ev.ts_ns = 3000;
+	assert_int_equal(tape_writer__event(w, &ev), 0);
+	assert_int_equal(tape_writer__close(w), 0);
+
+	r = bt("folded inline.tape");
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, "inlfix;outer_fn;leaf_inlined 2\n");
+	run_free(&r);
+	r = bt("folded --no-inline inline.tape");
+	assert_string_equal(r.out, "inlfix;outer_fn 2\n");
+	run_free(&r);
+	r = bt("sql --csv inline.tape \"SELECT inline_depth, func, inlined, file LIKE '%%inline_fixture.c',"
+	       " line > 0, reason FROM frames ORDER BY inline_depth\"");
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, "inline_depth,func,inlined,file LIKE '%inline_fixture.c',line > 0,reason\n"
+				   "0,leaf_inlined,1,1,1,\n"
+				   "1,outer_fn,0,1,1,\n");
+	run_free(&r);
+	(void)state;
+}
+
 static void test_tpformat__parses_tracefs_fields(void **state)
 {
 	static const char fmt[] =
@@ -804,6 +919,7 @@ int main(void)
 		cmocka_unit_test(test_cli__bad_input_one_line_error),
 		cmocka_unit_test(test_folded__branches_in_known_ratio),
 		cmocka_unit_test(test_tpformat__parses_tracefs_fields),
+		cmocka_unit_test(test_import__inline_frames_from_dwarf),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
