@@ -699,6 +699,26 @@ static void test_cli__bad_input_one_line_error(void **state)
 	r = bt("events --since 10abc example.tape");
 	assert_int_equal(r.status, 2);
 	run_free(&r);
+
+	/* record, with no bpftape-record next to the binary */
+	{
+		char cmd[32768], errp[4400];
+		int st;
+		char *e;
+
+		snprintf(cmd, sizeof(cmd),
+			 "mkdir -p '%s/lonely' && cp '%s/bpftape' '%s/lonely/' && "
+			 "'%s/lonely/bpftape' record -o x.tape 2>'%s/record.err'",
+			 tmpdir, bin_dir, tmpdir, tmpdir, tmpdir);
+		st = system(cmd);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+		snprintf(errp, sizeof(errp), "%s/record.err", tmpdir);
+		e = slurp(errp);
+		assert_non_null(e);
+		assert_non_null(strstr(e, "bpftape-record"));
+		assert_non_null(strstr(e, "not built or installed"));
+		free(e);
+	}
 	(void)state;
 }
 
