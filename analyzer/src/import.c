@@ -1459,11 +1459,14 @@ static int stream_pair(struct importer *im, uint32_t ustack, uint32_t pid, uint6
 	for (d = 0; d < u->n; d++) {
 		uint64_t look = d ? u->ips[d] - 1 : u->ips[d];
 
-		if (!find_map(maps->m, maps->n, look, ts))
+		if (u->ips[d] && !find_map(maps->m, maps->n, look, ts))
 			return 0;
 	}
 	for (d = 0; d < u->n; d++) {
 		uint64_t look = d ? u->ips[d] - 1 : u->ips[d];
+
+		if (!u->ips[d])
+			continue; /* a zero return address ends a frame-pointer walk */
 		const struct imp_map *m = find_map(maps->m, maps->n, look, ts);
 		uint64_t off = look - m->start + m->pgoff;
 		size_t before = im->nslots, slot;
@@ -1598,8 +1601,12 @@ static int symbolize(struct importer *im)
 			/* return addresses point after the call: look up ip - 1
 			 * for every frame but the sampled one */
 			uint64_t look = d ? ip - 1 : ip;
-			const struct imp_map *m = find_map(maps, nmaps, look, p->ts);
+			const struct imp_map *m;
 			size_t slot;
+
+			if (!ip)
+				continue; /* the end of a frame-pointer walk */
+			m = find_map(maps, nmaps, look, p->ts);
 
 			if (m)
 				ret = add_slot(im, m->module, look - m->start + m->pgoff, &slot);
