@@ -106,6 +106,8 @@ struct imp_type {
 	uint32_t source;
 	uint64_t events;
 	struct ana_hm agg; /* (tid << 32 | pid, kstack << 32 | ustack) -> index in aggs */
+	uint64_t last_k1, last_k2; /* the previous event's key ... */
+	size_t last_agg;           /* ... and its row, + 1 (0 = none) */
 	struct ana_tpformat fmt;
 	sqlite3_stmt *ins; /* tracepoint table insert, or NULL */
 };
@@ -545,12 +547,23 @@ static int flush_events(struct importer *im)
 
 static int count_event(struct importer *im, struct imp_type *t, const struct tape_event *ev)
 {
+	uint64_t k1 = (uint64_t)ev->tid << 32 | ev->pid;
+	uint64_t k2 = (uint64_t)ev->kstack_id << 32 | ev->ustack_id;
 	struct ana_hm_slot *s;
 	struct imp_agg *a;
 	int created;
 
-	s = ana_hm__upsert(&t->agg, (uint64_t)ev->tid << 32 | ev->pid,
-			   (uint64_t)ev->kstack_id << 32 | ev->ustack_id, &created);
+	/* runs of samples of one thread in one place skip the hash */
+	if (t->last_agg && t->last_k1 == k1 && t->last_k2 == k2) {
+		a = &im->aggs[t->last_agg - 1];
+		a->count++;
+		if (ev->ts_ns < a->first_ts)
+			a->first_ts = ev->ts_ns;
+		if (ev->ts_ns > a->last_ts)
+			a->last_ts = ev->ts_ns;
+		return 0;
+	}
+	s = ana_hm__upsert(&t->agg, k1, k2, &created);
 	if (!s)
 		return -ENOMEM;
 	if (created) {
@@ -574,6 +587,9 @@ static int count_event(struct importer *im, struct imp_type *t, const struct tap
 				return ret;
 		}
 	}
+	t->last_k1 = k1;
+	t->last_k2 = k2;
+	t->last_agg = s->val + 1;
 	a = &im->aggs[s->val];
 	a->count++;
 	if (ev->ts_ns < a->first_ts)
