@@ -18,6 +18,8 @@
 # Usage: bench/analyze.sh [BUILD_DIR]
 #   FREQ=20000 DUR=25   sampling frequency (Hz) and seconds of the workload
 #   NSYNTH=1000000      samples in the synthetic import trace
+#   WORKLOAD=python     or burner: two samples/burner processes (C, few
+#                       distinct addresses, so almost no DWARF work)
 #   STACKCOLLAPSE=/path/to/stackcollapse-perf.pl  (FlameGraph; not packaged)
 #   KEEP=1              keep the work directory
 set -eu
@@ -52,8 +54,9 @@ measure_sh() {
 }
 
 # --- 1. record ----------------------------------------------------------------
+WORKLOAD=${WORKLOAD:-python}
 cat >"$work/work.sh" <<EOF
-if command -v python3 >/dev/null; then
+if [ "$WORKLOAD" = python ] && command -v python3 >/dev/null; then
 python3 -c '
 import time
 def fib(n): return n if n < 2 else fib(n - 1) + fib(n - 2)
@@ -116,7 +119,7 @@ read -r t_sfold m_sfold < <(measure "$bin/bpftape" folded --db "$work/synth.db" 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == 0) print "n/a"; else printf "%.1fx", a / b }'; }
 cat <<EOF
 bench/analyze.sh  $(date -u +%Y-%m-%dT%H:%M:%SZ)  $(uname -r)  $(nproc) CPUs
-workload: ${DUR}s, ${FREQ} Hz; samples: perf $perf_samples, bpftape $bt_samples
+workload: $WORKLOAD, ${DUR}s, ${FREQ} Hz; samples: perf $perf_samples, bpftape $bt_samples
 files: perf.data $perf_size bytes, trace $bt_size bytes
 
 command                                        wall s   peak RSS KiB
