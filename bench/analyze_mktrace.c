@@ -60,7 +60,8 @@ int main(int argc, char **argv)
 		ks[i] = (struct tape_ksym){0xffffffff81000000ull + (uint64_t)i * 0x1000, 'T',
 					   tape_str_c(knames[i]), tape_str_c("")};
 		snprintf(names[i], sizeof(names[i]), "func_%lld", i);
-		syms[i] = (struct tape_sym){0x1000 + (uint64_t)i * 0x100, 0x100, tape_str_c(names[i])};
+		syms[i] =
+		    (struct tape_sym){0x1000 + (uint64_t)i * 0x100, 0x100, tape_str_c(names[i])};
 	}
 	tape_writer__ksyms(w, ks, 256);
 	st.path = tape_str_c("/nonexistent/bench-app");
@@ -91,8 +92,10 @@ int main(int argc, char **argv)
 		tape_writer__stack(w, &stk);
 	}
 	for (s = 1; s <= NKSTACKS; s++) {
-		struct tape_stack stk = {.id = NUSTACKS + s, .flags = TAPE_STACK_F_KERNEL,
-					 .nframes = 3 + rnd() % 10, .ips = ips};
+		struct tape_stack stk = {.id = NUSTACKS + s,
+					 .flags = TAPE_STACK_F_KERNEL,
+					 .nframes = 3 + rnd() % 10,
+					 .ips = ips};
 
 		for (i = 0; i < stk.nframes; i++)
 			ips[i] = 0xffffffff81000000ull + (rnd() % 256) * 0x1000 + 0x20;
@@ -100,13 +103,13 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < n; i++) {
 		struct tape_event ev = {
-			.type_id = 1,
-			.cpu = (uint32_t)(i & 1),
-			.ts_ns = h.start_ns + (uint64_t)i * 50000,
-			.pid = 4242,
-			.tid = 4242 + (uint32_t)(i & 1),
-			.ustack_id = 1 + rnd() % NUSTACKS,
-			.kstack_id = (i % 5) ? 0 : NUSTACKS + 1 + rnd() % NKSTACKS,
+		    .type_id = 1,
+		    .cpu = (uint32_t)(i & 1),
+		    .ts_ns = h.start_ns + (uint64_t)i * 50000,
+		    .pid = 4242,
+		    .tid = 4242 + (uint32_t)(i & 1),
+		    .ustack_id = 1 + rnd() % NUSTACKS,
+		    .kstack_id = (i % 5) ? 0 : NUSTACKS + 1 + rnd() % NKSTACKS,
 		};
 
 		if (tape_writer__event(w, &ev)) {

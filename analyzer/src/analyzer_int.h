@@ -20,21 +20,21 @@
 /* ---- tracepoint formats (tpformat.c) ---- */
 
 enum ana_field_kind {
-	ANA_FIELD_INT,      /* 1, 2, 4 or 8 byte integer */
+	ANA_FIELD_INT,	    /* 1, 2, 4 or 8 byte integer */
 	ANA_FIELD_CHARS,    /* char[N]: text up to the first NUL */
 	ANA_FIELD_DATA_LOC, /* __data_loc: u32 (len << 16 | offset) */
 	ANA_FIELD_BYTES,    /* anything else: stored as a BLOB */
 };
 
 struct ana_field {
-	char *name;     /* as in the format; owned */
-	char *column;   /* SQL column name (differs on clashes); owned */
-	char *type;     /* declaration without the name, e.g. "pid_t"; owned */
+	char *name;   /* as in the format; owned */
+	char *column; /* SQL column name (differs on clashes); owned */
+	char *type;   /* declaration without the name, e.g. "pid_t"; owned */
 	enum ana_field_kind kind;
 	uint32_t offset, size;
 	int is_signed;
-	int is_text;    /* CHARS, or a __data_loc char[] */
-	int common;     /* common_* field */
+	int is_text; /* CHARS, or a __data_loc char[] */
+	int common;  /* common_* field */
 };
 
 struct ana_tpformat {
@@ -60,9 +60,9 @@ void ana_table_name(const char *event_name, char *out, size_t out_size);
 /* ---- the trace database (db.c, import.c) ---- */
 
 struct ana_import_opts {
-	int quiet;       /* no progress on stderr */
-	int no_symbols;  /* skip symbolization (raw addresses only) */
-	int no_dwarf;    /* symbol tables only */
+	int quiet;	/* no progress on stderr */
+	int no_symbols; /* skip symbolization (raw addresses only) */
+	int no_dwarf;	/* symbol tables only */
 	const char *const *debug_dirs;
 	size_t n_debug_dirs;
 };
@@ -97,8 +97,8 @@ struct ana_trace_id {
 int ana_trace_id(const char *trace, struct ana_trace_id *id);
 
 struct ana_db_opts {
-	const char *db_path;  /* NULL = default */
-	int reimport;         /* import even when fresh */
+	const char *db_path; /* NULL = default */
+	int reimport;	     /* import even when fresh */
 	int quiet;
 	int no_symbols;
 };
@@ -120,8 +120,8 @@ void ana_print_log2_hist(FILE *out, const uint64_t *slots, unsigned int nslots,
 			 const char *val_type);
 
 /* Prints a linear histogram like bpftrace's lhist: [lo, hi) rows. */
-void ana_print_linear_hist(FILE *out, const uint64_t *counts, size_t n, int64_t base,
-			   int64_t step, uint64_t below, uint64_t above);
+void ana_print_linear_hist(FILE *out, const uint64_t *counts, size_t n, int64_t base, int64_t step,
+			   uint64_t below, uint64_t above);
 
 struct ana_summary {
 	uint64_t count;

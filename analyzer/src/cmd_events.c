@@ -102,11 +102,12 @@ static int list_procs(sqlite3 *db, const struct ana_filter *f, const struct cloc
 
 	sqlite3_str *q = sqlite3_str_new(db);
 
-	sqlite3_str_appendall(q,
-		"SELECT q.ts, q.kind, q.comm, q.pid, COALESCE(NULLIF(q.ppid, 0), p.ppid), q.filename,"
-		" q.exit_status, COALESCE(p.exec_ts, p.start_ts) FROM proc_events q"
-		" LEFT JOIN processes p ON p.pid = q.pid"
-		" WHERE q.kind IN ('exec', 'exit') AND q.thread = 0");
+	sqlite3_str_appendall(
+	    q,
+	    "SELECT q.ts, q.kind, q.comm, q.pid, COALESCE(NULLIF(q.ppid, 0), p.ppid), q.filename,"
+	    " q.exit_status, COALESCE(p.exec_ts, p.start_ts) FROM proc_events q"
+	    " LEFT JOIN processes p ON p.pid = q.pid"
+	    " WHERE q.kind IN ('exec', 'exit') AND q.thread = 0");
 	if (f->pid >= 0)
 		sqlite3_str_appendf(q, " AND q.pid = %lld", (long long)f->pid);
 	if (f->comm)
@@ -145,7 +146,8 @@ static int list_procs(sqlite3 *db, const struct ana_filter *f, const struct cloc
 			       (long long)sqlite3_column_int64(st, 4), (status >> 8) & 0xff);
 			if (status & 0x7f)
 				printf(" signal %d", status & 0x7f);
-			if (sqlite3_column_type(st, 7) != SQLITE_NULL && sqlite3_column_int64(st, 7) <= ts)
+			if (sqlite3_column_type(st, 7) != SQLITE_NULL &&
+			    sqlite3_column_int64(st, 7) <= ts)
 				printf(" (%lldms)",
 				       (long long)((ts - sqlite3_column_int64(st, 7)) / 1000000));
 			putchar('\n');
@@ -160,9 +162,9 @@ static int list_procs(sqlite3 *db, const struct ana_filter *f, const struct cloc
 struct type_info {
 	sqlite3_stmt *sel; /* SELECT * FROM tp table WHERE event_id = ? */
 	char *name;
-	int *hex;          /* per column: print as hex (pointers) */
-	int *skip;         /* per column: common_* or the key columns */
-	char **names;      /* per column: the field's name in the format */
+	int *hex;     /* per column: print as hex (pointers) */
+	int *skip;    /* per column: common_* or the key columns */
+	char **names; /* per column: the field's name in the format */
 	int ncol;
 };
 
@@ -201,8 +203,9 @@ static int load_type(sqlite3 *db, int64_t type_id, struct type_info *t)
 		return -1;
 	for (i = 0; i < 5 && i < t->ncol; i++)
 		t->skip[i] = 1;
-	if (sqlite3_prepare_v2(db, "SELECT idx, type, common, name FROM tp_fields WHERE type_id = ?", -1,
-			       &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db,
+			       "SELECT idx, type, common, name FROM tp_fields WHERE type_id = ?",
+			       -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_int64(st, 1, type_id);
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -251,7 +254,8 @@ static void print_fields(struct type_info *t, int64_t id)
 				fputs("?", stdout);
 			} else if (ty == SQLITE_INTEGER) {
 				if (t->hex[i])
-					printf("0x%llx", (unsigned long long)sqlite3_column_int64(t->sel, i));
+					printf("0x%llx",
+					       (unsigned long long)sqlite3_column_int64(t->sel, i));
 				else
 					printf("%lld", (long long)sqlite3_column_int64(t->sel, i));
 			} else if (ty == SQLITE_BLOB) {
@@ -297,18 +301,12 @@ static void print_stack(sqlite3_stmt *sel, int64_t stack_id, int64_t pid)
 int cmd_events(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"event", required_argument, NULL, 'e'},
-		{"pid", required_argument, NULL, 'p'},
-		{"comm", required_argument, NULL, 'c'},
-		{"since", required_argument, NULL, 'S'},
-		{"until", required_argument, NULL, 'U'},
-		{"stacks", no_argument, NULL, 's'},
-		{"relative", no_argument, NULL, 'r'},
-		{"limit", required_argument, NULL, 'n'},
-		{"procs", no_argument, NULL, 'P'},
-		{"db", required_argument, NULL, 'D'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	    {"event", required_argument, NULL, 'e'}, {"pid", required_argument, NULL, 'p'},
+	    {"comm", required_argument, NULL, 'c'},  {"since", required_argument, NULL, 'S'},
+	    {"until", required_argument, NULL, 'U'}, {"stacks", no_argument, NULL, 's'},
+	    {"relative", no_argument, NULL, 'r'},    {"limit", required_argument, NULL, 'n'},
+	    {"procs", no_argument, NULL, 'P'},	     {"db", required_argument, NULL, 'D'},
+	    {"help", no_argument, NULL, 'h'},	     {0},
 	};
 	struct ana_db_opts dbo = {0};
 	struct ana_filter f;
@@ -398,9 +396,11 @@ int cmd_events(int argc, char **argv)
 			      " ORDER BY e.ts, e.id",
 			      cond);
 	if (!sql || sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "SELECT ip, func, module, offset, inlined, file, line,"
-				   " func_offset FROM frames WHERE stack_id = ? AND pid = ?"
-				   " ORDER BY depth, inline_depth", -1, &sel_frames, NULL) != SQLITE_OK) {
+	    sqlite3_prepare_v2(db,
+			       "SELECT ip, func, module, offset, inlined, file, line,"
+			       " func_offset FROM frames WHERE stack_id = ? AND pid = ?"
+			       " ORDER BY depth, inline_depth",
+			       -1, &sel_frames, NULL) != SQLITE_OK) {
 		ana_err("sql: %s", sqlite3_errmsg(db));
 		goto out;
 	}
@@ -433,7 +433,8 @@ int cmd_events(int argc, char **argv)
 			       (const char *)sqlite3_column_text(st, 8), pt, types[type_id].name);
 			print_fields(&types[type_id], id);
 		} else {
-			printf("%-15s %3lld %-16s %-13s %s", tbuf, (long long)sqlite3_column_int64(st, 2),
+			printf("%-15s %3lld %-16s %-13s %s", tbuf,
+			       (long long)sqlite3_column_int64(st, 2),
 			       (const char *)sqlite3_column_text(st, 8), pt, types[type_id].name);
 		}
 		putchar('\n');

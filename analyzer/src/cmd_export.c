@@ -42,21 +42,25 @@ static int export_chrome(sqlite3 *db, const char *cond, FILE *out)
 	int first = 1, rc;
 
 	/* time 0 = the earliest thing in the trace, so no span starts before it */
-	if (sqlite3_prepare_v2(db, "SELECT MIN(t) FROM (SELECT MIN(ts) AS t FROM proc_events"
-				   " UNION ALL SELECT value FROM meta WHERE key = 'first_ts')"
-				   " WHERE t IS NOT NULL AND t > 0", -1, &st, NULL) == SQLITE_OK &&
+	if (sqlite3_prepare_v2(db,
+			       "SELECT MIN(t) FROM (SELECT MIN(ts) AS t FROM proc_events"
+			       " UNION ALL SELECT value FROM meta WHERE key = 'first_ts')"
+			       " WHERE t IS NOT NULL AND t > 0",
+			       -1, &st, NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
 		start = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 
 	fputs("{\"displayTimeUnit\": \"ns\", \"traceEvents\": [", out);
 	/* names */
-	if (sqlite3_prepare_v2(db, "SELECT pid, comm FROM processes WHERE comm IS NOT NULL", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "SELECT pid, comm FROM processes WHERE comm IS NOT NULL", -1,
+			       &st, NULL) != SQLITE_OK)
 		goto sql_err;
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		fprintf(out, "%s\n{\"ph\": \"M\", \"name\": \"process_name\", \"pid\": %lld, \"args\":"
-			     " {\"name\": ", first ? "" : ",", (long long)sqlite3_column_int64(st, 0));
+		fprintf(out,
+			"%s\n{\"ph\": \"M\", \"name\": \"process_name\", \"pid\": %lld, \"args\":"
+			" {\"name\": ",
+			first ? "" : ",", (long long)sqlite3_column_int64(st, 0));
 		ana_json_str(out, (const char *)sqlite3_column_text(st, 1));
 		fputs("}}", out);
 		first = 0;
@@ -66,38 +70,45 @@ static int export_chrome(sqlite3 *db, const char *cond, FILE *out)
 			       &st, NULL) != SQLITE_OK)
 		goto sql_err;
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		fprintf(out, "%s\n{\"ph\": \"M\", \"name\": \"thread_name\", \"pid\": %lld, \"tid\":"
-			     " %lld, \"args\": {\"name\": ", first ? "" : ",",
-			(long long)sqlite3_column_int64(st, 1), (long long)sqlite3_column_int64(st, 0));
+		fprintf(out,
+			"%s\n{\"ph\": \"M\", \"name\": \"thread_name\", \"pid\": %lld, \"tid\":"
+			" %lld, \"args\": {\"name\": ",
+			first ? "" : ",", (long long)sqlite3_column_int64(st, 1),
+			(long long)sqlite3_column_int64(st, 0));
 		ana_json_str(out, (const char *)sqlite3_column_text(st, 2));
 		fputs("}}", out);
 		first = 0;
 	}
 	sqlite3_finalize(st);
 	/* process lifetimes */
-	if (sqlite3_prepare_v2(db, "SELECT pid, COALESCE(start_ts, exec_ts), exit_ts, comm, filename,"
-				   " exit_code, exit_signal FROM processes WHERE exit_ts IS NOT NULL"
-				   " AND COALESCE(start_ts, exec_ts) IS NOT NULL", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db,
+			       "SELECT pid, COALESCE(start_ts, exec_ts), exit_ts, comm, filename,"
+			       " exit_code, exit_signal FROM processes WHERE exit_ts IS NOT NULL"
+			       " AND COALESCE(start_ts, exec_ts) IS NOT NULL",
+			       -1, &st, NULL) != SQLITE_OK)
 		goto sql_err;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		int64_t s = sqlite3_column_int64(st, 1), e = sqlite3_column_int64(st, 2);
 
 		fprintf(out, "%s\n{\"ph\": \"X\", \"name\": ", first ? "" : ",");
 		ana_json_str(out, (const char *)sqlite3_column_text(st, 3));
-		fprintf(out, ", \"cat\": \"process\", \"pid\": %lld, \"tid\": %lld, \"ts\": %.3f,"
-			     " \"dur\": %.3f, \"args\": {\"filename\": ",
-			(long long)sqlite3_column_int64(st, 0), (long long)sqlite3_column_int64(st, 0),
-			(double)(s - start) / 1e3, (double)(e - s) / 1e3);
+		fprintf(out,
+			", \"cat\": \"process\", \"pid\": %lld, \"tid\": %lld, \"ts\": %.3f,"
+			" \"dur\": %.3f, \"args\": {\"filename\": ",
+			(long long)sqlite3_column_int64(st, 0),
+			(long long)sqlite3_column_int64(st, 0), (double)(s - start) / 1e3,
+			(double)(e - s) / 1e3);
 		ana_json_str(out, (const char *)sqlite3_column_text(st, 4));
 		fprintf(out, ", \"exit_code\": %lld, \"exit_signal\": %lld}}",
-			(long long)sqlite3_column_int64(st, 5), (long long)sqlite3_column_int64(st, 6));
+			(long long)sqlite3_column_int64(st, 5),
+			(long long)sqlite3_column_int64(st, 6));
 		first = 0;
 	}
 	sqlite3_finalize(st);
-	sql = sqlite3_mprintf("SELECT e.ts, e.cpu, e.pid, e.tid, t.name FROM events e JOIN event_types t"
-			      " USING(type_id) WHERE 1%s ORDER BY e.ts, e.id",
-			      cond);
+	sql = sqlite3_mprintf(
+	    "SELECT e.ts, e.cpu, e.pid, e.tid, t.name FROM events e JOIN event_types t"
+	    " USING(type_id) WHERE 1%s ORDER BY e.ts, e.id",
+	    cond);
 	if (!sql || sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
 		sqlite3_free(sql);
 		goto sql_err;
@@ -106,10 +117,11 @@ static int export_chrome(sqlite3 *db, const char *cond, FILE *out)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		fprintf(out, "%s\n{\"ph\": \"i\", \"s\": \"t\", \"name\": ", first ? "" : ",");
 		ana_json_str(out, (const char *)sqlite3_column_text(st, 4));
-		fprintf(out, ", \"pid\": %lld, \"tid\": %lld, \"ts\": %.3f, \"args\": {\"cpu\": %lld}}",
-			(long long)sqlite3_column_int64(st, 2), (long long)sqlite3_column_int64(st, 3),
-			(double)(sqlite3_column_int64(st, 0) - start) / 1e3,
-			(long long)sqlite3_column_int64(st, 1));
+		fprintf(
+		    out, ", \"pid\": %lld, \"tid\": %lld, \"ts\": %.3f, \"args\": {\"cpu\": %lld}}",
+		    (long long)sqlite3_column_int64(st, 2), (long long)sqlite3_column_int64(st, 3),
+		    (double)(sqlite3_column_int64(st, 0) - start) / 1e3,
+		    (long long)sqlite3_column_int64(st, 1));
 		first = 0;
 	}
 	sqlite3_finalize(st);
@@ -128,10 +140,11 @@ static int export_csv(sqlite3 *db, const char *cond, FILE *out)
 	char *sql;
 	int rc;
 
-	sql = sqlite3_mprintf("SELECT e.id, e.ts, e.cpu, e.pid, e.tid, COALESCE(th.comm, ''), t.name,"
-			      " e.kstack_id, e.ustack_id FROM events e JOIN event_types t USING(type_id)"
-			      " LEFT JOIN threads th ON th.tid = e.tid WHERE 1%s ORDER BY e.ts, e.id",
-			      cond);
+	sql = sqlite3_mprintf(
+	    "SELECT e.id, e.ts, e.cpu, e.pid, e.tid, COALESCE(th.comm, ''), t.name,"
+	    " e.kstack_id, e.ustack_id FROM events e JOIN event_types t USING(type_id)"
+	    " LEFT JOIN threads th ON th.tid = e.tid WHERE 1%s ORDER BY e.ts, e.id",
+	    cond);
 	if (!sql || sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
 		sqlite3_free(sql);
 		ana_err("sql: %s", sqlite3_errmsg(db));
@@ -143,9 +156,10 @@ static int export_csv(sqlite3 *db, const char *cond, FILE *out)
 		const char *comm = (const char *)sqlite3_column_text(st, 5);
 		int i;
 
-		fprintf(out, "%lld,%lld,%lld,%lld,%lld,", (long long)sqlite3_column_int64(st, 0),
-			(long long)sqlite3_column_int64(st, 1), (long long)sqlite3_column_int64(st, 2),
-			(long long)sqlite3_column_int64(st, 3), (long long)sqlite3_column_int64(st, 4));
+		fprintf(
+		    out, "%lld,%lld,%lld,%lld,%lld,", (long long)sqlite3_column_int64(st, 0),
+		    (long long)sqlite3_column_int64(st, 1), (long long)sqlite3_column_int64(st, 2),
+		    (long long)sqlite3_column_int64(st, 3), (long long)sqlite3_column_int64(st, 4));
 		if (strpbrk(comm, ",\"\n")) {
 			fputc('"', out);
 			for (; *comm; comm++) {
@@ -177,16 +191,11 @@ static int export_csv(sqlite3 *db, const char *cond, FILE *out)
 int cmd_export(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"format", required_argument, NULL, 'f'},
-		{"output", required_argument, NULL, 'o'},
-		{"event", required_argument, NULL, 'e'},
-		{"pid", required_argument, NULL, 'p'},
-		{"comm", required_argument, NULL, 'c'},
-		{"since", required_argument, NULL, 'S'},
-		{"until", required_argument, NULL, 'U'},
-		{"db", required_argument, NULL, 'D'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	    {"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},
+	    {"event", required_argument, NULL, 'e'},  {"pid", required_argument, NULL, 'p'},
+	    {"comm", required_argument, NULL, 'c'},   {"since", required_argument, NULL, 'S'},
+	    {"until", required_argument, NULL, 'U'},  {"db", required_argument, NULL, 'D'},
+	    {"help", no_argument, NULL, 'h'},	      {0},
 	};
 	struct ana_db_opts dbo = {0};
 	struct ana_filter f;

@@ -24,26 +24,25 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: bpftape flamegraph [OPTIONS] TRACE > out.svg\n\n"
-		"Writes a self-contained SVG flame graph of TRACE's stacks (the same\n"
-		"stacks and filters as 'bpftape folded').  Hover a frame for its name,\n"
-		"sample count and share.\n\n"
-		"  -o, --output FILE    write to FILE instead of stdout\n"
-		"  -t, --title TEXT     title (default: Flame Graph: TRACE)\n"
-		"  -e, --event GLOB     only events of this type\n"
-		"  -p, --pid PID        only this process\n"
-		"  -c, --comm GLOB      only threads whose command name matches\n"
-		"      --since TIME     only events at least TIME after the first\n"
-		"      --until TIME     only events less than TIME after the first\n"
-		"  -k, --kernel-suffix  append _[k] to kernel frames\n"
-		"      --no-inline      leave out inlined frames\n"
-		"      --pid-in-comm    use comm-PID as the first frame\n"
-		"      --db PATH        database path (default TRACE.db)\n"
-		"  -h, --help           this help\n\n"
-		"Examples:\n"
-		"  bpftape flamegraph trace.tape > cpu.svg\n"
-		"  bpftape flamegraph --comm burner -o burner.svg trace.tape\n");
+	fprintf(out, "usage: bpftape flamegraph [OPTIONS] TRACE > out.svg\n\n"
+		     "Writes a self-contained SVG flame graph of TRACE's stacks (the same\n"
+		     "stacks and filters as 'bpftape folded').  Hover a frame for its name,\n"
+		     "sample count and share.\n\n"
+		     "  -o, --output FILE    write to FILE instead of stdout\n"
+		     "  -t, --title TEXT     title (default: Flame Graph: TRACE)\n"
+		     "  -e, --event GLOB     only events of this type\n"
+		     "  -p, --pid PID        only this process\n"
+		     "  -c, --comm GLOB      only threads whose command name matches\n"
+		     "      --since TIME     only events at least TIME after the first\n"
+		     "      --until TIME     only events less than TIME after the first\n"
+		     "  -k, --kernel-suffix  append _[k] to kernel frames\n"
+		     "      --no-inline      leave out inlined frames\n"
+		     "      --pid-in-comm    use comm-PID as the first frame\n"
+		     "      --db PATH        database path (default TRACE.db)\n"
+		     "  -h, --help           this help\n\n"
+		     "Examples:\n"
+		     "  bpftape flamegraph trace.tape > cpu.svg\n"
+		     "  bpftape flamegraph --comm burner -o burner.svg trace.tape\n");
 }
 
 int ana_stack_cli(int argc, char **argv, struct ana_filter *f, struct ana_db_opts *dbo,
@@ -56,11 +55,20 @@ static void xml(FILE *out, const char *s, size_t n)
 
 	for (i = 0; i < n && s[i]; i++) {
 		switch (s[i]) {
-		case '<': fputs("&lt;", out); break;
-		case '>': fputs("&gt;", out); break;
-		case '&': fputs("&amp;", out); break;
-		case '"': fputs("&quot;", out); break;
-		default: fputc(s[i], out);
+		case '<':
+			fputs("&lt;", out);
+			break;
+		case '>':
+			fputs("&gt;", out);
+			break;
+		case '&':
+			fputs("&amp;", out);
+			break;
+		case '"':
+			fputs("&quot;", out);
+			break;
+		default:
+			fputc(s[i], out);
 		}
 	}
 }
@@ -91,8 +99,9 @@ static void emit(FILE *out, const struct open_frame *f, int depth, uint64_t end,
 	b = (int)((h >> 16) % 55);
 	fprintf(out, "<g><title>");
 	xml(out, f->name, f->len);
-	fprintf(out, " (%" PRIu64 " samples, %.2f%%)</title><rect x=\"%.1f\" y=\"%d\" width=\"%.1f\""
-		     " height=\"%d\" fill=\"rgb(%d,%d,%d)\" rx=\"2\"/>",
+	fprintf(out,
+		" (%" PRIu64 " samples, %.2f%%)</title><rect x=\"%.1f\" y=\"%d\" width=\"%.1f\""
+		" height=\"%d\" fill=\"rgb(%d,%d,%d)\" rx=\"2\"/>",
 		end - f->start, 100.0 * (double)(end - f->start) / (double)total, x, y, w,
 		FRAME_H - 1, r, g, b);
 	fit = (size_t)(w / 7.0);
@@ -143,7 +152,8 @@ static int render(FILE *out, const struct ana_folded_line *lines, size_t n, cons
 	xml(out, title, strlen(title));
 	fputs("</text>\n", out);
 	if (!total) {
-		fputs("<text x=\"600\" y=\"60\" text-anchor=\"middle\">no stacks</text>\n</svg>\n", out);
+		fputs("<text x=\"600\" y=\"60\" text-anchor=\"middle\">no stacks</text>\n</svg>\n",
+		      out);
 		free(open);
 		return 0;
 	}
@@ -159,7 +169,8 @@ static int render(FILE *out, const struct ana_folded_line *lines, size_t n, cons
 			const char *e = strchr(p, ';');
 			size_t len = e ? (size_t)(e - p) : strlen(p);
 
-			if (same && d < nopen && open[d].len == len && !memcmp(open[d].name, p, len)) {
+			if (same && d < nopen && open[d].len == len &&
+			    !memcmp(open[d].name, p, len)) {
 				open[d].name = p; /* keep pointing at live memory */
 			} else {
 				if (same) {

@@ -228,19 +228,19 @@ int ana_stack_cli(int argc, char **argv, struct ana_filter *f, struct ana_db_opt
 		  const char **title, void (*usage_fn)(FILE *))
 {
 	static const struct option opts[] = {
-		{"event", required_argument, NULL, 'e'},
-		{"pid", required_argument, NULL, 'p'},
-		{"comm", required_argument, NULL, 'c'},
-		{"since", required_argument, NULL, 'S'},
-		{"until", required_argument, NULL, 'U'},
-		{"kernel-suffix", no_argument, NULL, 'k'},
-		{"no-inline", no_argument, NULL, 'I'},
-		{"pid-in-comm", no_argument, NULL, 'P'},
-		{"db", required_argument, NULL, 'D'},
-		{"output", required_argument, NULL, 'o'},
-		{"title", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	    {"event", required_argument, NULL, 'e'},
+	    {"pid", required_argument, NULL, 'p'},
+	    {"comm", required_argument, NULL, 'c'},
+	    {"since", required_argument, NULL, 'S'},
+	    {"until", required_argument, NULL, 'U'},
+	    {"kernel-suffix", no_argument, NULL, 'k'},
+	    {"no-inline", no_argument, NULL, 'I'},
+	    {"pid-in-comm", no_argument, NULL, 'P'},
+	    {"db", required_argument, NULL, 'D'},
+	    {"output", required_argument, NULL, 'o'},
+	    {"title", required_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	char *end;
 	int c;

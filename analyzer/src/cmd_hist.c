@@ -173,7 +173,8 @@ static void print_series(struct series *s, const char *unit, int64_t step, int h
 		nb = (size_t)((hi - lo + step - 1) / step);
 		if (nb > 100000) {
 			ana_err("--linear %" PRId64 " would make %zu buckets; use a larger step or"
-				" --range", step, nb);
+				" --range",
+				step, nb);
 			return;
 		}
 		counts = calloc(nb ? nb : 1, sizeof(*counts));
@@ -214,8 +215,9 @@ static char *key_expr(sqlite3 *db, const char *by, const char *table)
 	if (!by)
 		return sqlite3_mprintf("''");
 	if (!strcmp(by, "comm"))
-		return sqlite3_mprintf("COALESCE((SELECT comm FROM threads th WHERE th.tid = e.tid),"
-				       " '[unknown]')");
+		return sqlite3_mprintf(
+		    "COALESCE((SELECT comm FROM threads th WHERE th.tid = e.tid),"
+		    " '[unknown]')");
 	if (!strcmp(by, "pid") || !strcmp(by, "tid") || !strcmp(by, "cpu"))
 		return sqlite3_mprintf("e.%s", by);
 	if (table)
@@ -254,16 +256,16 @@ static int64_t find_type(sqlite3 *db, const char *name, char *table, size_t size
 	sqlite3_stmt *st;
 	int64_t id = -1;
 
-	if (sqlite3_prepare_v2(db, "SELECT type_id, table_name FROM event_types WHERE name = ?",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "SELECT type_id, table_name FROM event_types WHERE name = ?", -1,
+			       &st, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		id = sqlite3_column_int64(st, 0);
 		snprintf(table, size, "%s",
 			 sqlite3_column_type(st, 1) == SQLITE_NULL
-				 ? ""
-				 : (const char *)sqlite3_column_text(st, 1));
+			     ? ""
+			     : (const char *)sqlite3_column_text(st, 1));
 	}
 	sqlite3_finalize(st);
 	return id;
@@ -288,8 +290,10 @@ static void list_fields(sqlite3 *db, int64_t type_id)
 {
 	sqlite3_stmt *st;
 
-	if (sqlite3_prepare_v2(db, "SELECT column_name FROM tp_fields WHERE type_id = ?"
-				   " AND common = 0 ORDER BY idx", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db,
+			       "SELECT column_name FROM tp_fields WHERE type_id = ?"
+			       " AND common = 0 ORDER BY idx",
+			       -1, &st, NULL) != SQLITE_OK)
 		return;
 	sqlite3_bind_int64(st, 1, type_id);
 	fprintf(stderr, "fields:");
@@ -302,21 +306,21 @@ static void list_fields(sqlite3 *db, int64_t type_id)
 int cmd_hist(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"event", required_argument, NULL, 'e'},
-		{"field", required_argument, NULL, 'f'},
-		{"latency", required_argument, NULL, 'L'},
-		{"sql", required_argument, NULL, 'Q'},
-		{"linear", required_argument, NULL, 'l'},
-		{"range", required_argument, NULL, 'r'},
-		{"by", required_argument, NULL, 'b'},
-		{"unit", required_argument, NULL, 'u'},
-		{"pid", required_argument, NULL, 'p'},
-		{"comm", required_argument, NULL, 'c'},
-		{"since", required_argument, NULL, 'S'},
-		{"until", required_argument, NULL, 'U'},
-		{"db", required_argument, NULL, 'D'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	    {"event", required_argument, NULL, 'e'},
+	    {"field", required_argument, NULL, 'f'},
+	    {"latency", required_argument, NULL, 'L'},
+	    {"sql", required_argument, NULL, 'Q'},
+	    {"linear", required_argument, NULL, 'l'},
+	    {"range", required_argument, NULL, 'r'},
+	    {"by", required_argument, NULL, 'b'},
+	    {"unit", required_argument, NULL, 'u'},
+	    {"pid", required_argument, NULL, 'p'},
+	    {"comm", required_argument, NULL, 'c'},
+	    {"since", required_argument, NULL, 'S'},
+	    {"until", required_argument, NULL, 'U'},
+	    {"db", required_argument, NULL, 'D'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	const char *event = NULL, *field = NULL, *latency = NULL, *query = NULL, *by = NULL;
 	const char *unit = "us";
@@ -441,8 +445,8 @@ int cmd_hist(int argc, char **argv)
 		}
 		if (by && strcmp(by, "comm") && strcmp(by, "pid") && strcmp(by, "tid") &&
 		    strcmp(by, "cpu") && !field_exists(db, tid, by)) {
-			ana_err("cannot group by '%s': not comm, pid, tid, cpu or a field of '%s'", by,
-				event);
+			ana_err("cannot group by '%s': not comm, pid, tid, cpu or a field of '%s'",
+				by, event);
 			goto out;
 		}
 		kexpr = key_expr(db, by, table);
@@ -536,7 +540,9 @@ int cmd_hist(int argc, char **argv)
 		all_int &= is_int(h.s[i].key);
 	qsort(h.s, h.ns, sizeof(*h.s), cmp_series);
 	for (i = 0; i < h.ns; i++) {
-		const char *u = latency ? unit_name(unit) : event ? field : sqlite3_column_name(st, 0);
+		const char *u = latency ? unit_name(unit)
+				: event ? field
+					: sqlite3_column_name(st, 0);
 
 		if (by)
 			printf("%s%s = %s\n", i ? "\n" : "", by, h.s[i].key);

@@ -32,13 +32,13 @@ static void usage(FILE *out)
 int cmd_import(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"output", required_argument, NULL, 'o'},
-		{"no-symbols", no_argument, NULL, 'S'},
-		{"no-dwarf", no_argument, NULL, 'W'},
-		{"debug-dir", required_argument, NULL, 'd'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	    {"output", required_argument, NULL, 'o'},
+	    {"no-symbols", no_argument, NULL, 'S'},
+	    {"no-dwarf", no_argument, NULL, 'W'},
+	    {"debug-dir", required_argument, NULL, 'd'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	struct ana_import_opts io = {0};
 	struct ana_import_stats st;

@@ -22,19 +22,18 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: bpftape info [--check] [--db PATH] TRACE\n\n"
-		"Prints the host, time range, events per type, stacks, processes, mappings,\n"
-		"compressed and uncompressed sizes and losses of TRACE, read directly from\n"
-		"the file.\n\n"
-		"  -c, --check     verify every chunk; exit 1 naming the first bad one and\n"
-		"                  report how much of a damaged or truncated file is intact\n"
-		"      --db PATH   database to read symbolization coverage from\n"
-		"                  (default TRACE.db, used only when it is up to date)\n"
-		"  -h, --help      this help\n\n"
-		"Examples:\n"
-		"  bpftape info trace.tape\n"
-		"  bpftape info --check trace.tape || echo damaged\n");
+	fprintf(out, "usage: bpftape info [--check] [--db PATH] TRACE\n\n"
+		     "Prints the host, time range, events per type, stacks, processes, mappings,\n"
+		     "compressed and uncompressed sizes and losses of TRACE, read directly from\n"
+		     "the file.\n\n"
+		     "  -c, --check     verify every chunk; exit 1 naming the first bad one and\n"
+		     "                  report how much of a damaged or truncated file is intact\n"
+		     "      --db PATH   database to read symbolization coverage from\n"
+		     "                  (default TRACE.db, used only when it is up to date)\n"
+		     "  -h, --help      this help\n\n"
+		     "Examples:\n"
+		     "  bpftape info trace.tape\n"
+		     "  bpftape info --check trace.tape || echo damaged\n");
 }
 
 struct type_count {
@@ -58,7 +57,8 @@ static void fmt_size(char *buf, size_t n, uint64_t bytes)
 
 static void fmt_wall(char *buf, size_t n, const struct tape_host *h, uint64_t mono_ns)
 {
-	int64_t wall = (int64_t)h->clock_realtime_ns + ((int64_t)mono_ns - (int64_t)h->clock_mono_ns);
+	int64_t wall =
+	    (int64_t)h->clock_realtime_ns + ((int64_t)mono_ns - (int64_t)h->clock_mono_ns);
 	time_t sec = (time_t)(wall / 1000000000);
 	struct tm tm;
 	char tbuf[40];
@@ -98,7 +98,8 @@ static int check(const char *path)
 		printf("damaged: %" PRIu64 " records in %" PRIu64 " intact chunks recovered "
 		       "(%" PRIu64 " bytes uncompressed); %" PRIu64 " bad chunks, %" PRIu64
 		       " bytes skipped\n",
-		       st.records, st.chunks, st.bytes_uncompressed, st.bad_chunks, st.bytes_skipped);
+		       st.records, st.chunks, st.bytes_uncompressed, st.bad_chunks,
+		       st.bytes_skipped);
 		return 1;
 	}
 	printf("ok: %" PRIu64 " chunks, %" PRIu64 " records, all checksums match\n", st.chunks,
@@ -150,10 +151,10 @@ out:
 int cmd_info(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"check", no_argument, NULL, 'c'},
-		{"db", required_argument, NULL, 'D'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	    {"check", no_argument, NULL, 'c'},
+	    {"db", required_argument, NULL, 'D'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	struct tape_reader *r = NULL;
 	struct tape_record rec;
@@ -210,7 +211,8 @@ int cmd_info(int argc, char **argv)
 			break;
 		if (rc < 0) {
 			if (!first_err[0])
-				snprintf(first_err, sizeof(first_err), "%s", tape_reader__errmsg(r));
+				snprintf(first_err, sizeof(first_err), "%s",
+					 tape_reader__errmsg(r));
 			if (tape_reader__resync(r) != 1)
 				break;
 			continue;
@@ -226,8 +228,9 @@ int cmd_info(int argc, char **argv)
 			if (!have_host) {
 				/* strings point into the chunk: keep copies */
 				static char sv[8][512];
-				struct tape_str *f[] = {&h.hostname, &h.sysname, &h.release, &h.version,
-							&h.machine, &h.recorder, &h.cmdline};
+				struct tape_str *f[] = {&h.hostname, &h.sysname, &h.release,
+							&h.version,  &h.machine, &h.recorder,
+							&h.cmdline};
 
 				for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
 					snprintf(sv[i], sizeof(sv[i]), "%.*s", (int)f[i]->len,
@@ -407,7 +410,8 @@ int cmd_info(int argc, char **argv)
 	printf("size:         %" PRIu64 " bytes on disk; %s compressed, %s uncompressed "
 	       "(ratio %.2f), %" PRIu64 " chunks, %" PRIu64 " records\n",
 	       fi.file_size, b1, b2,
-	       rs.bytes_compressed ? (double)rs.bytes_uncompressed / (double)rs.bytes_compressed : 0.0,
+	       rs.bytes_compressed ? (double)rs.bytes_uncompressed / (double)rs.bytes_compressed
+				   : 0.0,
 	       rs.chunks, rs.records);
 	if (!nloss) {
 		printf("losses:       none\n");
@@ -439,8 +443,8 @@ int cmd_info(int argc, char **argv)
 	if (first_err[0] || rs.bad_chunks || bad_records)
 		printf("damage:       %" PRIu64 " bad chunks, %" PRIu64 " bytes skipped, %" PRIu64
 		       " bad records%s%s\n",
-		       rs.bad_chunks, rs.bytes_skipped, bad_records, first_err[0] ? "; first: " : "",
-		       first_err);
+		       rs.bad_chunks, rs.bytes_skipped, bad_records,
+		       first_err[0] ? "; first: " : "", first_err);
 	if (unknown)
 		printf("unknown:      %" PRIu64 " records of unknown types skipped\n", unknown);
 	coverage(argv[optind], db_opt);

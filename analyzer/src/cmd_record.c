@@ -31,7 +31,8 @@ int cmd_record(int argc, char **argv)
 			printf("usage: bpftape record [RECORDER OPTIONS] [-- COMMAND ARGS...]\n\n"
 			       "Runs bpftape-record (installed next to bpftape) with the same\n"
 			       "arguments.  It is not installed here (%s).\n\n"
-			       "Example:\n  bpftape record -o trace.tape -- ./app\n", path);
+			       "Example:\n  bpftape record -o trace.tape -- ./app\n",
+			       path);
 			return 0;
 		}
 		ana_err("cannot run '%s': %s (the recorder is not built or installed here)", path,

@@ -13,20 +13,21 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: bpftape sql [--csv | --json] [--db PATH] [--reimport] TRACE \"QUERY\"\n\n"
-		"Runs one SQL query on the database of TRACE (imported on first use, then\n"
-		"reused while the trace is unchanged; opened read-only).  Tables and views\n"
-		"are described in docs/SCHEMA.md.\n\n"
-		"  -c, --csv        CSV with a header row\n"
-		"  -j, --json       a JSON array of objects\n"
-		"      --db PATH    database path (default TRACE.db)\n"
-		"      --reimport   import again even when the database is up to date\n"
-		"  -h, --help       this help\n\n"
-		"Examples:\n"
-		"  bpftape sql trace.tape \"SELECT event, COUNT(*) FROM event_list GROUP BY event\"\n"
-		"  bpftape sql --csv trace.tape \"SELECT pid, comm, exit_code FROM processes\"\n"
-		"  bpftape sql --json trace.tape \"SELECT * FROM stats\"\n");
+	fprintf(
+	    out,
+	    "usage: bpftape sql [--csv | --json] [--db PATH] [--reimport] TRACE \"QUERY\"\n\n"
+	    "Runs one SQL query on the database of TRACE (imported on first use, then\n"
+	    "reused while the trace is unchanged; opened read-only).  Tables and views\n"
+	    "are described in docs/SCHEMA.md.\n\n"
+	    "  -c, --csv        CSV with a header row\n"
+	    "  -j, --json       a JSON array of objects\n"
+	    "      --db PATH    database path (default TRACE.db)\n"
+	    "      --reimport   import again even when the database is up to date\n"
+	    "  -h, --help       this help\n\n"
+	    "Examples:\n"
+	    "  bpftape sql trace.tape \"SELECT event, COUNT(*) FROM event_list GROUP BY event\"\n"
+	    "  bpftape sql --csv trace.tape \"SELECT pid, comm, exit_code FROM processes\"\n"
+	    "  bpftape sql --json trace.tape \"SELECT * FROM stats\"\n");
 }
 
 enum fmt { FMT_TEXT, FMT_CSV, FMT_JSON };
@@ -218,7 +219,8 @@ static int run(sqlite3 *db, sqlite3_stmt *st, enum fmt fmt)
 				if (numeric[i])
 					printf("%s%*s%s", i ? "  " : "", pad, "", s);
 				else
-					printf("%s%s%*s", i ? "  " : "", s, i + 1 < ncol ? pad : 0, "");
+					printf("%s%s%*s", i ? "  " : "", s, i + 1 < ncol ? pad : 0,
+					       "");
 			}
 			putchar('\n');
 		}
@@ -237,12 +239,9 @@ out:
 int cmd_sql(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"csv", no_argument, NULL, 'c'},
-		{"json", no_argument, NULL, 'j'},
-		{"db", required_argument, NULL, 'D'},
-		{"reimport", no_argument, NULL, 'R'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	    {"csv", no_argument, NULL, 'c'},	  {"json", no_argument, NULL, 'j'},
+	    {"db", required_argument, NULL, 'D'}, {"reimport", no_argument, NULL, 'R'},
+	    {"help", no_argument, NULL, 'h'},	  {0},
 	};
 	struct ana_db_opts dbo = {0};
 	enum fmt fmt = FMT_TEXT;

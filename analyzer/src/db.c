@@ -91,7 +91,8 @@ int ana_default_db_path(const char *trace, char *out, size_t out_size)
 	if (cache && *cache)
 		snprintf(cdir, sizeof(cdir), "%s/bpftape", cache);
 	else
-		snprintf(cdir, sizeof(cdir), "%s/.cache/bpftape", getenv("HOME") ? getenv("HOME") : "/tmp");
+		snprintf(cdir, sizeof(cdir), "%s/.cache/bpftape",
+			 getenv("HOME") ? getenv("HOME") : "/tmp");
 	{
 		char parent[4096];
 
@@ -104,7 +105,8 @@ int ana_default_db_path(const char *trace, char *out, size_t out_size)
 		  strlen(abs ? abs : trace));
 	free(abs);
 	(void)id;
-	if ((size_t)snprintf(out, out_size, "%s/%016llx.db", cdir, (unsigned long long)h) >= out_size)
+	if ((size_t)snprintf(out, out_size, "%s/%016llx.db", cdir, (unsigned long long)h) >=
+	    out_size)
 		return -ENAMETOOLONG;
 	return 0;
 }
@@ -120,8 +122,9 @@ int ana_db_is_fresh(const char *trace, const char *db_path)
 		return 0;
 	if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
 		goto out;
-	if (sqlite3_prepare_v2(db, "SELECT key, value FROM meta WHERE key IN ('schema_version',"
-				   " 'trace_size', 'trace_mtime_ns', 'trace_hash', 'complete')",
+	if (sqlite3_prepare_v2(db,
+			       "SELECT key, value FROM meta WHERE key IN ('schema_version',"
+			       " 'trace_size', 'trace_mtime_ns', 'trace_hash', 'complete')",
 			       -1, &st, NULL) != SQLITE_OK)
 		goto out;
 	fresh = 1;
@@ -179,7 +182,8 @@ sqlite3 *ana_db_open(const char *trace, const struct ana_db_opts *opts)
 		}
 	}
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-		ana_err("cannot open database '%s': %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+		ana_err("cannot open database '%s': %s", path,
+			db ? sqlite3_errmsg(db) : "out of memory");
 		sqlite3_close(db);
 		return NULL;
 	}

@@ -61,14 +61,15 @@ void ana_print_log2_hist(FILE *out, const uint64_t *slots, unsigned int nslots,
 
 		if (low == high)
 			low -= 1;
-		fprintf(out, "%*llu -> %-*llu : %-8" PRIu64 " |", width, low, width, high, slots[i]);
+		fprintf(out, "%*llu -> %-*llu : %-8" PRIu64 " |", width, low, width, high,
+			slots[i]);
 		print_stars(out, slots[i], val_max, stars);
 		fputs("|\n", out);
 	}
 }
 
-void ana_print_linear_hist(FILE *out, const uint64_t *counts, size_t n, int64_t base,
-			   int64_t step, uint64_t below, uint64_t above)
+void ana_print_linear_hist(FILE *out, const uint64_t *counts, size_t n, int64_t base, int64_t step,
+			   uint64_t below, uint64_t above)
 {
 	uint64_t max = below > above ? below : above;
 	size_t i, first = n, last = 0;
@@ -102,8 +103,8 @@ void ana_print_linear_hist(FILE *out, const uint64_t *counts, size_t n, int64_t 
 	for (i = first; i <= last && i < n; i++) {
 		size_t k;
 
-		snprintf(label, sizeof(label), "[%" PRId64 ", %" PRId64 ")", base + (int64_t)i * step,
-			 base + (int64_t)(i + 1) * step);
+		snprintf(label, sizeof(label), "[%" PRId64 ", %" PRId64 ")",
+			 base + (int64_t)i * step, base + (int64_t)(i + 1) * step);
 		fprintf(out, "%-16s%8" PRIu64 " |", label, counts[i]);
 		for (k = 0; k < 52; k++)
 			fputc(k < counts[i] * 52 / max ? '@' : ' ', out);

@@ -22,92 +22,92 @@
 #include "hashmap.h"
 
 static const char schema_sql[] =
-	"CREATE TABLE meta(key TEXT PRIMARY KEY, value);\n"
-	"CREATE TABLE host(hostname TEXT, sysname TEXT, release TEXT, version TEXT, machine TEXT,"
-	" page_size INTEGER, ncpus INTEGER, clock_mono_ns INTEGER, clock_realtime_ns INTEGER,"
-	" start_ns INTEGER, recorder TEXT, cmdline TEXT, kernel_build_id TEXT);\n"
-	"CREATE TABLE event_types(type_id INTEGER PRIMARY KEY, name TEXT NOT NULL, source TEXT,"
-	" source_id INTEGER, flags INTEGER, tp_id INTEGER, spec TEXT, format TEXT,"
-	" table_name TEXT, events INTEGER NOT NULL DEFAULT 0);\n"
-	"CREATE TABLE tp_fields(type_id INTEGER, idx INTEGER, name TEXT, column_name TEXT,"
-	" type TEXT, offset INTEGER, size INTEGER, signed INTEGER, kind TEXT, common INTEGER,"
-	" PRIMARY KEY(type_id, idx));\n"
-	"CREATE TABLE events(id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, cpu INTEGER,"
-	" pid INTEGER, tid INTEGER, type_id INTEGER NOT NULL, kstack_id INTEGER,"
-	" ustack_id INTEGER, flags INTEGER);\n"
-	"CREATE TABLE payloads(event_id INTEGER PRIMARY KEY, payload BLOB);\n"
-	"CREATE TABLE event_counts(type_id INTEGER, pid INTEGER, tid INTEGER, kstack_id INTEGER,"
-	" ustack_id INTEGER, count INTEGER, first_ts INTEGER, last_ts INTEGER);\n"
-	"CREATE TABLE stacks(stack_id INTEGER PRIMARY KEY, kernel INTEGER, truncated INTEGER,"
-	" nframes INTEGER, ips BLOB);\n"
-	"CREATE TABLE frames(stack_id INTEGER NOT NULL, pid INTEGER NOT NULL, depth INTEGER NOT NULL,"
-	" inline_depth INTEGER NOT NULL, kernel INTEGER, ip INTEGER, func TEXT, file TEXT,"
-	" line INTEGER, inlined INTEGER, module TEXT, build_id TEXT, offset INTEGER,"
-	" func_offset INTEGER, reason TEXT);\n"
-	"CREATE TABLE proc_events(ts INTEGER, kind TEXT, pid INTEGER, tid INTEGER, ppid INTEGER,"
-	" comm TEXT, filename TEXT, exit_status INTEGER, thread INTEGER);\n"
-	"CREATE TABLE processes(pid INTEGER PRIMARY KEY, ppid INTEGER, comm TEXT, filename TEXT,"
-	" start_ts INTEGER, exec_ts INTEGER, exit_ts INTEGER, exit_status INTEGER,"
-	" exit_code INTEGER, exit_signal INTEGER, scanned INTEGER);\n"
-	"CREATE TABLE threads(tid INTEGER PRIMARY KEY, pid INTEGER, comm TEXT, start_ts INTEGER,"
-	" exit_ts INTEGER);\n"
-	"CREATE TABLE mappings(id INTEGER PRIMARY KEY, ts INTEGER, pid INTEGER, start INTEGER,"
-	" end INTEGER, pgoff INTEGER, path TEXT, build_id TEXT, prot INTEGER, flags INTEGER,"
-	" dev INTEGER, inode INTEGER);\n"
-	"CREATE TABLE stats(source TEXT NOT NULL, name TEXT NOT NULL, type_id INTEGER, cpu INTEGER,"
-	" value INTEGER, ts INTEGER);\n"
-	"CREATE VIEW event_list AS SELECT e.id, e.ts, e.cpu, e.pid, e.tid, t.name AS event,"
-	" COALESCE(th.comm, p.comm) AS comm, e.kstack_id, e.ustack_id, e.flags FROM events e"
-	" JOIN event_types t USING(type_id) LEFT JOIN threads th ON th.tid = e.tid"
-	" LEFT JOIN processes p ON p.pid = e.pid;\n";
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value);\n"
+    "CREATE TABLE host(hostname TEXT, sysname TEXT, release TEXT, version TEXT, machine TEXT,"
+    " page_size INTEGER, ncpus INTEGER, clock_mono_ns INTEGER, clock_realtime_ns INTEGER,"
+    " start_ns INTEGER, recorder TEXT, cmdline TEXT, kernel_build_id TEXT);\n"
+    "CREATE TABLE event_types(type_id INTEGER PRIMARY KEY, name TEXT NOT NULL, source TEXT,"
+    " source_id INTEGER, flags INTEGER, tp_id INTEGER, spec TEXT, format TEXT,"
+    " table_name TEXT, events INTEGER NOT NULL DEFAULT 0);\n"
+    "CREATE TABLE tp_fields(type_id INTEGER, idx INTEGER, name TEXT, column_name TEXT,"
+    " type TEXT, offset INTEGER, size INTEGER, signed INTEGER, kind TEXT, common INTEGER,"
+    " PRIMARY KEY(type_id, idx));\n"
+    "CREATE TABLE events(id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, cpu INTEGER,"
+    " pid INTEGER, tid INTEGER, type_id INTEGER NOT NULL, kstack_id INTEGER,"
+    " ustack_id INTEGER, flags INTEGER);\n"
+    "CREATE TABLE payloads(event_id INTEGER PRIMARY KEY, payload BLOB);\n"
+    "CREATE TABLE event_counts(type_id INTEGER, pid INTEGER, tid INTEGER, kstack_id INTEGER,"
+    " ustack_id INTEGER, count INTEGER, first_ts INTEGER, last_ts INTEGER);\n"
+    "CREATE TABLE stacks(stack_id INTEGER PRIMARY KEY, kernel INTEGER, truncated INTEGER,"
+    " nframes INTEGER, ips BLOB);\n"
+    "CREATE TABLE frames(stack_id INTEGER NOT NULL, pid INTEGER NOT NULL, depth INTEGER NOT NULL,"
+    " inline_depth INTEGER NOT NULL, kernel INTEGER, ip INTEGER, func TEXT, file TEXT,"
+    " line INTEGER, inlined INTEGER, module TEXT, build_id TEXT, offset INTEGER,"
+    " func_offset INTEGER, reason TEXT);\n"
+    "CREATE TABLE proc_events(ts INTEGER, kind TEXT, pid INTEGER, tid INTEGER, ppid INTEGER,"
+    " comm TEXT, filename TEXT, exit_status INTEGER, thread INTEGER);\n"
+    "CREATE TABLE processes(pid INTEGER PRIMARY KEY, ppid INTEGER, comm TEXT, filename TEXT,"
+    " start_ts INTEGER, exec_ts INTEGER, exit_ts INTEGER, exit_status INTEGER,"
+    " exit_code INTEGER, exit_signal INTEGER, scanned INTEGER);\n"
+    "CREATE TABLE threads(tid INTEGER PRIMARY KEY, pid INTEGER, comm TEXT, start_ts INTEGER,"
+    " exit_ts INTEGER);\n"
+    "CREATE TABLE mappings(id INTEGER PRIMARY KEY, ts INTEGER, pid INTEGER, start INTEGER,"
+    " end INTEGER, pgoff INTEGER, path TEXT, build_id TEXT, prot INTEGER, flags INTEGER,"
+    " dev INTEGER, inode INTEGER);\n"
+    "CREATE TABLE stats(source TEXT NOT NULL, name TEXT NOT NULL, type_id INTEGER, cpu INTEGER,"
+    " value INTEGER, ts INTEGER);\n"
+    "CREATE VIEW event_list AS SELECT e.id, e.ts, e.cpu, e.pid, e.tid, t.name AS event,"
+    " COALESCE(th.comm, p.comm) AS comm, e.kstack_id, e.ustack_id, e.flags FROM events e"
+    " JOIN event_types t USING(type_id) LEFT JOIN threads th ON th.tid = e.tid"
+    " LEFT JOIN processes p ON p.pid = e.pid;\n";
 
 static const char post_sql[] =
-	"CREATE INDEX frames_stack ON frames(stack_id, pid, depth, inline_depth);\n"
-	"CREATE INDEX proc_events_pid ON proc_events(pid, ts);\n"
-	"CREATE INDEX mappings_pid ON mappings(pid, ts);\n"
-	/* processes: one row per tgid seen in lifecycle records */
-	"INSERT INTO processes(pid) SELECT DISTINCT pid FROM proc_events WHERE pid != 0;\n"
-	"UPDATE processes SET"
-	" ppid = (SELECT ppid FROM proc_events q WHERE q.pid = processes.pid AND q.ppid != 0"
-	"   AND q.kind IN ('scan','fork','exec') AND q.thread = 0 ORDER BY ts DESC LIMIT 1),"
-	" comm = (SELECT comm FROM proc_events q WHERE q.pid = processes.pid AND q.comm != ''"
-	"   AND (q.thread = 0 OR q.tid = q.pid) ORDER BY ts DESC LIMIT 1),"
-	" filename = (SELECT filename FROM proc_events q WHERE q.pid = processes.pid"
-	"   AND q.filename != '' ORDER BY ts DESC LIMIT 1),"
-	" start_ts = (SELECT MIN(ts) FROM proc_events q WHERE q.pid = processes.pid"
-	"   AND q.kind IN ('fork','scan') AND q.thread = 0),"
-	" exec_ts = (SELECT MAX(ts) FROM proc_events q WHERE q.pid = processes.pid"
-	"   AND q.kind = 'exec'),"
-	" exit_ts = (SELECT MAX(ts) FROM proc_events q WHERE q.pid = processes.pid"
-	"   AND q.kind = 'exit' AND q.thread = 0),"
-	" exit_status = (SELECT exit_status FROM proc_events q WHERE q.pid = processes.pid"
-	"   AND q.kind = 'exit' AND q.thread = 0 ORDER BY ts DESC LIMIT 1),"
-	" scanned = EXISTS(SELECT 1 FROM proc_events q WHERE q.pid = processes.pid"
-	"   AND q.kind = 'scan');\n"
-	"UPDATE processes SET exit_code = (exit_status >> 8) & 255, exit_signal = exit_status & 127"
-	" WHERE exit_status IS NOT NULL;\n"
-	/* threads: from lifecycle records, then every tid events mention */
-	"INSERT INTO threads(tid, pid) SELECT tid, MAX(pid) FROM proc_events WHERE tid != 0"
-	" GROUP BY tid;\n"
-	"UPDATE threads SET"
-	" comm = (SELECT comm FROM proc_events q WHERE q.tid = threads.tid AND q.comm != ''"
-	"   ORDER BY ts DESC LIMIT 1),"
-	" start_ts = (SELECT MIN(ts) FROM proc_events q WHERE q.tid = threads.tid"
-	"   AND q.kind IN ('fork','scan')),"
-	" exit_ts = (SELECT MAX(ts) FROM proc_events q WHERE q.tid = threads.tid"
-	"   AND q.kind = 'exit');\n"
-	"INSERT OR IGNORE INTO threads(tid, pid) SELECT DISTINCT tid, pid FROM event_counts;\n"
-	"UPDATE threads SET comm = (SELECT comm FROM processes p WHERE p.pid = threads.pid)"
-	" WHERE comm IS NULL;\n"
-	"UPDATE threads SET comm = 'swapper' WHERE tid = 0 AND comm IS NULL;\n";
+    "CREATE INDEX frames_stack ON frames(stack_id, pid, depth, inline_depth);\n"
+    "CREATE INDEX proc_events_pid ON proc_events(pid, ts);\n"
+    "CREATE INDEX mappings_pid ON mappings(pid, ts);\n"
+    /* processes: one row per tgid seen in lifecycle records */
+    "INSERT INTO processes(pid) SELECT DISTINCT pid FROM proc_events WHERE pid != 0;\n"
+    "UPDATE processes SET"
+    " ppid = (SELECT ppid FROM proc_events q WHERE q.pid = processes.pid AND q.ppid != 0"
+    "   AND q.kind IN ('scan','fork','exec') AND q.thread = 0 ORDER BY ts DESC LIMIT 1),"
+    " comm = (SELECT comm FROM proc_events q WHERE q.pid = processes.pid AND q.comm != ''"
+    "   AND (q.thread = 0 OR q.tid = q.pid) ORDER BY ts DESC LIMIT 1),"
+    " filename = (SELECT filename FROM proc_events q WHERE q.pid = processes.pid"
+    "   AND q.filename != '' ORDER BY ts DESC LIMIT 1),"
+    " start_ts = (SELECT MIN(ts) FROM proc_events q WHERE q.pid = processes.pid"
+    "   AND q.kind IN ('fork','scan') AND q.thread = 0),"
+    " exec_ts = (SELECT MAX(ts) FROM proc_events q WHERE q.pid = processes.pid"
+    "   AND q.kind = 'exec'),"
+    " exit_ts = (SELECT MAX(ts) FROM proc_events q WHERE q.pid = processes.pid"
+    "   AND q.kind = 'exit' AND q.thread = 0),"
+    " exit_status = (SELECT exit_status FROM proc_events q WHERE q.pid = processes.pid"
+    "   AND q.kind = 'exit' AND q.thread = 0 ORDER BY ts DESC LIMIT 1),"
+    " scanned = EXISTS(SELECT 1 FROM proc_events q WHERE q.pid = processes.pid"
+    "   AND q.kind = 'scan');\n"
+    "UPDATE processes SET exit_code = (exit_status >> 8) & 255, exit_signal = exit_status & 127"
+    " WHERE exit_status IS NOT NULL;\n"
+    /* threads: from lifecycle records, then every tid events mention */
+    "INSERT INTO threads(tid, pid) SELECT tid, MAX(pid) FROM proc_events WHERE tid != 0"
+    " GROUP BY tid;\n"
+    "UPDATE threads SET"
+    " comm = (SELECT comm FROM proc_events q WHERE q.tid = threads.tid AND q.comm != ''"
+    "   ORDER BY ts DESC LIMIT 1),"
+    " start_ts = (SELECT MIN(ts) FROM proc_events q WHERE q.tid = threads.tid"
+    "   AND q.kind IN ('fork','scan')),"
+    " exit_ts = (SELECT MAX(ts) FROM proc_events q WHERE q.tid = threads.tid"
+    "   AND q.kind = 'exit');\n"
+    "INSERT OR IGNORE INTO threads(tid, pid) SELECT DISTINCT tid, pid FROM event_counts;\n"
+    "UPDATE threads SET comm = (SELECT comm FROM processes p WHERE p.pid = threads.pid)"
+    " WHERE comm IS NULL;\n"
+    "UPDATE threads SET comm = 'swapper' WHERE tid = 0 AND comm IS NULL;\n";
 
 struct imp_type {
 	int known;
 	uint32_t source;
 	uint64_t events;
-	struct ana_hm agg; /* (tid << 32 | pid, kstack << 32 | ustack) -> index in aggs */
+	struct ana_hm agg;	   /* (tid << 32 | pid, kstack << 32 | ustack) -> index in aggs */
 	uint64_t last_k1, last_k2; /* the previous event's key ... */
-	size_t last_agg;           /* ... and its row, + 1 (0 = none) */
+	size_t last_agg;	   /* ... and its row, + 1 (0 = none) */
 	struct ana_tpformat fmt;
 	sqlite3_stmt *ins; /* tracepoint table insert, or NULL */
 };
@@ -151,7 +151,7 @@ struct imp_module {
 	char *path;
 	uint8_t build_id[TAPE_BUILD_ID_MAX];
 	uint32_t build_id_size;
-	int special; /* [vdso], [anon]...: not a file */
+	int special;	   /* [vdso], [anon]...: not a file */
 	uint64_t *offsets; /* file offsets to symbolize */
 	size_t *slot_idx;  /* their result slots */
 	size_t n, cap;
@@ -159,9 +159,9 @@ struct imp_module {
 
 struct imp_slot {
 	struct sym_result res;
-	int module;       /* index in modules, -1 = kernel, -2 = unmapped */
-	uint64_t offset;  /* file offset (user) or address (kernel) */
-	int done;         /* resolved by the worker during the load */
+	int module;	 /* index in modules, -1 = kernel, -2 = unmapped */
+	uint64_t offset; /* file offset (user) or address (kernel) */
+	int done;	 /* resolved by the worker during the load */
 };
 
 /*
@@ -203,21 +203,22 @@ struct importer {
 	char *err;
 	size_t err_size;
 
-	sqlite3_stmt *ins_event, *ins_event_batch, *ins_payload, *ins_stack, *ins_proc, *ins_mmap, *ins_frame;
+	sqlite3_stmt *ins_event, *ins_event_batch, *ins_payload, *ins_stack, *ins_proc, *ins_mmap,
+	    *ins_frame;
 	struct imp_type *types;
 	size_t ntypes;
 
 	uint64_t first_ts, last_ts;
 	int have_host;
 	uint64_t host_start_ns;
-	struct ana_hm losses;  /* (type_id << 32 | cpu, kind) -> index in loss arrays */
+	struct ana_hm losses; /* (type_id << 32 | cpu, kind) -> index in loss arrays */
 	struct {
 		uint64_t count, ts;
 		uint32_t type_id, cpu, kind;
-	} *loss;
+	} * loss;
 	size_t nloss;
 	struct ana_hm ustack_pids; /* (ustack_id, pid) -> first ts, built after the load */
-	struct imp_agg *aggs;      /* event_counts rows */
+	struct imp_agg *aggs;	   /* event_counts rows */
 	size_t naggs, cap_aggs;
 	struct imp_ev batch[EV_BATCH];
 	size_t nbatch;
@@ -241,22 +242,22 @@ struct importer {
 	struct ana_hm slot_map; /* (module + 2, offset) -> slot index */
 
 	/* streaming symbolization */
-	int stream;                   /* worker running */
+	int stream; /* worker running */
 	pthread_t worker;
 	pthread_mutex_t q_lock;
 	pthread_cond_t q_cond;
 	struct imp_qitem *q_blocks[Q_MAX_BLOCKS];
 	size_t q_n, q_published;
 	int q_stop;
-	struct sym_resolver *res;     /* the worker's until it is joined */
-	struct ana_hm pair_seen;      /* (ustack, pid) -> 1 done in stream, 2 later */
-	struct ana_hm ustack_idx;     /* user stack id -> index in ustacks */
+	struct sym_resolver *res; /* the worker's until it is joined */
+	struct ana_hm pair_seen;  /* (ustack, pid) -> 1 done in stream, 2 later */
+	struct ana_hm ustack_idx; /* user stack id -> index in ustacks */
 	struct imp_ustack *ustacks;
 	size_t nustacks;
-	struct ana_hm pid_idx;        /* pid -> index in pmaps */
+	struct ana_hm pid_idx; /* pid -> index in pmaps */
 	struct imp_pmaps *pmaps;
 	size_t npmaps;
-	struct imp_frame_ref *refs;   /* frames to write */
+	struct imp_frame_ref *refs; /* frames to write */
 	size_t nrefs, cap_refs;
 };
 
@@ -379,7 +380,8 @@ static int create_tp_table(struct importer *im, uint32_t type_id, const char *ta
 	int ret;
 
 	sql = sqlite3_mprintf("CREATE TABLE \"%w\"(event_id INTEGER PRIMARY KEY, ts INTEGER,"
-			      " cpu INTEGER, pid INTEGER, tid INTEGER", table);
+			      " cpu INTEGER, pid INTEGER, tid INTEGER",
+			      table);
 	ins = sqlite3_mprintf("INSERT INTO \"%w\" VALUES(?,?,?,?,?", table);
 	for (i = 0; i < t->fmt.nfields && sql && ins; i++) {
 		const struct ana_field *f = &t->fmt.fields[i];
@@ -463,13 +465,14 @@ static int on_event_desc(struct importer *im, const struct tape_record *rec)
 	t->source = d.source;
 	snprintf(name, sizeof(name), "%.*s", (int)d.name.len, d.name.ptr ? d.name.ptr : "");
 	if (d.source == TAPE_SRC_TRACEPOINT && d.format.len) {
-		if (ana_tpformat__parse(&t->fmt, d.format.ptr, d.format.len, ferr, sizeof(ferr)) == 0) {
+		if (ana_tpformat__parse(&t->fmt, d.format.ptr, d.format.len, ferr, sizeof(ferr)) ==
+		    0) {
 			ana_table_name(name, table, sizeof(table));
 			ret = create_tp_table(im, d.type_id, table, t);
 			if (ret == -EIO) {
 				/* most likely a name clash: suffix the type id */
-				snprintf(table + strlen(table), sizeof(table) - strlen(table), "_%u",
-					 d.type_id);
+				snprintf(table + strlen(table), sizeof(table) - strlen(table),
+					 "_%u", d.type_id);
 				ret = create_tp_table(im, d.type_id, table, t);
 			}
 			if (ret)
@@ -478,11 +481,14 @@ static int on_event_desc(struct importer *im, const struct tape_record *rec)
 			im->bad_records++;
 			if (!im->first_error[0])
 				snprintf(im->first_error, sizeof(im->first_error),
-					 "event type %u (%s): bad format: %s", d.type_id, name, ferr);
+					 "event type %u (%s): bad format: %s", d.type_id, name,
+					 ferr);
 		}
 	}
-	if (prepare(im, "INSERT INTO event_types(type_id, name, source, source_id, flags, tp_id,"
-			" spec, format, table_name) VALUES(?,?,?,?,?,?,?,?,?)", &st))
+	if (prepare(im,
+		    "INSERT INTO event_types(type_id, name, source, source_id, flags, tp_id,"
+		    " spec, format, table_name) VALUES(?,?,?,?,?,?,?,?,?)",
+		    &st))
 		return -EIO;
 	sqlite3_bind_int64(st, 1, d.type_id);
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
@@ -576,9 +582,9 @@ static int count_event(struct importer *im, struct imp_type *t, const struct tap
 			im->aggs = n;
 			im->cap_aggs = nc;
 		}
-		im->aggs[im->naggs] = (struct imp_agg){ev->type_id, ev->pid,     ev->tid,
-						       ev->kstack_id, ev->ustack_id, 0,
-						       ev->ts_ns,     ev->ts_ns};
+		im->aggs[im->naggs] =
+		    (struct imp_agg){ev->type_id,   ev->pid, ev->tid,	ev->kstack_id,
+				     ev->ustack_id, 0,	     ev->ts_ns, ev->ts_ns};
 		s->val = im->naggs++;
 		if (ev->ustack_id && im->stream) {
 			int ret = stream_pair(im, ev->ustack_id, ev->pid, ev->ts_ns);
@@ -615,9 +621,9 @@ static int on_event(struct importer *im, const struct tape_record *rec)
 	}
 	t = &im->types[ev.type_id];
 	id = im->next_id++;
-	im->batch[im->nbatch++] = (struct imp_ev){id,	       (int64_t)ev.ts_ns, ev.cpu,
-						 ev.pid,       ev.tid,		  ev.type_id,
-						 ev.kstack_id, ev.ustack_id,	  ev.flags};
+	im->batch[im->nbatch++] =
+	    (struct imp_ev){id,		(int64_t)ev.ts_ns, ev.cpu,	 ev.pid,  ev.tid,
+			    ev.type_id, ev.kstack_id,	   ev.ustack_id, ev.flags};
 	if (im->nbatch == EV_BATCH && (rc = flush_events(im)))
 		return rc;
 	if (!im->st->events || ev.ts_ns < im->first_ts)
@@ -958,8 +964,7 @@ static int add_slot(struct importer *im, int module, uint64_t offset, size_t *id
 	return 0;
 }
 
-static int find_module_raw(struct importer *im, const char *path, const uint8_t *bid,
-			   uint32_t nb);
+static int find_module_raw(struct importer *im, const char *path, const uint8_t *bid, uint32_t nb);
 
 static int find_module(struct importer *im, const char *path, const char *bid_hex)
 {
@@ -978,14 +983,14 @@ static int find_module(struct importer *im, const char *path, const char *bid_he
 	return find_module_raw(im, path, bid, nb);
 }
 
-static int find_module_raw(struct importer *im, const char *path, const uint8_t *bid,
-			   uint32_t nb)
+static int find_module_raw(struct importer *im, const char *path, const uint8_t *bid, uint32_t nb)
 {
 	struct imp_module *m;
 	size_t i;
 	for (i = 0; i < im->nmodules; i++) {
 		m = &im->modules[i];
-		if (!strcmp(m->path, path) && m->build_id_size == nb && !memcmp(m->build_id, bid, nb))
+		if (!strcmp(m->path, path) && m->build_id_size == nb &&
+		    !memcmp(m->build_id, bid, nb))
 			return (int)i;
 	}
 	m = realloc(im->modules, (im->nmodules + 1) * sizeof(*m));
@@ -1134,18 +1139,19 @@ static int write_frames(struct importer *im, const struct imp_frame_ref *refs, s
 			if (s->module == -2 || f->kernel)
 				sqlite3_bind_null(st, 13);
 			else /* user return addresses were looked up at ip - 1 */
-				sqlite3_bind_int64(st, 13, (int64_t)s->offset +
-								   (!f->kernel && f->depth ? 1 : 0));
+				sqlite3_bind_int64(
+				    st, 13, (int64_t)s->offset + (!f->kernel && f->depth ? 1 : 0));
 			if (fr && fr->func && !fr->inlined)
-				sqlite3_bind_int64(st, 14, (int64_t)fr->func_offset +
-								   (!f->kernel && f->depth ? 1 : 0));
+				sqlite3_bind_int64(st, 14,
+						   (int64_t)fr->func_offset +
+						       (!f->kernel && f->depth ? 1 : 0));
 			else
 				sqlite3_bind_null(st, 14);
 			if (s->res.reason != SYM_OK || !fr || !fr->func)
 				sqlite3_bind_text(st, 15,
 						  sym_reason__str(s->res.reason != SYM_OK
-									  ? s->res.reason
-									  : SYM_NO_SYMBOL),
+								      ? s->res.reason
+								      : SYM_NO_SYMBOL),
 						  -1, SQLITE_STATIC);
 			else
 				sqlite3_bind_null(st, 15);
@@ -1177,7 +1183,7 @@ static int resolve_modules(struct importer *im, struct sym_resolver *res)
 			for (j = 0; j < m->n; j++)
 				if (!im->slots[m->slot_idx[j]].done)
 					im->slots[m->slot_idx[j]].res.reason =
-						m->special ? SYM_NO_FILE : SYM_NO_SYMTAB;
+					    m->special ? SYM_NO_FILE : SYM_NO_SYMTAB;
 			continue;
 		}
 		if (m->n > cap) {
@@ -1213,9 +1219,8 @@ static int resolve_modules(struct importer *im, struct sym_resolver *res)
 
 				if (im->slots[m->slot_idx[j]].done)
 					continue;
-				r = sym_resolver__file_offset_to_vaddr(res, m->path, bid,
-									   m->build_id_size,
-									   m->offsets[j], &va);
+				r = sym_resolver__file_offset_to_vaddr(
+				    res, m->path, bid, m->build_id_size, m->offsets[j], &va);
 
 				if (r == 0) {
 					vaddrs[nok] = va;
@@ -1233,8 +1238,8 @@ static int resolve_modules(struct importer *im, struct sym_resolver *res)
 			}
 			if (nok) {
 				memset(out, 0, nok * sizeof(*out));
-				if (sym_resolver__lookup(res, m->path, bid, m->build_id_size, vaddrs,
-							 nok, out) == 0) {
+				if (sym_resolver__lookup(res, m->path, bid, m->build_id_size,
+							 vaddrs, nok, out) == 0) {
 					for (j = 0; j < nok; j++)
 						im->slots[which[j]].res = out[j];
 				}
@@ -1247,8 +1252,8 @@ static int resolve_modules(struct importer *im, struct sym_resolver *res)
 	return ret;
 }
 
-static int add_ref(struct importer *im, uint32_t sid, uint32_t pid, uint32_t depth,
-		   uint32_t kernel, uint64_t ip, size_t slot)
+static int add_ref(struct importer *im, uint32_t sid, uint32_t pid, uint32_t depth, uint32_t kernel,
+		   uint64_t ip, size_t slot)
 {
 	if (im->nrefs == im->cap_refs) {
 		size_t nc = im->cap_refs ? 2 * im->cap_refs : 4096;
@@ -1283,8 +1288,8 @@ static void *sym_worker(void *arg)
 			const uint8_t *bid = q->build_id_size ? q->build_id : NULL;
 			uint64_t va;
 
-			if (sym_resolver__file_offset_to_vaddr(im->res, q->path, bid, q->build_id_size,
-							       q->offset, &va) ||
+			if (sym_resolver__file_offset_to_vaddr(im->res, q->path, bid,
+							       q->build_id_size, q->offset, &va) ||
 			    sym_resolver__lookup(im->res, q->path, bid, q->build_id_size, &va, 1,
 						 &q->res)) {
 				memset(&q->res, 0, sizeof(q->res));
@@ -1586,7 +1591,8 @@ static int symbolize(struct importer *im)
 		const struct ana_hm_slot *s = &im->ustack_pids.slots[i];
 
 		if (s->used)
-			pairs[npairs++] = (struct imp_pair){(uint32_t)s->k1, (uint32_t)s->k2, s->val};
+			pairs[npairs++] =
+			    (struct imp_pair){(uint32_t)s->k1, (uint32_t)s->k2, s->val};
 	}
 	qsort(pairs, npairs, sizeof(*pairs), cmp_pair);
 	if (prepare(im, "SELECT ips FROM stacks WHERE stack_id = ? AND kernel = 0", &sel_stack) ||
@@ -1732,28 +1738,29 @@ static int write_stats(struct importer *im)
 
 	if (prepare(im, "INSERT INTO stats VALUES(?,?,?,?,?,?)", &st))
 		return -EIO;
-#define STAT(src, nm, tid, cpu, val, ts)                                                  \
-	do {                                                                              \
-		sqlite3_bind_text(st, 1, src, -1, SQLITE_STATIC);                         \
-		sqlite3_bind_text(st, 2, nm, -1, SQLITE_STATIC);                          \
-		if ((int64_t)(tid) >= 0)                                                  \
-			sqlite3_bind_int64(st, 3, (int64_t)(tid));                        \
-		else                                                                      \
-			sqlite3_bind_null(st, 3);                                         \
-		if ((int64_t)(cpu) >= 0)                                                  \
-			sqlite3_bind_int64(st, 4, (int64_t)(cpu));                        \
-		else                                                                      \
-			sqlite3_bind_null(st, 4);                                         \
-		sqlite3_bind_int64(st, 5, (int64_t)(val));                                \
-		if ((int64_t)(ts) >= 0)                                                   \
-			sqlite3_bind_int64(st, 6, (int64_t)(ts));                         \
-		else                                                                      \
-			sqlite3_bind_null(st, 6);                                         \
-		if ((ret = step_done(im, st, "stats")))                                   \
-			goto out;                                                         \
+#define STAT(src, nm, tid, cpu, val, ts)                                                           \
+	do {                                                                                       \
+		sqlite3_bind_text(st, 1, src, -1, SQLITE_STATIC);                                  \
+		sqlite3_bind_text(st, 2, nm, -1, SQLITE_STATIC);                                   \
+		if ((int64_t)(tid) >= 0)                                                           \
+			sqlite3_bind_int64(st, 3, (int64_t)(tid));                                 \
+		else                                                                               \
+			sqlite3_bind_null(st, 3);                                                  \
+		if ((int64_t)(cpu) >= 0)                                                           \
+			sqlite3_bind_int64(st, 4, (int64_t)(cpu));                                 \
+		else                                                                               \
+			sqlite3_bind_null(st, 4);                                                  \
+		sqlite3_bind_int64(st, 5, (int64_t)(val));                                         \
+		if ((int64_t)(ts) >= 0)                                                            \
+			sqlite3_bind_int64(st, 6, (int64_t)(ts));                                  \
+		else                                                                               \
+			sqlite3_bind_null(st, 6);                                                  \
+		if ((ret = step_done(im, st, "stats")))                                            \
+			goto out;                                                                  \
 	} while (0)
 	for (i = 0; i < im->nloss; i++) {
-		int64_t tid = im->loss[i].type_id == TAPE_LOSS_ANY ? -1 : (int64_t)im->loss[i].type_id;
+		int64_t tid =
+		    im->loss[i].type_id == TAPE_LOSS_ANY ? -1 : (int64_t)im->loss[i].type_id;
 		int64_t cpu = im->loss[i].cpu == TAPE_LOSS_ANY ? -1 : (int64_t)im->loss[i].cpu;
 
 		STAT("loss", tape_loss_kind__name(im->loss[i].kind), tid, cpu, im->loss[i].count,
@@ -1878,23 +1885,25 @@ int ana_import(const char *trace, const char *db_path, const struct ana_import_o
 	ret = tape_reader__open(&im.r, trace, err, err_size);
 	if (ret)
 		return ret;
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%d", db_path, (int)getpid()) >= sizeof(tmp)) {
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%d", db_path, (int)getpid()) >=
+	    sizeof(tmp)) {
 		snprintf(err, err_size, "database path too long");
 		ret = -ENAMETOOLONG;
 		goto out;
 	}
 	unlink(tmp);
-	if (sqlite3_open_v2(tmp, &im.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				     SQLITE_OPEN_NOMUTEX, NULL) !=
-	    SQLITE_OK) {
+	if (sqlite3_open_v2(tmp, &im.db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
 		snprintf(err, err_size, "cannot create database '%s': %s", tmp,
 			 im.db ? sqlite3_errmsg(im.db) : "out of memory");
 		ret = -EIO;
 		goto out;
 	}
-	if ((ret = exec_sql(&im, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
-				 "PRAGMA page_size=65536; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
-				 "PRAGMA locking_mode=EXCLUSIVE; BEGIN;")) ||
+	if ((ret = exec_sql(
+		 &im, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+		      "PRAGMA page_size=65536; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
+		      "PRAGMA locking_mode=EXCLUSIVE; BEGIN;")) ||
 	    (ret = exec_sql(&im, schema_sql)))
 		goto out;
 	{
@@ -1921,10 +1930,11 @@ int ana_import(const char *trace, const char *db_path, const struct ana_import_o
 	if ((ret = prepare(&im, "INSERT INTO events VALUES(?,?,?,?,?,?,?,?,?)", &im.ins_event)) ||
 	    (ret = prepare(&im, "INSERT INTO payloads VALUES(?,?)", &im.ins_payload)) ||
 	    (ret = prepare(&im, "INSERT INTO stacks VALUES(?,?,?,?,?)", &im.ins_stack)) ||
-	    (ret = prepare(&im, "INSERT INTO proc_events VALUES(?,?,?,?,?,?,?,?,?)",
-			   &im.ins_proc)) ||
-	    (ret = prepare(&im, "INSERT INTO mappings(ts, pid, start, end, pgoff, path, build_id,"
-				" prot, flags, dev, inode) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+	    (ret =
+		 prepare(&im, "INSERT INTO proc_events VALUES(?,?,?,?,?,?,?,?,?)", &im.ins_proc)) ||
+	    (ret = prepare(&im,
+			   "INSERT INTO mappings(ts, pid, start, end, pgoff, path, build_id,"
+			   " prot, flags, dev, inode) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
 			   &im.ins_mmap)) ||
 	    (ret = prepare(&im, "INSERT INTO frames VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 			   &im.ins_frame)))
@@ -1947,8 +1957,9 @@ int ana_import(const char *trace, const char *db_path, const struct ana_import_o
 			im.bad_records++;
 			if (!im.first_error[0])
 				snprintf(im.first_error, sizeof(im.first_error),
-					 "chunk %u at offset 0x%" PRIx64 ": bad %s record", rec.chunk,
-					 rec.chunk_offset, tape_record_type__name(rec.type));
+					 "chunk %u at offset 0x%" PRIx64 ": bad %s record",
+					 rec.chunk, rec.chunk_offset,
+					 tape_record_type__name(rec.type));
 			ret = 0;
 		} else if (ret) {
 			goto out;
@@ -1971,8 +1982,7 @@ int ana_import(const char *trace, const char *db_path, const struct ana_import_o
 	set_meta(&im, "trace_hash", id.hash, 0);
 	set_meta(&im, "first_ts", NULL, (int64_t)im.first_ts);
 	set_meta(&im, "last_ts", NULL, (int64_t)im.last_ts);
-	set_meta(&im, "start_ns", NULL,
-		 (int64_t)(st->events ? im.first_ts : im.host_start_ns));
+	set_meta(&im, "start_ns", NULL, (int64_t)(st->events ? im.first_ts : im.host_start_ns));
 	set_meta(&im, "first_error", im.first_error, 0);
 	snprintf(buf, sizeof(buf), "%s", BPFTAPE_VERSION);
 	set_meta(&im, "importer_version", buf, 0);

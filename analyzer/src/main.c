@@ -15,16 +15,16 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"info", cmd_info, "host, time range, counts, sizes and losses of a trace (--check)"},
-	{"import", cmd_import, "load a trace into a SQLite database"},
-	{"sql", cmd_sql, "run an SQL query on the trace database"},
-	{"events", cmd_events, "time-ordered listing of events with decoded fields"},
-	{"hist", cmd_hist, "log2 or linear histogram of a field, a latency or a query"},
-	{"folded", cmd_folded, "stacks in folded format for flamegraph.pl, inferno, speedscope"},
-	{"flamegraph", cmd_flamegraph, "a self-contained SVG flame graph"},
-	{"symbolize", cmd_symbolize, "addresses of an ELF file to function, file:line"},
-	{"export", cmd_export, "events as CSV or Chrome trace JSON (Perfetto)"},
-	{"record", cmd_record, "record a trace (runs bpftape-record)"},
+    {"info", cmd_info, "host, time range, counts, sizes and losses of a trace (--check)"},
+    {"import", cmd_import, "load a trace into a SQLite database"},
+    {"sql", cmd_sql, "run an SQL query on the trace database"},
+    {"events", cmd_events, "time-ordered listing of events with decoded fields"},
+    {"hist", cmd_hist, "log2 or linear histogram of a field, a latency or a query"},
+    {"folded", cmd_folded, "stacks in folded format for flamegraph.pl, inferno, speedscope"},
+    {"flamegraph", cmd_flamegraph, "a self-contained SVG flame graph"},
+    {"symbolize", cmd_symbolize, "addresses of an ELF file to function, file:line"},
+    {"export", cmd_export, "events as CSV or Chrome trace JSON (Perfetto)"},
+    {"record", cmd_record, "record a trace (runs bpftape-record)"},
 };
 
 static void usage(FILE *out)
@@ -36,7 +36,8 @@ static void usage(FILE *out)
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "   %-11s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\n'bpftape COMMAND --help' describes one command.\n"
-		     "Example: bpftape record -o trace.tape -- ./app; bpftape folded trace.tape > out.folded\n");
+		     "Example: bpftape record -o trace.tape -- ./app; bpftape folded trace.tape > "
+		     "out.folded\n");
 }
 
 int main(int argc, char **argv)

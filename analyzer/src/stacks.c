@@ -17,10 +17,11 @@ int ana_stacks__init(struct ana_stacks *s, sqlite3 *db, int kernel_suffix, int n
 	s->db = db;
 	s->kernel_suffix = kernel_suffix;
 	s->no_inline = no_inline;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT func, module, offset, inlined, kernel FROM frames"
-			       " WHERE stack_id = ? AND pid = ? ORDER BY depth DESC, inline_depth DESC",
-			       -1, &s->sel, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+		db,
+		"SELECT func, module, offset, inlined, kernel FROM frames"
+		" WHERE stack_id = ? AND pid = ? ORDER BY depth DESC, inline_depth DESC",
+		-1, &s->sel, NULL) != SQLITE_OK) {
 		ana_err("sql: %s", sqlite3_errmsg(db));
 		return -1;
 	}

@@ -199,9 +199,11 @@ int64_t ana_field__int(const struct ana_field *fld, const void *payload, size_t 
 	case 1:
 		return fld->is_signed ? (int64_t)(int8_t)p[0] : (int64_t)p[0];
 	case 2:
-		return fld->is_signed ? (int64_t)(int16_t)tape_get_u16(p) : (int64_t)tape_get_u16(p);
+		return fld->is_signed ? (int64_t)(int16_t)tape_get_u16(p)
+				      : (int64_t)tape_get_u16(p);
 	case 4:
-		return fld->is_signed ? (int64_t)(int32_t)tape_get_u32(p) : (int64_t)tape_get_u32(p);
+		return fld->is_signed ? (int64_t)(int32_t)tape_get_u32(p)
+				      : (int64_t)tape_get_u32(p);
 	case 8:
 		return (int64_t)tape_get_u64(p);
 	}

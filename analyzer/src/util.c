@@ -44,11 +44,21 @@ void ana_json_str(FILE *out, const char *s)
 	fputc('"', out);
 	for (; *p; p++) {
 		switch (*p) {
-		case '"': fputs("\\\"", out); break;
-		case '\\': fputs("\\\\", out); break;
-		case '\n': fputs("\\n", out); break;
-		case '\r': fputs("\\r", out); break;
-		case '\t': fputs("\\t", out); break;
+		case '"':
+			fputs("\\\"", out);
+			break;
+		case '\\':
+			fputs("\\\\", out);
+			break;
+		case '\n':
+			fputs("\\n", out);
+			break;
+		case '\r':
+			fputs("\\r", out);
+			break;
+		case '\t':
+			fputs("\\t", out);
+			break;
 		default:
 			if (*p < 0x20)
 				fprintf(out, "\\u%04x", *p);
@@ -88,7 +98,8 @@ char *ana_filter_sql(sqlite3 *db, const struct ana_filter *f)
 
 	if (f->event) {
 		n = sqlite3_mprintf("%s AND e.type_id IN (SELECT type_id FROM event_types WHERE "
-				    "name GLOB %Q)", sql, f->event);
+				    "name GLOB %Q)",
+				    sql, f->event);
 		sqlite3_free(sql);
 		sql = n;
 	}

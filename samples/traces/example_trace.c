@@ -32,40 +32,38 @@
 #define VDSO_BASE 0x7fff00000000ull
 
 static const char fmt_common[] =
-	"\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"
-	"\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n"
-	"\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n"
-	"\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n";
+    "\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"
+    "\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n"
+    "\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n"
+    "\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n";
 
 static const char fmt_exec[] =
-	"\tfield:__data_loc char[] filename;\toffset:8;\tsize:4;\tsigned:0;\n"
-	"\tfield:pid_t pid;\toffset:12;\tsize:4;\tsigned:1;\n"
-	"\tfield:pid_t old_pid;\toffset:16;\tsize:4;\tsigned:1;\n\n"
-	"print fmt: \"filename=%s pid=%d old_pid=%d\", __get_str(filename), REC->pid, "
-	"REC->old_pid\n";
+    "\tfield:__data_loc char[] filename;\toffset:8;\tsize:4;\tsigned:0;\n"
+    "\tfield:pid_t pid;\toffset:12;\tsize:4;\tsigned:1;\n"
+    "\tfield:pid_t old_pid;\toffset:16;\tsize:4;\tsigned:1;\n\n"
+    "print fmt: \"filename=%s pid=%d old_pid=%d\", __get_str(filename), REC->pid, "
+    "REC->old_pid\n";
 
 static const char fmt_enter_read[] =
-	"\tfield:int __syscall_nr;\toffset:8;\tsize:4;\tsigned:1;\n"
-	"\tfield:unsigned int fd;\toffset:16;\tsize:8;\tsigned:0;\n"
-	"\tfield:char * buf;\toffset:24;\tsize:8;\tsigned:0;\n"
-	"\tfield:size_t count;\toffset:32;\tsize:8;\tsigned:0;\n\n"
-	"print fmt: \"fd: 0x%08lx, buf: 0x%08lx, count: 0x%08lx\", ((unsigned long)(REC->fd)), "
-	"((unsigned long)(REC->buf)), ((unsigned long)(REC->count))\n";
+    "\tfield:int __syscall_nr;\toffset:8;\tsize:4;\tsigned:1;\n"
+    "\tfield:unsigned int fd;\toffset:16;\tsize:8;\tsigned:0;\n"
+    "\tfield:char * buf;\toffset:24;\tsize:8;\tsigned:0;\n"
+    "\tfield:size_t count;\toffset:32;\tsize:8;\tsigned:0;\n\n"
+    "print fmt: \"fd: 0x%08lx, buf: 0x%08lx, count: 0x%08lx\", ((unsigned long)(REC->fd)), "
+    "((unsigned long)(REC->buf)), ((unsigned long)(REC->count))\n";
 
-static const char fmt_exit_read[] =
-	"\tfield:int __syscall_nr;\toffset:8;\tsize:4;\tsigned:1;\n"
-	"\tfield:long ret;\toffset:16;\tsize:8;\tsigned:1;\n\n"
-	"print fmt: \"0x%lx\", REC->ret\n";
+static const char fmt_exit_read[] = "\tfield:int __syscall_nr;\toffset:8;\tsize:4;\tsigned:1;\n"
+				    "\tfield:long ret;\toffset:16;\tsize:8;\tsigned:1;\n\n"
+				    "print fmt: \"0x%lx\", REC->ret\n";
 
-static const char fmt_block[] =
-	"\tfield:dev_t dev;\toffset:8;\tsize:4;\tsigned:0;\n"
-	"\tfield:sector_t sector;\toffset:16;\tsize:8;\tsigned:0;\n"
-	"\tfield:unsigned int nr_sector;\toffset:24;\tsize:4;\tsigned:0;\n"
-	"\tfield:int error;\toffset:28;\tsize:4;\tsigned:1;\n"
-	"\tfield:unsigned short ioprio;\toffset:32;\tsize:2;\tsigned:0;\n"
-	"\tfield:char rwbs[10];\toffset:34;\tsize:10;\tsigned:0;\n"
-	"\tfield:__data_loc char[] cmd;\toffset:44;\tsize:4;\tsigned:0;\n\n"
-	"print fmt: \"%d,%d %s (%s) %llu + %u\", ...\n";
+static const char fmt_block[] = "\tfield:dev_t dev;\toffset:8;\tsize:4;\tsigned:0;\n"
+				"\tfield:sector_t sector;\toffset:16;\tsize:8;\tsigned:0;\n"
+				"\tfield:unsigned int nr_sector;\toffset:24;\tsize:4;\tsigned:0;\n"
+				"\tfield:int error;\toffset:28;\tsize:4;\tsigned:1;\n"
+				"\tfield:unsigned short ioprio;\toffset:32;\tsize:2;\tsigned:0;\n"
+				"\tfield:char rwbs[10];\toffset:34;\tsize:10;\tsigned:0;\n"
+				"\tfield:__data_loc char[] cmd;\toffset:44;\tsize:4;\tsigned:0;\n\n"
+				"print fmt: \"%d,%d %s (%s) %llu + %u\", ...\n";
 
 static const uint8_t demo_build_id[20] = {0xde, 0x30, 0x01, 0x02, 0x03, 0x04, 0x05,
 					  0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c,
@@ -103,15 +101,15 @@ static int event(struct tape_writer *w, uint32_t type, uint64_t ts, uint32_t cpu
 		 uint32_t tid, uint32_t kstack, uint32_t ustack, const void *payload, uint32_t size)
 {
 	struct tape_event ev = {
-		.type_id = type,
-		.cpu = cpu,
-		.ts_ns = ts,
-		.pid = pid,
-		.tid = tid,
-		.kstack_id = kstack,
-		.ustack_id = ustack,
-		.payload_size = size,
-		.payload = payload,
+	    .type_id = type,
+	    .cpu = cpu,
+	    .ts_ns = ts,
+	    .pid = pid,
+	    .tid = tid,
+	    .kstack_id = kstack,
+	    .ustack_id = ustack,
+	    .payload_size = size,
+	    .payload = payload,
 	};
 
 	return tape_writer__event(w, &ev);
@@ -129,15 +127,15 @@ static int proc(struct tape_writer *w, uint32_t kind, uint32_t flags, uint64_t t
 		uint32_t tid, uint32_t ppid, int32_t status, const char *comm, const char *file)
 {
 	struct tape_proc p = {
-		.kind = kind,
-		.flags = flags,
-		.ts_ns = ts,
-		.pid = pid,
-		.tid = tid,
-		.ppid = ppid,
-		.exit_code = status,
-		.comm = tape_str_c(comm),
-		.filename = tape_str_c(file),
+	    .kind = kind,
+	    .flags = flags,
+	    .ts_ns = ts,
+	    .pid = pid,
+	    .tid = tid,
+	    .ppid = ppid,
+	    .exit_code = status,
+	    .comm = tape_str_c(comm),
+	    .filename = tape_str_c(file),
 	};
 
 	return tape_writer__proc(w, &p);
@@ -147,13 +145,13 @@ static int mmap_rec(struct tape_writer *w, uint64_t ts, uint32_t pid, uint64_t s
 		    const char *path, const uint8_t *bid)
 {
 	struct tape_mmap m = {
-		.ts_ns = ts,
-		.pid = pid,
-		.prot = TAPE_MMAP_PROT_READ | TAPE_MMAP_PROT_EXEC,
-		.start = start,
-		.end = end,
-		.pgoff = 0,
-		.path = tape_str_c(path),
+	    .ts_ns = ts,
+	    .pid = pid,
+	    .prot = TAPE_MMAP_PROT_READ | TAPE_MMAP_PROT_EXEC,
+	    .start = start,
+	    .end = end,
+	    .pgoff = 0,
+	    .path = tape_str_c(path),
 	};
 
 	if (bid) {
@@ -177,19 +175,19 @@ int example_trace_write(const char *path, char *err, size_t err_size)
 	struct tape_writer *w = NULL;
 	struct tape_host h = {0};
 	static const struct tape_ksym ksyms[] = {
-		{0xffffffff81000000ull, 'T', {"_stext", 6}, {"", 0}},
-		{0xffffffff81100000ull, 'T', {"do_syscall_64", 13}, {"", 0}},
-		{0xffffffff81100400ull, 'T', {"ksys_read", 9}, {"", 0}},
-		{0xffffffff81100800ull, 'T', {"vfs_read", 8}, {"", 0}},
-		{0xffffffff81200000ull, 'T', {"asm_sysvec_apic_timer_interrupt", 31}, {"", 0}},
-		{0xffffffff81200100ull, 'T', {"sysvec_apic_timer_interrupt", 27}, {"", 0}},
-		{0xffffffff81400000ull, 'T', {"_etext", 6}, {"", 0}},
+	    {0xffffffff81000000ull, 'T', {"_stext", 6}, {"", 0}},
+	    {0xffffffff81100000ull, 'T', {"do_syscall_64", 13}, {"", 0}},
+	    {0xffffffff81100400ull, 'T', {"ksys_read", 9}, {"", 0}},
+	    {0xffffffff81100800ull, 'T', {"vfs_read", 8}, {"", 0}},
+	    {0xffffffff81200000ull, 'T', {"asm_sysvec_apic_timer_interrupt", 31}, {"", 0}},
+	    {0xffffffff81200100ull, 'T', {"sysvec_apic_timer_interrupt", 27}, {"", 0}},
+	    {0xffffffff81400000ull, 'T', {"_etext", 6}, {"", 0}},
 	};
 	static const struct tape_sym demo_syms[] = {
-		{0x1100, 0x100, {"main", 4}},
-		{0x1200, 0x100, {"burner_branch_a", 15}},
-		{0x1300, 0x100, {"burner_branch_b", 15}},
-		{0x1400, 0x80, {"spin", 4}},
+	    {0x1100, 0x100, {"main", 4}},
+	    {0x1200, 0x100, {"burner_branch_a", 15}},
+	    {0x1300, 0x100, {"burner_branch_b", 15}},
+	    {0x1400, 0x80, {"spin", 4}},
 	};
 	const uint64_t st_a[] = {EXE_BASE + 0x1410, EXE_BASE + 0x1225, EXE_BASE + 0x1135,
 				 LIBC_BASE + 0x29d90};
@@ -209,10 +207,10 @@ int example_trace_write(const char *path, char *err, size_t err_size)
 	size_t i;
 	int ret;
 
-#define CHECK(x)                                                                          \
-	do {                                                                              \
-		if ((ret = (x)) < 0)                                                      \
-			goto fail;                                                        \
+#define CHECK(x)                                                                                   \
+	do {                                                                                       \
+		if ((ret = (x)) < 0)                                                               \
+			goto fail;                                                                 \
 	} while (0)
 
 	ret = tape_writer__open(&w, path, &o, err, err_size);
@@ -250,8 +248,8 @@ int example_trace_write(const char *path, char *err, size_t err_size)
 	/* process lifecycle */
 	CHECK(proc(w, TAPE_PROC_SCAN, 0, T0, 100, 100, 1, 0, "bash", "/usr/bin/bash"));
 	CHECK(proc(w, TAPE_PROC_FORK, 0, T0 + 1 * MS, 200, 200, 100, 0, "bash", ""));
-	CHECK(proc(w, TAPE_PROC_EXEC, 0, T0 + 2 * MS, 200, 200, 100, 0, "demo",
-		   "/nonexistent/demo"));
+	CHECK(
+	    proc(w, TAPE_PROC_EXEC, 0, T0 + 2 * MS, 200, 200, 100, 0, "demo", "/nonexistent/demo"));
 	memset(p, 0, sizeof(p));
 	tp_header(p, 365, 200);
 	tape_put_u32(p + 8, (uint32_t)(sizeof("/nonexistent/demo") << 16 | 20));
@@ -265,8 +263,8 @@ int example_trace_write(const char *path, char *err, size_t err_size)
 	CHECK(mmap_rec(w, T0 + 2 * MS, 200, LIBC_BASE, LIBC_BASE + 0x200000,
 		       "/nonexistent/libc.so.6", NULL));
 	CHECK(mmap_rec(w, T0 + 2 * MS, 200, VDSO_BASE, VDSO_BASE + 0x2000, "[vdso]", NULL));
-	CHECK(proc(w, TAPE_PROC_FORK, TAPE_PROC_F_THREAD, T0 + 3 * MS, 200, 201, 200, 0, "demo",
-		   ""));
+	CHECK(
+	    proc(w, TAPE_PROC_FORK, TAPE_PROC_F_THREAD, T0 + 3 * MS, 200, 201, 200, 0, "demo", ""));
 	CHECK(proc(w, TAPE_PROC_COMM, 0, T0 + 4 * MS, 200, 201, 200, 0, "demo-worker", ""));
 	CHECK(proc(w, TAPE_PROC_FORK, 0, T0 + 5 * MS, 300, 300, 100, 0, "bash", ""));
 	CHECK(proc(w, TAPE_PROC_EXEC, 0, T0 + 6 * MS, 300, 300, 100, 0, "sleep", "/usr/bin/sleep"));
@@ -320,7 +318,8 @@ int example_trace_write(const char *path, char *err, size_t err_size)
 		memset(p, 0, sizeof(p));
 		tp_header(p, 841, 200);
 		tape_put_u64(p + 16, i == 3 ? (uint64_t)-11 : 4096);
-		CHECK(event(w, 4, ts + (uint64_t)example_read_lat_ns_200[i], 0, 200, 200, 0, 0, p, 24));
+		CHECK(event(w, 4, ts + (uint64_t)example_read_lat_ns_200[i], 0, 200, 200, 0, 0, p,
+			    24));
 		nev += 2;
 	}
 	ts = T0 + 501 * MS;
@@ -334,7 +333,8 @@ int example_trace_write(const char *path, char *err, size_t err_size)
 		memset(p, 0, sizeof(p));
 		tp_header(p, 841, 201);
 		tape_put_u64(p + 16, 512);
-		CHECK(event(w, 4, ts + (uint64_t)example_read_lat_ns_201[i], 1, 200, 201, 0, 0, p, 24));
+		CHECK(event(w, 4, ts + (uint64_t)example_read_lat_ns_201[i], 1, 200, 201, 0, 0, p,
+			    24));
 		nev += 2;
 	}
 	/* block completions */

@@ -76,8 +76,8 @@ static struct run bt(const char *fmt, ...)
 	va_end(ap);
 	snprintf(outp, sizeof(outp), "%s/out.txt", tmpdir);
 	snprintf(errp, sizeof(errp), "%s/err.txt", tmpdir);
-	snprintf(cmd, sizeof(cmd), "cd '%s' && TZ=UTC '%s/bpftape' %s >'%s' 2>'%s'", tmpdir, bin_dir,
-		 args, outp, errp);
+	snprintf(cmd, sizeof(cmd), "cd '%s' && TZ=UTC '%s/bpftape' %s >'%s' 2>'%s'", tmpdir,
+		 bin_dir, args, outp, errp);
 	st = system(cmd);
 	r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 	r.out = slurp(outp);
@@ -108,7 +108,8 @@ static int setup(void **state)
 	bin_dir = getenv("BPFTAPE_BIN_DIR");
 	src_dir = getenv("BPFTAPE_SOURCE_DIR");
 	if (!bin_dir || !src_dir) {
-		fprintf(stderr, "BPFTAPE_BIN_DIR and BPFTAPE_SOURCE_DIR must be set (run via ctest)\n");
+		fprintf(stderr,
+			"BPFTAPE_BIN_DIR and BPFTAPE_SOURCE_DIR must be set (run via ctest)\n");
 		return -1;
 	}
 	snprintf(tmpdir, sizeof(tmpdir), "%s/test_analyzer.XXXXXX", base ? base : "/tmp");
@@ -185,15 +186,16 @@ static void golden(const char *name, const char *args)
 
 static void test_cli__every_command_has_help(void **state)
 {
-	static const char *const cmds[] = {"info", "import", "sql", "events", "hist", "folded",
-					   "flamegraph", "symbolize", "export", "record"};
+	static const char *const cmds[] = {"info",   "import",	   "sql",	"events", "hist",
+					   "folded", "flamegraph", "symbolize", "export", "record"};
 	struct run r;
 	size_t i;
 
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		r = bt("%s --help", cmds[i]);
 		if (r.status != 0 || !strstr(r.out, "usage"))
-			fail_msg("bpftape %s --help: exit %d, stdout '%s'", cmds[i], r.status, r.out);
+			fail_msg("bpftape %s --help: exit %d, stdout '%s'", cmds[i], r.status,
+				 r.out);
 		run_free(&r);
 	}
 	r = bt("--help");
@@ -218,7 +220,8 @@ static void test_golden__example_outputs(void **state)
 	golden("folded_kernel_suffix_pid.txt", "folded -k --pid-in-comm example.tape");
 	golden("folded_comm_filter.txt", "folded --comm demo-worker example.tape");
 	golden("events.txt", "events example.tape");
-	golden("events_stacks.txt", "events --stacks --event profile --since 300ms -n 2 example.tape");
+	golden("events_stacks.txt",
+	       "events --stacks --event profile --since 300ms -n 2 example.tape");
 	golden("events_procs.txt", "events --procs example.tape");
 	golden("events_relative_filter.txt",
 	       "events -r --event 'syscalls:*' --pid 200 --until 500ms example.tape");
@@ -227,7 +230,8 @@ static void test_golden__example_outputs(void **state)
 	golden("hist_latency_by_comm.txt",
 	       "hist --latency syscalls:sys_enter_read,syscalls:sys_exit_read --by comm -u ns"
 	       " example.tape");
-	golden("hist_field.txt", "hist --event block:block_rq_complete --field nr_sector example.tape");
+	golden("hist_field.txt",
+	       "hist --event block:block_rq_complete --field nr_sector example.tape");
 	golden("hist_linear.txt", "hist --linear 50 --range 0,300 --event block:block_rq_complete"
 				  " --field nr_sector example.tape");
 	golden("flamegraph.svg", "flamegraph example.tape");
@@ -235,10 +239,12 @@ static void test_golden__example_outputs(void **state)
 	golden("export_chrome.json", "export --format chrome --event 'sched:*' example.tape");
 	golden("sql_text.txt", "sql example.tape \"SELECT pid, ppid, comm, filename, exit_code,"
 			       " exit_signal FROM processes ORDER BY pid\"");
-	golden("sql_csv.txt", "sql --csv example.tape \"SELECT * FROM stats WHERE source != 'reader'"
-			      " ORDER BY source, name, type_id\"");
-	golden("sql_json.txt", "sql --json example.tape \"SELECT stack_id, pid, depth, func, module,"
-			       " offset, reason FROM frames ORDER BY stack_id, pid, depth\"");
+	golden("sql_csv.txt",
+	       "sql --csv example.tape \"SELECT * FROM stats WHERE source != 'reader'"
+	       " ORDER BY source, name, type_id\"");
+	golden("sql_json.txt",
+	       "sql --json example.tape \"SELECT stack_id, pid, depth, func, module,"
+	       " offset, reason FROM frames ORDER BY stack_id, pid, depth\"");
 	(void)state;
 }
 
@@ -298,10 +304,11 @@ static void expect_summary(const char *out, int64_t *v, size_t n)
 	qsort(v, n, sizeof(*v), cmp64);
 	for (i = 0; i < n; i++)
 		sum += (double)v[i];
-	snprintf(line, sizeof(line),
-		 "count %zu, min %lld, mean %.1f, p50 %lld, p90 %lld, p99 %lld, p99.9 %lld, max %lld",
-		 n, (long long)v[0], sum / (double)n, (long long)PCT(50), (long long)PCT(90),
-		 (long long)PCT(99), (long long)PCT(99.9), (long long)v[n - 1]);
+	snprintf(
+	    line, sizeof(line),
+	    "count %zu, min %lld, mean %.1f, p50 %lld, p90 %lld, p99 %lld, p99.9 %lld, max %lld", n,
+	    (long long)v[0], sum / (double)n, (long long)PCT(50), (long long)PCT(90),
+	    (long long)PCT(99), (long long)PCT(99.9), (long long)v[n - 1]);
 #undef PCT
 	if (!strstr(out, line))
 		fail_msg("summary '%s' not in:\n%s", line, out);
@@ -403,12 +410,13 @@ static void test_hist__log2_format_is_bcc_byte_compatible(void **state)
 	f = open_memstream(&buf, &len);
 	ana_print_log2_hist(f, slots, ANA_LOG2_SLOTS, "usecs");
 	fclose(f);
-	assert_string_equal(buf,
-			    "     usecs               : count    distribution\n"
-			    "         0 -> 1          : 482291   |****************************************|\n"
-			    "         2 -> 3          : 120572   |*********                               |\n"
-			    "         4 -> 7          : 0        |                                        |\n"
-			    "         8 -> 15         : 5        |                                        |\n");
+	assert_string_equal(
+	    buf,
+	    "     usecs               : count    distribution\n"
+	    "         0 -> 1          : 482291   |****************************************|\n"
+	    "         2 -> 3          : 120572   |*********                               |\n"
+	    "         4 -> 7          : 0        |                                        |\n"
+	    "         8 -> 15         : 5        |                                        |\n");
 	free(buf);
 
 	/* leading empty slots are skipped, wide format past slot 32 */
@@ -419,14 +427,20 @@ static void test_hist__log2_format_is_bcc_byte_compatible(void **state)
 	f = open_memstream(&buf, &len);
 	ana_print_log2_hist(f, slots, ANA_LOG2_SLOTS, "nsecs");
 	fclose(f);
-	assert_true(strncmp(buf,
-			    "               nsecs                         : count    distribution\n"
-			    "                  16 -> 31                   : 3        |********************|\n"
-			    "                  32 -> 63                   : 0        |                    |\n",
-			    strlen("               nsecs                         : count    distribution\n"
-				   "                  16 -> 31                   : 3        |********************|\n"
-				   "                  32 -> 63                   : 0        |                    |\n")) == 0);
-	assert_non_null(strstr(buf, "          8589934592 -> 17179869183          : 1        |******              |\n"));
+	assert_true(
+	    strncmp(
+		buf,
+		"               nsecs                         : count    distribution\n"
+		"                  16 -> 31                   : 3        |********************|\n"
+		"                  32 -> 63                   : 0        |                    |\n",
+		strlen("               nsecs                         : count    distribution\n"
+		       "                  16 -> 31                   : 3        "
+		       "|********************|\n"
+		       "                  32 -> 63                   : 0        |                  "
+		       "  |\n")) == 0);
+	assert_non_null(strstr(
+	    buf,
+	    "          8589934592 -> 17179869183          : 1        |******              |\n"));
 	free(buf);
 
 	/* empty: nothing at all, like bcc */
@@ -458,13 +472,14 @@ static void test_hist__linear_format_is_bpftrace_lhist(void **state)
 
 	ana_print_linear_hist(f, counts, 4, 0, 10, 1, 1);
 	fclose(f);
-	assert_string_equal(buf,
-			    "(..., 0)               1 |@@@@@@@@@@@@@@@@@@@@@@@@@@                          |\n"
-			    "[0, 10)                1 |@@@@@@@@@@@@@@@@@@@@@@@@@@                          |\n"
-			    "[10, 20)               0 |                                                    |\n"
-			    "[20, 30)               2 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n"
-			    "[30, 40)               0 |                                                    |\n"
-			    "[40, ...)              1 |@@@@@@@@@@@@@@@@@@@@@@@@@@                          |\n");
+	assert_string_equal(
+	    buf,
+	    "(..., 0)               1 |@@@@@@@@@@@@@@@@@@@@@@@@@@                          |\n"
+	    "[0, 10)                1 |@@@@@@@@@@@@@@@@@@@@@@@@@@                          |\n"
+	    "[10, 20)               0 |                                                    |\n"
+	    "[20, 30)               2 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n"
+	    "[30, 40)               0 |                                                    |\n"
+	    "[40, ...)              1 |@@@@@@@@@@@@@@@@@@@@@@@@@@                          |\n");
 	free(buf);
 	(void)state;
 }
@@ -657,7 +672,8 @@ static void test_info__check_names_bad_chunk_and_recovers(void **state)
 	snprintf(bad, sizeof(bad), "%s/truncated.tape", tmpdir);
 	f = fopen(bad, "wb");
 	assert_non_null(f);
-	assert_int_equal(fwrite(data, 1, (size_t)sb.st_size * 2 / 3, f), (size_t)sb.st_size * 2 / 3);
+	assert_int_equal(fwrite(data, 1, (size_t)sb.st_size * 2 / 3, f),
+			 (size_t)sb.st_size * 2 / 3);
 	fclose(f);
 	free(data);
 	r = bt("info --check truncated.tape");
@@ -853,12 +869,14 @@ static void test_import__inline_frames_from_dwarf(void **state)
 	r = bt("folded --no-inline inline.tape");
 	assert_string_equal(r.out, "inlfix;outer_fn 2\n");
 	run_free(&r);
-	r = bt("sql --csv inline.tape \"SELECT inline_depth, func, inlined, file LIKE '%%inline_fixture.c',"
+	r = bt("sql --csv inline.tape \"SELECT inline_depth, func, inlined, file LIKE "
+	       "'%%inline_fixture.c',"
 	       " line > 0, reason FROM frames ORDER BY inline_depth\"");
 	assert_int_equal(r.status, 0);
-	assert_string_equal(r.out, "inline_depth,func,inlined,file LIKE '%inline_fixture.c',line > 0,reason\n"
-				   "0,leaf_inlined,1,1,1,\n"
-				   "1,outer_fn,0,1,1,\n");
+	assert_string_equal(
+	    r.out, "inline_depth,func,inlined,file LIKE '%inline_fixture.c',line > 0,reason\n"
+		   "0,leaf_inlined,1,1,1,\n"
+		   "1,outer_fn,0,1,1,\n");
 	run_free(&r);
 	(void)state;
 }
@@ -866,16 +884,16 @@ static void test_import__inline_frames_from_dwarf(void **state)
 static void test_tpformat__parses_tracefs_fields(void **state)
 {
 	static const char fmt[] =
-		"name: block_rq_complete\nID: 2107\nformat:\n"
-		"\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"
-		"\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n"
-		"\tfield:dev_t dev;\toffset:8;\tsize:4;\tsigned:0;\n"
-		"\tfield:int error;\toffset:12;\tsize:4;\tsigned:1;\n"
-		"\tfield:char rwbs[10];\toffset:16;\tsize:10;\tsigned:0;\n"
-		"\tfield:__data_loc char[] cmd;\toffset:28;\tsize:4;\tsigned:0;\n"
-		"\tfield:unsigned long args[2];\toffset:32;\tsize:16;\tsigned:0;\n"
-		"\tfield:pid_t pid;\toffset:48;\tsize:4;\tsigned:1;\n\n"
-		"print fmt: \"field:ignored; offset:1;\"\n";
+	    "name: block_rq_complete\nID: 2107\nformat:\n"
+	    "\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"
+	    "\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n"
+	    "\tfield:dev_t dev;\toffset:8;\tsize:4;\tsigned:0;\n"
+	    "\tfield:int error;\toffset:12;\tsize:4;\tsigned:1;\n"
+	    "\tfield:char rwbs[10];\toffset:16;\tsize:10;\tsigned:0;\n"
+	    "\tfield:__data_loc char[] cmd;\toffset:28;\tsize:4;\tsigned:0;\n"
+	    "\tfield:unsigned long args[2];\toffset:32;\tsize:16;\tsigned:0;\n"
+	    "\tfield:pid_t pid;\toffset:48;\tsize:4;\tsigned:1;\n\n"
+	    "print fmt: \"field:ignored; offset:1;\"\n";
 	struct ana_tpformat f;
 	char err[128];
 	uint8_t p[64] = {0};
@@ -915,9 +933,9 @@ static void test_tpformat__parses_tracefs_fields(void **state)
 	assert_null(ana_field__text(&f.fields[5], p, sizeof(p), &n));
 	ana_tpformat__release(&f);
 
-	assert_int_equal(ana_tpformat__parse(&f, "format:\n\tfield:int;\toffset:x;\n", 29, err,
-					     sizeof(err)),
-			 -EINVAL);
+	assert_int_equal(
+	    ana_tpformat__parse(&f, "format:\n\tfield:int;\toffset:x;\n", 29, err, sizeof(err)),
+	    -EINVAL);
 	assert_non_null(strstr(err, "line 2"));
 	(void)state;
 }
@@ -925,21 +943,21 @@ static void test_tpformat__parses_tracefs_fields(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cli__every_command_has_help),
-		cmocka_unit_test(test_golden__example_outputs),
-		cmocka_unit_test(test_hist__buckets_and_percentiles_match_independent_values),
-		cmocka_unit_test(test_hist__bad_requests_fail_cleanly),
-		cmocka_unit_test(test_hist__log2_format_is_bcc_byte_compatible),
-		cmocka_unit_test(test_hist__linear_format_is_bpftrace_lhist),
-		cmocka_unit_test(test_summary__nearest_rank_percentiles),
-		cmocka_unit_test(test_sql__counts_equal_info_and_file),
-		cmocka_unit_test(test_sql__errors_and_read_only),
-		cmocka_unit_test(test_import__database_reused_while_trace_unchanged),
-		cmocka_unit_test(test_info__check_names_bad_chunk_and_recovers),
-		cmocka_unit_test(test_cli__bad_input_one_line_error),
-		cmocka_unit_test(test_folded__branches_in_known_ratio),
-		cmocka_unit_test(test_tpformat__parses_tracefs_fields),
-		cmocka_unit_test(test_import__inline_frames_from_dwarf),
+	    cmocka_unit_test(test_cli__every_command_has_help),
+	    cmocka_unit_test(test_golden__example_outputs),
+	    cmocka_unit_test(test_hist__buckets_and_percentiles_match_independent_values),
+	    cmocka_unit_test(test_hist__bad_requests_fail_cleanly),
+	    cmocka_unit_test(test_hist__log2_format_is_bcc_byte_compatible),
+	    cmocka_unit_test(test_hist__linear_format_is_bpftrace_lhist),
+	    cmocka_unit_test(test_summary__nearest_rank_percentiles),
+	    cmocka_unit_test(test_sql__counts_equal_info_and_file),
+	    cmocka_unit_test(test_sql__errors_and_read_only),
+	    cmocka_unit_test(test_import__database_reused_while_trace_unchanged),
+	    cmocka_unit_test(test_info__check_names_bad_chunk_and_recovers),
+	    cmocka_unit_test(test_cli__bad_input_one_line_error),
+	    cmocka_unit_test(test_folded__branches_in_known_ratio),
+	    cmocka_unit_test(test_tpformat__parses_tracefs_fields),
+	    cmocka_unit_test(test_import__inline_frames_from_dwarf),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

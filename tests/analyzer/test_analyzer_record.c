@@ -90,7 +90,7 @@ static void test_record__burner_branches_fold_in_two_to_one_ratio(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_record__burner_branches_fold_in_two_to_one_ratio),
+	    cmocka_unit_test(test_record__burner_branches_fold_in_two_to_one_ratio),
 	};
 	char path[8192], cmd[8300];
 	int ret;
@@ -98,7 +98,8 @@ int main(void)
 	bin_dir = getenv("BPFTAPE_BIN_DIR");
 	build_dir = getenv("BPFTAPE_BUILD_DIR");
 	if (!bin_dir || !build_dir) {
-		fprintf(stderr, "BPFTAPE_BIN_DIR and BPFTAPE_BUILD_DIR must be set (run via ctest)\n");
+		fprintf(stderr,
+			"BPFTAPE_BIN_DIR and BPFTAPE_BUILD_DIR must be set (run via ctest)\n");
 		return 1;
 	}
 	if (geteuid() != 0) {
