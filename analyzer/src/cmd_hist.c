@@ -271,17 +271,27 @@ static int64_t find_type(sqlite3 *db, const char *name, char *table, size_t size
 	return id;
 }
 
-static int field_exists(sqlite3 *db, int64_t type_id, const char *field)
+/* Finds FIELD (a name from the format, or its column) of TYPE_ID: 1 with
+ * its column in COL and *is_int set, 0 when there is none. */
+static int find_field(sqlite3 *db, int64_t type_id, const char *field, char *col, size_t size,
+		      int *is_int)
 {
 	sqlite3_stmt *st;
 	int ok = 0;
 
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM tp_fields WHERE type_id = ? AND column_name = ?",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+		db,
+		"SELECT column_name, kind = 'int' FROM tp_fields WHERE type_id = ?"
+		" AND (name = ?2 OR column_name = ?2) ORDER BY name = ?2 DESC LIMIT 1",
+		-1, &st, NULL) != SQLITE_OK)
 		return 0;
 	sqlite3_bind_int64(st, 1, type_id);
 	sqlite3_bind_text(st, 2, field, -1, SQLITE_STATIC);
-	ok = sqlite3_step(st) == SQLITE_ROW;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(col, size, "%s", (const char *)sqlite3_column_text(st, 0));
+		*is_int = sqlite3_column_int(st, 1);
+		ok = 1;
+	}
 	sqlite3_finalize(st);
 	return ok;
 }
@@ -332,7 +342,9 @@ int cmd_hist(int argc, char **argv)
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	char *sql = NULL, *cond = NULL, *kexpr = NULL, *end;
-	char table[512];
+	char table[512], fcol[256], bcol[256];
+	const char *by_expr = NULL;
+	int field_int = 0;
 	size_t i;
 
 	ana_filter_init(&f);
@@ -426,6 +438,7 @@ int cmd_hist(int argc, char **argv)
 	if (!db)
 		return 1;
 	cond = ana_filter_sql(db, &f);
+	by_expr = by;
 
 	if (event) {
 		int64_t tid = find_type(db, event, table, sizeof(table));
@@ -438,21 +451,30 @@ int cmd_hist(int argc, char **argv)
 			ana_err("event '%s' has no fields (not a tracepoint)", event);
 			goto out;
 		}
-		if (!field_exists(db, tid, field)) {
+		if (!find_field(db, tid, field, fcol, sizeof(fcol), &field_int)) {
 			ana_err("event '%s' has no field '%s'", event, field);
 			list_fields(db, tid);
 			goto out;
 		}
-		if (by && strcmp(by, "comm") && strcmp(by, "pid") && strcmp(by, "tid") &&
-		    strcmp(by, "cpu") && !field_exists(db, tid, by)) {
-			ana_err("cannot group by '%s': not comm, pid, tid, cpu or a field of '%s'",
-				by, event);
+		if (!field_int) {
+			ana_err("field '%s' of '%s' is not a number", field, event);
 			goto out;
 		}
-		kexpr = key_expr(db, by, table);
+		if (by && strcmp(by, "comm") && strcmp(by, "pid") && strcmp(by, "tid") &&
+		    strcmp(by, "cpu")) {
+			if (!find_field(db, tid, by, bcol, sizeof(bcol), &field_int)) {
+				ana_err(
+				    "cannot group by '%s': not comm, pid, tid, cpu or a field of"
+				    " '%s'",
+				    by, event);
+				goto out;
+			}
+			by_expr = bcol;
+		}
+		kexpr = key_expr(db, by_expr, table);
 		sql = sqlite3_mprintf("SELECT t.\"%w\", %s FROM \"%w\" t JOIN events e"
 				      " ON e.id = t.event_id WHERE 1%s",
-				      field, kexpr, table, cond);
+				      fcol, kexpr, table, cond);
 	} else if (latency) {
 		char a[256], b[256];
 		const char *comma = strchr(latency, ',');

@@ -381,6 +381,15 @@ static void test_hist__bad_requests_fail_cleanly(void **state)
 	assert_int_equal(r.status, 1);
 	assert_non_null(strstr(r.err, "no fields"));
 	run_free(&r);
+	r = bt("hist --event block:block_rq_complete --field rwbs example.tape");
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "is not a number"));
+	run_free(&r);
+	/* a field named like an events column is found by its own name */
+	r = bt("hist --event sched:sched_process_exec --field pid example.tape");
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "count 2, min 200, mean 250.0"));
+	run_free(&r);
 	r = bt("hist example.tape");
 	assert_int_equal(r.status, 2);
 	run_free(&r);
