@@ -156,6 +156,10 @@ void ana_filter_init(struct ana_filter *f);
  * comm) to SQL; parameters are inlined safely (sqlite3_mprintf %Q). */
 char *ana_filter_sql(sqlite3 *db, const struct ana_filter *f);
 
+/* ORDER BY terms for events (alias e) in time order: "e.id" when the
+ * import found them already in time order (no sort), else "e.ts, e.id". */
+const char *ana_db_time_order(sqlite3 *db);
+
 /* Trace start (first event ts, else host start) from the meta table. */
 int64_t ana_db_start_ns(sqlite3 *db);
 

@@ -393,8 +393,8 @@ int cmd_events(int argc, char **argv)
 	sql = sqlite3_mprintf("SELECT e.id, e.ts, e.cpu, e.pid, e.tid, e.type_id, e.kstack_id,"
 			      " e.ustack_id, COALESCE(th.comm, '[unknown]') FROM events e"
 			      " LEFT JOIN threads th ON th.tid = e.tid WHERE 1%s"
-			      " ORDER BY e.ts, e.id",
-			      cond);
+			      " ORDER BY %s",
+			      cond, ana_db_time_order(db));
 	if (!sql || sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db,
 			       "SELECT ip, func, module, offset, inlined, file, line,"

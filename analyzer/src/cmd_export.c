@@ -107,8 +107,8 @@ static int export_chrome(sqlite3 *db, const char *cond, FILE *out)
 	sqlite3_finalize(st);
 	sql = sqlite3_mprintf(
 	    "SELECT e.ts, e.cpu, e.pid, e.tid, t.name FROM events e JOIN event_types t"
-	    " USING(type_id) WHERE 1%s ORDER BY e.ts, e.id",
-	    cond);
+	    " USING(type_id) WHERE 1%s ORDER BY %s",
+	    cond, ana_db_time_order(db));
 	if (!sql || sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
 		sqlite3_free(sql);
 		goto sql_err;
@@ -143,8 +143,8 @@ static int export_csv(sqlite3 *db, const char *cond, FILE *out)
 	sql = sqlite3_mprintf(
 	    "SELECT e.id, e.ts, e.cpu, e.pid, e.tid, COALESCE(th.comm, ''), t.name,"
 	    " e.kstack_id, e.ustack_id FROM events e JOIN event_types t USING(type_id)"
-	    " LEFT JOIN threads th ON th.tid = e.tid WHERE 1%s ORDER BY e.ts, e.id",
-	    cond);
+	    " LEFT JOIN threads th ON th.tid = e.tid WHERE 1%s ORDER BY %s",
+	    cond, ana_db_time_order(db));
 	if (!sql || sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
 		sqlite3_free(sql);
 		ana_err("sql: %s", sqlite3_errmsg(db));

@@ -500,8 +500,9 @@ int cmd_hist(int argc, char **argv)
 		}
 		kexpr = key_expr(db, by, NULL);
 		sql = sqlite3_mprintf("SELECT e.tid, e.ts, e.type_id = %lld, %s FROM events e"
-				      " WHERE e.type_id IN (%lld, %lld)%s ORDER BY e.ts, e.id",
-				      (long long)ta, kexpr, (long long)ta, (long long)tb, cond);
+				      " WHERE e.type_id IN (%lld, %lld)%s ORDER BY %s",
+				      (long long)ta, kexpr, (long long)ta, (long long)tb, cond,
+				      ana_db_time_order(db));
 	} else {
 		sql = sqlite3_mprintf("%s", query);
 	}

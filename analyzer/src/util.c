@@ -126,3 +126,16 @@ char *ana_filter_sql(sqlite3 *db, const struct ana_filter *f)
 	}
 	return sql;
 }
+
+const char *ana_db_time_order(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int sorted = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'events_sorted'", -1, &st,
+			       NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		sorted = sqlite3_column_int(st, 0) == 1;
+	sqlite3_finalize(st);
+	return sorted ? "e.id" : "e.ts, e.id";
+}
