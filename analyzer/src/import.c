@@ -185,6 +185,23 @@ struct imp_qitem {
 	struct sym_result res;
 };
 
+/* The worker owns a resolver and a queue.  The code takes several workers
+ * (a binary's offsets split between them in 128 KiB bands, so each decodes
+ * mostly its own compilation units), but two resolvers used at once in two
+ * threads crash inside the ELF/DWARF libraries today, so there is one. */
+#define IMP_WORKERS 1
+struct importer;
+struct imp_worker {
+	struct importer *im;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct sym_resolver *res;
+	struct imp_qitem **blocks; /* Q_MAX_BLOCKS pointers */
+	size_t n, published;
+	int stop;
+};
+
 struct imp_pmaps {
 	struct imp_map *m;
 	size_t n, cap;
@@ -242,14 +259,10 @@ struct importer {
 	struct ana_hm slot_map; /* (module + 2, offset) -> slot index */
 
 	/* streaming symbolization */
-	int stream; /* worker running */
-	pthread_t worker;
-	pthread_mutex_t q_lock;
-	pthread_cond_t q_cond;
-	struct imp_qitem *q_blocks[Q_MAX_BLOCKS];
-	size_t q_n, q_published;
-	int q_stop;
-	struct sym_resolver *res; /* the worker's until it is joined */
+	int stream; /* workers running */
+	struct imp_worker workers[IMP_WORKERS];
+	int nworkers;
+	struct sym_resolver *res; /* worker 0's, kept after the join */
 	struct ana_hm pair_seen;  /* (ustack, pid) -> 1 done in stream, 2 later */
 	struct ana_hm ustack_idx; /* user stack id -> index in ustacks */
 	struct imp_ustack *ustacks;
@@ -1272,25 +1285,25 @@ static int add_ref(struct importer *im, uint32_t sid, uint32_t pid, uint32_t dep
 
 static void *sym_worker(void *arg)
 {
-	struct importer *im = arg;
+	struct imp_worker *w = arg;
 	size_t done = 0, n, i;
 	int stop;
 
 	for (;;) {
-		pthread_mutex_lock(&im->q_lock);
-		while (done == im->q_published && !im->q_stop)
-			pthread_cond_wait(&im->q_cond, &im->q_lock);
-		n = im->q_published;
-		stop = im->q_stop;
-		pthread_mutex_unlock(&im->q_lock);
+		pthread_mutex_lock(&w->lock);
+		while (done == w->published && !w->stop)
+			pthread_cond_wait(&w->cond, &w->lock);
+		n = w->published;
+		stop = w->stop;
+		pthread_mutex_unlock(&w->lock);
 		for (i = done; i < n; i++) {
-			struct imp_qitem *q = &im->q_blocks[i / Q_BLOCK][i % Q_BLOCK];
+			struct imp_qitem *q = &w->blocks[i / Q_BLOCK][i % Q_BLOCK];
 			const uint8_t *bid = q->build_id_size ? q->build_id : NULL;
 			uint64_t va;
 
-			if (sym_resolver__file_offset_to_vaddr(im->res, q->path, bid,
+			if (sym_resolver__file_offset_to_vaddr(w->res, q->path, bid,
 							       q->build_id_size, q->offset, &va) ||
-			    sym_resolver__lookup(im->res, q->path, bid, q->build_id_size, &va, 1,
+			    sym_resolver__lookup(w->res, q->path, bid, q->build_id_size, &va, 1,
 						 &q->res)) {
 				memset(&q->res, 0, sizeof(q->res));
 				q->res.reason = SYM_UNMAPPED;
@@ -1306,6 +1319,8 @@ static void *sym_worker(void *arg)
 static void stream_start(struct importer *im)
 {
 	struct sym_resolver_opts ro = {0};
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int k, want;
 
 	if (im->opts->no_symbols)
 		return;
@@ -1319,66 +1334,114 @@ static void stream_start(struct importer *im)
 	/* BPFTAPE_IMPORT_NO_STREAM=1: everything after the load (to compare) */
 	if (getenv("BPFTAPE_IMPORT_NO_STREAM"))
 		return;
-	pthread_mutex_init(&im->q_lock, NULL);
-	pthread_cond_init(&im->q_cond, NULL);
-	if (pthread_create(&im->worker, NULL, sym_worker, im)) {
-		pthread_mutex_destroy(&im->q_lock);
-		pthread_cond_destroy(&im->q_cond);
-		return;
+	want = ncpu >= 2 ? IMP_WORKERS : 1;
+	for (k = 0; k < want; k++) {
+		struct imp_worker *w = &im->workers[k];
+
+		w->im = im;
+		w->blocks = calloc(Q_MAX_BLOCKS, sizeof(*w->blocks));
+		if (!w->blocks)
+			break;
+		if (k == 0) {
+			w->res = im->res;
+		} else if (sym_resolver__new(&w->res, &ro)) {
+			w->res = NULL;
+			free(w->blocks);
+			w->blocks = NULL;
+			break;
+		}
+		pthread_mutex_init(&w->lock, NULL);
+		pthread_cond_init(&w->cond, NULL);
+		if (pthread_create(&w->thread, NULL, sym_worker, w)) {
+			pthread_mutex_destroy(&w->lock);
+			pthread_cond_destroy(&w->cond);
+			if (k)
+				sym_resolver__free(w->res);
+			w->res = NULL;
+			free(w->blocks);
+			w->blocks = NULL;
+			break;
+		}
+		im->nworkers = k + 1;
 	}
-	im->stream = 1;
+	im->stream = im->nworkers > 0;
 }
 
-/* Waits for the worker and takes its results; the resolver stays. */
+/* Waits for the workers and takes their results; worker 0's resolver stays
+ * (im->res), the others are freed. */
 static void stream_stop(struct importer *im)
 {
-	size_t i;
+	size_t i, b;
+	int k;
 
 	if (!im->stream)
 		return;
-	pthread_mutex_lock(&im->q_lock);
-	im->q_published = im->q_n;
-	im->q_stop = 1;
-	pthread_cond_signal(&im->q_cond);
-	pthread_mutex_unlock(&im->q_lock);
-	pthread_join(im->worker, NULL);
-	pthread_mutex_destroy(&im->q_lock);
-	pthread_cond_destroy(&im->q_cond);
-	im->stream = 0;
-	for (i = 0; i < im->q_n; i++) {
-		struct imp_qitem *q = &im->q_blocks[i / Q_BLOCK][i % Q_BLOCK];
+	for (k = 0; k < im->nworkers && k < IMP_WORKERS; k++) {
+		struct imp_worker *w = &im->workers[k];
 
-		im->slots[q->slot].res = q->res;
-		im->slots[q->slot].done = 1;
-		memset(&q->res, 0, sizeof(q->res));
+		pthread_mutex_lock(&w->lock);
+		w->published = w->n;
+		w->stop = 1;
+		pthread_cond_signal(&w->cond);
+		pthread_mutex_unlock(&w->lock);
 	}
+	for (k = 0; k < im->nworkers && k < IMP_WORKERS; k++) {
+		struct imp_worker *w = &im->workers[k];
+
+		pthread_join(w->thread, NULL);
+		pthread_mutex_destroy(&w->lock);
+		pthread_cond_destroy(&w->cond);
+		for (i = 0; i < w->n; i++) {
+			struct imp_qitem *q = &w->blocks[i / Q_BLOCK][i % Q_BLOCK];
+
+			im->slots[q->slot].res = q->res;
+			im->slots[q->slot].done = 1;
+			memset(&q->res, 0, sizeof(q->res));
+		}
+		for (b = 0; b < Q_MAX_BLOCKS && w->blocks[b]; b++)
+			free(w->blocks[b]);
+		free(w->blocks);
+		w->blocks = NULL;
+		if (k)
+			sym_resolver__free(w->res);
+		w->res = NULL;
+	}
+	im->nworkers = 0;
+	im->stream = 0;
 }
 
 static int enqueue(struct importer *im, const struct imp_module *m, uint64_t offset, size_t slot)
 {
-	size_t b = im->q_n / Q_BLOCK;
+	size_t wi = im->nworkers > 1 ? (size_t)((offset >> 17) % (uint64_t)im->nworkers) : 0;
+	struct imp_worker *w;
+	size_t b;
 	struct imp_qitem *q;
+
+	if (wi >= IMP_WORKERS)
+		wi = 0;
+	w = &im->workers[wi];
+	b = w->n / Q_BLOCK;
 
 	if (b >= Q_MAX_BLOCKS)
 		return 0; /* resolved after the load instead */
-	if (!im->q_blocks[b]) {
-		im->q_blocks[b] = calloc(Q_BLOCK, sizeof(struct imp_qitem));
-		if (!im->q_blocks[b])
+	if (!w->blocks[b]) {
+		w->blocks[b] = calloc(Q_BLOCK, sizeof(struct imp_qitem));
+		if (!w->blocks[b])
 			return -ENOMEM;
 	}
-	q = &im->q_blocks[b][im->q_n % Q_BLOCK];
+	q = &w->blocks[b][w->n % Q_BLOCK];
 	q->path = m->path;
 	memcpy(q->build_id, m->build_id, m->build_id_size);
 	q->build_id_size = m->build_id_size;
 	q->offset = offset;
 	q->slot = slot;
-	im->q_n++;
+	w->n++;
 	/* publish in batches: one lock round trip per 64 items */
-	if (im->q_n - im->q_published >= 64) {
-		pthread_mutex_lock(&im->q_lock);
-		im->q_published = im->q_n;
-		pthread_cond_signal(&im->q_cond);
-		pthread_mutex_unlock(&im->q_lock);
+	if (w->n - w->published >= 64) {
+		pthread_mutex_lock(&w->lock);
+		w->published = w->n;
+		pthread_cond_signal(&w->cond);
+		pthread_mutex_unlock(&w->lock);
 	}
 	return 0;
 }
@@ -1796,12 +1859,7 @@ static void importer_release(struct importer *im)
 {
 	size_t i, j;
 
-	stream_stop(im);
-	for (i = 0; i < Q_MAX_BLOCKS && im->q_blocks[i]; i++) {
-		for (j = 0; j < Q_BLOCK; j++)
-			sym_result_release(&im->q_blocks[i][j].res);
-		free(im->q_blocks[i]);
-	}
+	stream_stop(im); /* frees the queues; their results go to the slots */
 	sym_resolver__free(im->res);
 	for (i = 0; i < im->nustacks; i++)
 		free(im->ustacks[i].ips);
