@@ -74,6 +74,7 @@ struct dw_top {
 
 struct dw_cu {
 	Dwarf_Off die_off;
+	uint64_t hdr_off; /* unit header in .debug_info */
 	uint16_t version;
 	int8_t state; /* 0 not decoded, 1 decoded, -1 malformed */
 	uint64_t base;
@@ -509,6 +510,7 @@ static int index_cus(struct sym_dwarf *d)
 	struct curange_ctx rc = { .d = d };
 	size_t cap_cus = 0;
 	Dwarf_Error err = NULL;
+	uint64_t hdr_next = 0, hdr;
 	int ret = 0;
 
 	for (;;) {
@@ -532,6 +534,8 @@ static int index_cus(struct sym_dwarf *d)
 			ret = d->ncus ? 0 : -EINVAL; /* keep the CUs read so far */
 			break;
 		}
+		hdr = hdr_next;
+		hdr_next = next;
 		res = dwarf_siblingof_b(d->dbg, NULL, 1, &die, &err);
 		if (res != DW_DLV_OK) {
 			set_err(d, "CU DIE", &err);
@@ -551,6 +555,7 @@ static int index_cus(struct sym_dwarf *d)
 		cu = &d->cus[d->ncus];
 		memset(cu, 0, sizeof(*cu));
 		cu->die_off = off;
+		cu->hdr_off = hdr;
 		cu->version = version;
 		if (dwarf_lowpc(die, &lo, &err) == DW_DLV_OK)
 			cu->base = lo;
@@ -734,6 +739,455 @@ out:
 	return ret;
 }
 
+/*
+ * The DIE walk of a CU is the hot path of a cold lookup, and libdwarf
+ * allocates for every DIE and attribute.  So the walk reads .debug_info
+ * itself: abbreviations, every DWARF 4/5 form (to skip what it does not
+ * need), pc ranges (.debug_ranges, .debug_rnglists, .debug_addr), call
+ * file and line.  Every read is bounds-checked; anything it does not
+ * understand marks the CU malformed and keeps what was read.  libdwarf
+ * still reads the CU headers, line tables and names.
+ */
+struct rd {
+	const uint8_t *p, *end;
+	int bad;
+	int be;
+};
+
+static uint64_t rd_u(struct rd *r, unsigned n)
+{
+	uint64_t v = 0;
+
+	if ((size_t)(r->end - r->p) < n) {
+		r->bad = 1;
+		r->p = r->end;
+		return 0;
+	}
+	for (unsigned i = 0; i < n; i++)
+		v |= (uint64_t)r->p[r->be ? n - 1 - i : i] << (8 * i);
+	r->p += n;
+	return v;
+}
+
+static uint64_t rd_uleb(struct rd *r)
+{
+	uint64_t v = 0;
+	unsigned shift = 0;
+
+	while (r->p < r->end) {
+		uint8_t b = *r->p++;
+
+		if (shift < 64)
+			v |= (uint64_t)(b & 0x7f) << shift;
+		shift += 7;
+		if (!(b & 0x80))
+			return v;
+	}
+	r->bad = 1;
+	return 0;
+}
+
+static int64_t rd_sleb(struct rd *r)
+{
+	int64_t v = 0;
+	unsigned shift = 0;
+	uint8_t b = 0;
+
+	while (r->p < r->end) {
+		b = *r->p++;
+		if (shift < 64)
+			v |= (int64_t)((uint64_t)(b & 0x7f) << shift);
+		shift += 7;
+		if (!(b & 0x80)) {
+			if (shift < 64 && (b & 0x40))
+				v |= -((int64_t)1 << shift);
+			return v;
+		}
+	}
+	r->bad = 1;
+	return 0;
+}
+
+static void rd_skip(struct rd *r, uint64_t n)
+{
+	if ((uint64_t)(r->end - r->p) < n) {
+		r->bad = 1;
+		r->p = r->end;
+		return;
+	}
+	r->p += n;
+}
+
+static void rd_skip_str(struct rd *r)
+{
+	const uint8_t *z = memchr(r->p, 0, (size_t)(r->end - r->p));
+
+	if (!z) {
+		r->bad = 1;
+		r->p = r->end;
+		return;
+	}
+	r->p = z + 1;
+}
+
+struct raw_sec {
+	const uint8_t *p;
+	uint64_t size;
+};
+
+static struct raw_sec raw_section(struct sym_dwarf *d, const char *name)
+{
+	struct raw_sec out = { NULL, 0 };
+
+	for (size_t i = 1; i < d->nsecs; i++) {
+		Dwarf_Small *data;
+		int error;
+
+		if (!d->secs[i].name || strcmp(d->secs[i].name, name) || d->secs[i].hidden ||
+		    d->secs[i].nobits)
+			continue;
+		if (obj_load_section(d, (Dwarf_Half)i, &data, &error) == DW_DLV_OK) {
+			out.p = data;
+			out.size = d->secs[i].size;
+		}
+		break;
+	}
+	return out;
+}
+
+struct abbrev_spec {
+	uint16_t at, form;
+	int64_t implicit;
+};
+
+struct abbrev {
+	uint64_t code;
+	uint16_t tag;
+	uint8_t children;
+	uint32_t first, n;
+};
+
+struct abbrev_table {
+	struct abbrev *a;
+	size_t n, cap;
+	struct abbrev_spec *s;
+	size_t ns, caps;
+	uint32_t *by_code; /* code -> index + 1, for dense codes */
+	size_t nby;
+};
+
+static void abbrev_table_release(struct abbrev_table *t)
+{
+	free(t->a);
+	free(t->s);
+	free(t->by_code);
+}
+
+static int parse_abbrevs(struct abbrev_table *t, struct raw_sec sec, uint64_t off)
+{
+	struct rd r = { sec.p + off, sec.p + sec.size, 0, 0 };
+
+	if (!sec.p || off >= sec.size)
+		return -EINVAL;
+	for (;;) {
+		struct abbrev ab = { 0 };
+
+		ab.code = rd_uleb(&r);
+		if (r.bad)
+			return -EINVAL;
+		if (!ab.code)
+			break;
+		ab.tag = (uint16_t)rd_uleb(&r);
+		ab.children = r.p < r.end && *r.p++;
+		ab.first = (uint32_t)t->ns;
+		for (;;) {
+			uint64_t at = rd_uleb(&r), form = rd_uleb(&r);
+			int64_t ic = 0;
+
+			if (r.bad)
+				return -EINVAL;
+			if (!at && !form)
+				break;
+			if (form == DW_FORM_implicit_const)
+				ic = rd_sleb(&r);
+			if (grow((void **)&t->s, &t->caps, t->ns + 1, sizeof(*t->s)))
+				return -ENOMEM;
+			t->s[t->ns++] = (struct abbrev_spec){ (uint16_t)at, (uint16_t)form, ic };
+			ab.n++;
+		}
+		if (grow((void **)&t->a, &t->cap, t->n + 1, sizeof(*t->a)))
+			return -ENOMEM;
+		t->a[t->n++] = ab;
+		if (ab.code > t->nby && ab.code < 1u << 16)
+			t->nby = ab.code;
+	}
+	t->by_code = calloc(t->nby + 1, sizeof(*t->by_code));
+	if (!t->by_code)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n; i++)
+		if (t->a[i].code <= t->nby && !t->by_code[t->a[i].code])
+			t->by_code[t->a[i].code] = (uint32_t)i + 1;
+	return 0;
+}
+
+static const struct abbrev *find_abbrev(const struct abbrev_table *t, uint64_t code)
+{
+	if (code <= t->nby)
+		return t->by_code[code] ? &t->a[t->by_code[code] - 1] : NULL;
+	for (size_t i = 0; i < t->n; i++)
+		if (t->a[i].code == code)
+			return &t->a[i];
+	return NULL;
+}
+
+/* What the walk keeps of one DIE. */
+struct die_vals {
+	uint64_t low, high, ranges, sibling;
+	uint64_t addr_base, rnglists_base;
+	uint32_t call_file, call_line;
+	uint8_t has_low, low_x, has_high, high_const, has_ranges, ranges_x, has_sibling;
+	uint8_t has_addr_base, has_rnglists_base;
+};
+
+struct unit {
+	struct sym_dwarf *d;
+	struct dw_cu *cu;
+	struct raw_sec info, addr, ranges, rnglists;
+	uint64_t start, end; /* the unit in .debug_info */
+	uint8_t offsz, addrsz, version, be;
+	uint64_t addr_base, rnglists_base;
+	int have_addr_base, have_rnglists_base;
+};
+
+/* Reads one attribute value of FORM, keeping what AT needs. */
+static void read_attr(struct unit *u, struct rd *r, uint16_t at, uint16_t form, int64_t ic,
+		      struct die_vals *v)
+{
+	uint64_t val = 0;
+	int is_const = 0, is_addr = 0, is_addrx = 0, is_ref = 0;
+
+again:
+	switch (form) {
+	case DW_FORM_addr: val = rd_u(r, u->addrsz); is_addr = 1; break;
+	case DW_FORM_addrx: case DW_FORM_GNU_addr_index: val = rd_uleb(r); is_addrx = 1; break;
+	case DW_FORM_addrx1: val = rd_u(r, 1); is_addrx = 1; break;
+	case DW_FORM_addrx2: val = rd_u(r, 2); is_addrx = 1; break;
+	case DW_FORM_addrx3: val = rd_u(r, 3); is_addrx = 1; break;
+	case DW_FORM_addrx4: val = rd_u(r, 4); is_addrx = 1; break;
+	case DW_FORM_data1: case DW_FORM_flag: case DW_FORM_strx1: val = rd_u(r, 1); is_const = 1; break;
+	case DW_FORM_data2: case DW_FORM_strx2: val = rd_u(r, 2); is_const = 1; break;
+	case DW_FORM_strx3: val = rd_u(r, 3); break;
+	case DW_FORM_data4: case DW_FORM_strx4: case DW_FORM_ref_sup4: val = rd_u(r, 4); is_const = 1; break;
+	case DW_FORM_data8: case DW_FORM_ref_sig8: case DW_FORM_ref_sup8: val = rd_u(r, 8); is_const = 1; break;
+	case DW_FORM_data16: rd_skip(r, 16); break;
+	case DW_FORM_sdata: val = (uint64_t)rd_sleb(r); is_const = 1; break;
+	case DW_FORM_udata: val = rd_uleb(r); is_const = 1; break;
+	case DW_FORM_implicit_const: val = (uint64_t)ic; is_const = 1; break;
+	case DW_FORM_flag_present: val = 1; break;
+	case DW_FORM_string: rd_skip_str(r); break;
+	case DW_FORM_strp: case DW_FORM_line_strp: case DW_FORM_strp_sup:
+	case DW_FORM_GNU_strp_alt: case DW_FORM_GNU_ref_alt:
+		val = rd_u(r, u->offsz); break;
+	case DW_FORM_sec_offset: val = rd_u(r, u->offsz); is_const = 1; break;
+	case DW_FORM_strx: case DW_FORM_GNU_str_index: case DW_FORM_loclistx: val = rd_uleb(r); break;
+	case DW_FORM_rnglistx: val = rd_uleb(r); if (at == DW_AT_ranges) { v->ranges_x = 1; } is_const = 1; break;
+	case DW_FORM_ref1: val = rd_u(r, 1); is_ref = 1; break;
+	case DW_FORM_ref2: val = rd_u(r, 2); is_ref = 1; break;
+	case DW_FORM_ref4: val = rd_u(r, 4); is_ref = 1; break;
+	case DW_FORM_ref8: val = rd_u(r, 8); is_ref = 1; break;
+	case DW_FORM_ref_udata: val = rd_uleb(r); is_ref = 1; break;
+	case DW_FORM_ref_addr: val = rd_u(r, u->version <= 2 ? u->addrsz : u->offsz); break;
+	case DW_FORM_exprloc: case DW_FORM_block: rd_skip(r, rd_uleb(r)); break;
+	case DW_FORM_block1: rd_skip(r, rd_u(r, 1)); break;
+	case DW_FORM_block2: rd_skip(r, rd_u(r, 2)); break;
+	case DW_FORM_block4: rd_skip(r, rd_u(r, 4)); break;
+	case DW_FORM_indirect:
+		form = (uint16_t)rd_uleb(r);
+		if (form == DW_FORM_indirect || r->bad) {
+			r->bad = 1;
+			return;
+		}
+		goto again;
+	default:
+		r->bad = 1;
+		return;
+	}
+	switch (at) {
+	case DW_AT_low_pc:
+		if (is_addr || is_addrx) {
+			v->low = val;
+			v->has_low = 1;
+			v->low_x = (uint8_t)is_addrx;
+		}
+		break;
+	case DW_AT_high_pc:
+		if (is_addr || is_addrx || is_const) {
+			v->high = val;
+			v->has_high = 1;
+			v->high_const = (uint8_t)is_const;
+			if (is_addrx) /* rare: resolve like low */
+				v->high_const = 2;
+		}
+		break;
+	case DW_AT_ranges:
+		if (is_const) {
+			v->ranges = val;
+			v->has_ranges = 1;
+		}
+		break;
+	case DW_AT_sibling:
+		if (is_ref) {
+			v->sibling = val;
+			v->has_sibling = 1;
+		}
+		break;
+	case DW_AT_call_file:
+		if (is_const && val <= UINT32_MAX)
+			v->call_file = (uint32_t)val;
+		break;
+	case DW_AT_call_line:
+		if (is_const && val <= UINT32_MAX)
+			v->call_line = (uint32_t)val;
+		break;
+	case DW_AT_addr_base:
+	case DW_AT_GNU_addr_base:
+		v->addr_base = val;
+		v->has_addr_base = 1;
+		break;
+	case DW_AT_rnglists_base:
+		v->rnglists_base = val;
+		v->has_rnglists_base = 1;
+		break;
+	default:
+		break;
+	}
+}
+
+static int unit_addrx(struct unit *u, uint64_t idx, uint64_t *out)
+{
+	uint64_t base = u->have_addr_base ? u->addr_base : 8, off;
+	struct rd r;
+
+	if (!u->addr.p || idx > (u->addr.size / u->addrsz) || base > u->addr.size)
+		return -1;
+	off = base + idx * u->addrsz;
+	if (off > u->addr.size || u->addr.size - off < u->addrsz)
+		return -1;
+	r = (struct rd){ u->addr.p + off, u->addr.p + u->addr.size, 0, u->be };
+	*out = rd_u(&r, u->addrsz);
+	return 0;
+}
+
+/* Calls FN for each range of a DIE whose values are V. */
+static int unit_ranges(struct unit *u, const struct die_vals *v, range_fn fn, void *ctx)
+{
+	uint64_t lo, hi, base = u->cu->base;
+	int ret = 0;
+
+	if (v->has_low && v->has_high) {
+		lo = v->low;
+		if (v->low_x && unit_addrx(u, v->low, &lo))
+			return -EINVAL;
+		hi = v->high;
+		if (v->high_const == 1)
+			hi += lo;
+		else if (v->high_const == 2 && unit_addrx(u, v->high, &hi))
+			return -EINVAL;
+		return hi > lo ? fn(ctx, lo, hi) : 0;
+	}
+	if (!v->has_ranges)
+		return 0;
+	if (u->version < 5) {
+		struct rd r;
+
+		if (!u->ranges.p || v->ranges >= u->ranges.size)
+			return -EINVAL;
+		r = (struct rd){ u->ranges.p + v->ranges, u->ranges.p + u->ranges.size, 0, u->be };
+		for (int guard = 0; guard < 1 << 20 && !ret; guard++) {
+			uint64_t a = rd_u(&r, u->addrsz), b = rd_u(&r, u->addrsz);
+			uint64_t maxa = u->addrsz == 8 ? UINT64_MAX : 0xffffffffu;
+
+			if (r.bad)
+				return -EINVAL;
+			if (!a && !b)
+				break;
+			if (a == maxa) {
+				base = b;
+				continue;
+			}
+			if (b > a)
+				ret = fn(ctx, base + a, base + b);
+		}
+		return ret;
+	}
+	{
+		uint64_t off = v->ranges;
+		struct rd r;
+
+		if (!u->rnglists.p)
+			return -EINVAL;
+		if (v->ranges_x) {
+			uint64_t rb = u->have_rnglists_base ? u->rnglists_base : 12, at;
+
+			at = rb + off * u->offsz;
+			if (rb > u->rnglists.size || off > u->rnglists.size ||
+			    at > u->rnglists.size || u->rnglists.size - at < u->offsz)
+				return -EINVAL;
+			r = (struct rd){ u->rnglists.p + at, u->rnglists.p + u->rnglists.size, 0, u->be };
+			off = rb + rd_u(&r, u->offsz);
+		}
+		if (off >= u->rnglists.size)
+			return -EINVAL;
+		r = (struct rd){ u->rnglists.p + off, u->rnglists.p + u->rnglists.size, 0, u->be };
+		for (int guard = 0; guard < 1 << 20 && !ret; guard++) {
+			uint8_t kind = (uint8_t)rd_u(&r, 1);
+			uint64_t a = 0, b = 0;
+
+			if (r.bad)
+				return -EINVAL;
+			switch (kind) {
+			case DW_RLE_end_of_list:
+				return 0;
+			case DW_RLE_base_addressx:
+				if (unit_addrx(u, rd_uleb(&r), &base))
+					return -EINVAL;
+				continue;
+			case DW_RLE_startx_endx:
+				if (unit_addrx(u, rd_uleb(&r), &a) || unit_addrx(u, rd_uleb(&r), &b))
+					return -EINVAL;
+				break;
+			case DW_RLE_startx_length:
+				if (unit_addrx(u, rd_uleb(&r), &a))
+					return -EINVAL;
+				b = a + rd_uleb(&r);
+				break;
+			case DW_RLE_offset_pair:
+				a = base + rd_uleb(&r);
+				b = base + rd_uleb(&r);
+				break;
+			case DW_RLE_base_address:
+				base = rd_u(&r, u->addrsz);
+				continue;
+			case DW_RLE_start_end:
+				a = rd_u(&r, u->addrsz);
+				b = rd_u(&r, u->addrsz);
+				break;
+			case DW_RLE_start_length:
+				a = rd_u(&r, u->addrsz);
+				b = a + rd_uleb(&r);
+				break;
+			default:
+				return -EINVAL;
+			}
+			if (r.bad)
+				return -EINVAL;
+			if (b > a)
+				ret = fn(ctx, a, b);
+		}
+		return ret;
+	}
+}
+
 struct scope_ctx {
 	struct sym_dwarf *d;
 	struct dw_cu *cu;
@@ -752,87 +1206,185 @@ static int add_scope_range(void *ctx, uint64_t lo, uint64_t hi)
 	return 0;
 }
 
-static int walk(struct sym_dwarf *d, struct dw_cu *cu, Dwarf_Die parent, int32_t pscope, int depth)
+enum walk_kind { WALK_SKIP, WALK_SCOPE, WALK_TRANSPARENT };
+
+struct walk_frame {
+	int32_t pscope;   /* enclosing frame scope for children */
+	int32_t scope;    /* scope this DIE opened, -1 for none */
+	uint8_t skip;     /* children are not of interest */
+};
+
+static int walk_unit(struct sym_dwarf *d, struct dw_cu *cu)
 {
-	Dwarf_Error err = NULL;
-	Dwarf_Die child = NULL, sib;
-	int res, ret = 0;
+	struct abbrev_table abt = { 0 };
+	struct walk_frame stack[MAX_DIE_DEPTH];
+	struct unit u = { .d = d, .cu = cu };
+	struct raw_sec abbrev;
+	struct rd r;
+	uint64_t len, abbrev_off;
+	int depth = 0, ret = 0, first = 1;
 
-	if (depth > MAX_DIE_DEPTH)
-		return 0;
-	res = dwarf_child(parent, &child, &err);
-	if (res != DW_DLV_OK) {
-		dw_err_free(d, &err);
-		return res == DW_DLV_ERROR ? -EINVAL : 0;
+	u.be = d->e->ehdr.e_ident[EI_DATA] == ELFDATA2MSB;
+	u.info = raw_section(d, ".debug_info");
+	abbrev = raw_section(d, ".debug_abbrev");
+	u.addr = raw_section(d, ".debug_addr");
+	u.ranges = raw_section(d, ".debug_ranges");
+	u.rnglists = raw_section(d, ".debug_rnglists");
+	if (!u.info.p || cu->hdr_off >= u.info.size)
+		return -EINVAL;
+	r = (struct rd){ u.info.p + cu->hdr_off, u.info.p + u.info.size, 0, u.be };
+	len = rd_u(&r, 4);
+	u.offsz = 4;
+	if (len == 0xffffffffu) {
+		len = rd_u(&r, 8);
+		u.offsz = 8;
 	}
-	while (child && !ret) {
-		Dwarf_Half tag = 0;
+	if (r.bad || len > (uint64_t)(r.end - r.p))
+		return -EINVAL;
+	u.start = cu->hdr_off;
+	r.end = r.p + len;
+	u.version = (uint8_t)rd_u(&r, 2);
+	if (u.version >= 5) {
+		uint8_t type = (uint8_t)rd_u(&r, 1);
 
-		if (dwarf_tag(child, &tag, &err) != DW_DLV_OK) {
-			ret = -EINVAL;
-			break;
-		}
-		switch (tag) {
-		case DW_TAG_subprogram:
-		case DW_TAG_inlined_subroutine:
-		case DW_TAG_entry_point: {
-			struct scope_ctx sc = { d, cu, 0 };
-			struct dw_scope *s;
-			Dwarf_Off off = 0;
-
-			if (dwarf_dieoffset(child, &off, &err) != DW_DLV_OK) {
-				ret = -EINVAL;
-				break;
-			}
-			if (grow((void **)&cu->scopes, &cu->cap_scopes, cu->nscopes + 1,
-				 sizeof(*cu->scopes))) {
-				ret = -ENOMEM;
-				break;
-			}
-			sc.scope = (uint32_t)cu->nscopes;
-			s = &cu->scopes[cu->nscopes++];
-			memset(s, 0, sizeof(*s));
-			s->off = off;
-			s->parent = pscope;
-			s->inlined = tag == DW_TAG_inlined_subroutine;
-			s->first_range = (uint32_t)cu->nranges;
-			ret = die_ranges(d, child, cu->version, cu->base, add_scope_range, &sc);
-			if (ret == -EINVAL)
-				ret = 0; /* keep what was read, as a scope without ranges */
-			if (ret)
-				break;
-			if (!cu->scopes[sc.scope].nranges) {
-				/* Declaration, abstract instance or optimized away:
-				 * nothing below makes frames. */
-				cu->nscopes--;
-				break;
-			}
-			ret = walk(d, cu, child, (int32_t)sc.scope, depth + 1);
-			cu->scopes[sc.scope].next = (uint32_t)cu->nscopes;
-			break;
-		}
-		case DW_TAG_lexical_block:
-		case DW_TAG_namespace:
-		case DW_TAG_try_block:
-		case DW_TAG_catch_block:
-		case DW_TAG_module:
-			ret = walk(d, cu, child, pscope, depth + 1);
-			break;
-		default:
-			break;
-		}
-		if (ret)
-			break;
-		sib = NULL;
-		res = dwarf_siblingof_b(d->dbg, child, 1, &sib, &err);
-		dwarf_dealloc_die(child);
-		child = res == DW_DLV_OK ? sib : NULL;
-		if (res == DW_DLV_ERROR)
-			ret = -EINVAL;
+		u.addrsz = (uint8_t)rd_u(&r, 1);
+		abbrev_off = rd_u(&r, u.offsz);
+		if (type == DW_UT_skeleton || type == DW_UT_split_compile)
+			rd_skip(&r, 8);
+		else if (type == DW_UT_type || type == DW_UT_split_type)
+			rd_skip(&r, 8 + u.offsz);
+	} else {
+		abbrev_off = rd_u(&r, u.offsz);
+		u.addrsz = (uint8_t)rd_u(&r, 1);
 	}
-	if (child)
-		dwarf_dealloc_die(child);
-	dw_err_free(d, &err);
+	if (r.bad || (u.addrsz != 4 && u.addrsz != 8) || u.version < 2 || u.version > 5)
+		return -EINVAL;
+	ret = parse_abbrevs(&abt, abbrev, abbrev_off);
+	if (ret)
+		goto out;
+	while (r.p < r.end) {
+		const uint8_t *die_start = r.p;
+		struct die_vals v = { 0 };
+		const struct abbrev *ab;
+		uint64_t code = rd_uleb(&r);
+		struct walk_frame *parent = depth ? &stack[depth - 1] : NULL;
+		struct walk_frame f = { parent ? parent->pscope : -1, -1, parent ? parent->skip : 0 };
+
+		if (r.bad)
+			break;
+		if (!code) {
+			if (!depth) {
+				if (first)
+					continue;
+				break; /* padding after the CU DIE's children */
+			}
+			depth--;
+			if (stack[depth].scope >= 0)
+				cu->scopes[stack[depth].scope].next = (uint32_t)cu->nscopes;
+			if (!depth)
+				break;
+			continue;
+		}
+		ab = find_abbrev(&abt, code);
+		if (!ab) {
+			r.bad = 1;
+			break;
+		}
+		for (uint32_t i = 0; i < ab->n && !r.bad; i++) {
+			const struct abbrev_spec *s = &abt.s[ab->first + i];
+
+			read_attr(&u, &r, s->at, s->form, s->implicit, &v);
+		}
+		if (r.bad)
+			break;
+		if (first) {
+			/* The CU DIE: bases for addrx and rnglistx. */
+			first = 0;
+			u.addr_base = v.addr_base;
+			u.have_addr_base = v.has_addr_base;
+			u.rnglists_base = v.rnglists_base;
+			u.have_rnglists_base = v.has_rnglists_base;
+		} else if (!f.skip) {
+			switch (ab->tag) {
+			case DW_TAG_subprogram:
+			case DW_TAG_inlined_subroutine:
+			case DW_TAG_entry_point: {
+				struct scope_ctx sc = { d, cu, (uint32_t)cu->nscopes };
+				struct dw_scope *s;
+				int rr;
+
+				if (grow((void **)&cu->scopes, &cu->cap_scopes, cu->nscopes + 1,
+					 sizeof(*cu->scopes))) {
+					ret = -ENOMEM;
+					goto out;
+				}
+				s = &cu->scopes[cu->nscopes++];
+				memset(s, 0, sizeof(*s));
+				s->off = (Dwarf_Off)(die_start - u.info.p);
+				s->parent = f.pscope;
+				s->inlined = ab->tag == DW_TAG_inlined_subroutine;
+				s->call_file = v.call_file;
+				s->call_line = v.call_line;
+				s->first_range = (uint32_t)cu->nranges;
+				s->next = (uint32_t)cu->nscopes;
+				rr = unit_ranges(&u, &v, add_scope_range, &sc);
+				if (rr == -ENOMEM) {
+					ret = rr;
+					goto out;
+				}
+				if (!cu->scopes[sc.scope].nranges) {
+					/* Declaration, abstract instance or optimized
+					 * away: nothing below makes frames. */
+					cu->nscopes--;
+					f.skip = 1;
+				} else {
+					f.scope = (int32_t)sc.scope;
+					f.pscope = (int32_t)sc.scope;
+				}
+				break;
+			}
+			case DW_TAG_lexical_block:
+			case DW_TAG_namespace:
+			case DW_TAG_try_block:
+			case DW_TAG_catch_block:
+			case DW_TAG_module:
+				break;
+			default:
+				f.skip = 1;
+				break;
+			}
+		}
+		if (!ab->children) {
+			if (f.scope >= 0)
+				cu->scopes[f.scope].next = (uint32_t)cu->nscopes;
+			continue;
+		}
+		/* A subtree of no interest: jump over it when the producer
+		 * says where it ends. */
+		if (f.skip && v.has_sibling) {
+			uint64_t to = u.start + v.sibling;
+
+			if (to > (uint64_t)(r.p - u.info.p) && to <= (uint64_t)(r.end - u.info.p)) {
+				r.p = u.info.p + to;
+				continue;
+			}
+		}
+		if (depth >= MAX_DIE_DEPTH) {
+			r.bad = 1;
+			break;
+		}
+		stack[depth++] = f;
+	}
+	/* Close scopes left open by a truncated unit. */
+	while (depth > 0) {
+		depth--;
+		if (stack[depth].scope >= 0)
+			cu->scopes[stack[depth].scope].next = (uint32_t)cu->nscopes;
+	}
+	if (r.bad)
+		ret = -EINVAL;
+out:
+	abbrev_table_release(&abt);
 	return ret;
 }
 
@@ -891,7 +1443,7 @@ static int decode_cu(struct sym_dwarf *d, struct dw_cu *cu)
 	}
 	ret = decode_lines(d, cu, die);
 	if (!ret)
-		ret = walk(d, cu, die, -1, 0);
+		ret = walk_unit(d, cu);
 	if (ret == -EINVAL && !d->errmsg[0])
 		set_err(d, "DIE tree", NULL);
 	if (!ret)
@@ -1269,6 +1821,8 @@ int sym_dwarf__open(struct sym_dwarf **out, struct sym_elf *e, size_t mem_budget
 		goto out;
 	d->intf.object = d;
 	d->intf.methods = &obj_methods;
+	/* We free every libdwarf object we get: its tracking tree only costs. */
+	dwarf_set_de_alloc_flag(0);
 	res = dwarf_object_init_b(&d->intf, NULL, NULL, DW_GROUPNUMBER_ANY, &d->dbg, &err);
 	if (res == DW_DLV_NO_ENTRY) {
 		ret = -ENOENT;

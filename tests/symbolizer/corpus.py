@@ -171,9 +171,9 @@ def build(outdir, which=None, big=False):
     os.makedirs(outdir, exist_ok=True)
     src = os.path.join(outdir, "src")
     os.makedirs(src, exist_ok=True)
-    files = gen_c(rng, nfuncs=1500 if big else 120, depth=7)
+    files = gen_c(rng, nfuncs=800 if big else 120, depth=7)
     files.update(gen_lib(rng))
-    files.update(gen_cxx(rng, nclasses=200 if big else 25))
+    files.update(gen_cxx(rng, nclasses=150 if big else 25))
     for name, text in files.items():
         with open(os.path.join(src, name), "w") as f:
             f.write(text)

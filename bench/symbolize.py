@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Symbolization speed: bpftape symbolize vs addr2line and llvm-symbolizer.
+
+Builds large binaries from generated sources (tests/symbolizer/corpus.py),
+picks the same addresses for every tool (all function entries plus random
+addresses in .text, fixed seed), and measures side by side:
+
+  - one call per binary: every address on stdin of one process;
+  - batches of 500 addresses per call: start-up and indexing count;
+  - peak RSS (ru_maxrss of the child) in the one-call mode.
+
+usage: symbolize.py SYMBOLIZE_BINARY WORKDIR [--addrs N] [--small]
+"""
+import argparse
+import os
+import random
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "symbolizer"))
+import corpus  # noqa: E402
+from compare_addr2line import func_entries, text_ranges  # noqa: E402
+
+
+def run_rss(cmd, data):
+    """Runs CMD with DATA on stdin, output discarded; returns (seconds,
+    peak RSS in KiB) of that child (wait4), so tools are timed alike."""
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+    def feed():
+        try:
+            p.stdin.write(data)
+        finally:
+            p.stdin.close()
+
+    t = threading.Thread(target=feed)
+    t.start()
+    while p.stdout.read(1 << 16):
+        pass
+    t.join()
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return time.monotonic() - t0, ru.ru_maxrss
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("symbolize")
+    ap.add_argument("workdir")
+    ap.add_argument("--addrs", type=int, default=20000)
+    ap.add_argument("--small", action="store_true", help="normal-size corpus (quick check)")
+    args = ap.parse_args()
+
+    llvm = shutil.which("llvm-symbolizer-14") or shutil.which("llvm-symbolizer")
+    entries = corpus.build(args.workdir, which=["gcc-O2-dwarf5", "gxx-O2", "clang-O2"],
+                           big=not args.small)
+    rng = random.Random(99)
+    tools = [("addr2line", lambda p: ["addr2line", "-f", "-i", "-e", p])]
+    if llvm:
+        tools.append(("llvm-symbolizer", lambda p: [llvm, "--output-style=GNU", "--no-demangle",
+                                                    "-f", "-i", "-e", p]))
+    tools.append(("bpftape", lambda p: [args.symbolize, "--exe", p]))
+
+    print(f"{'binary':<16} {'size':>8} {'addrs':>6} {'tool':<16} {'one call':>12} {'x a2l':>6}"
+          f" {'batch 500':>12} {'x a2l':>6} {'peak RSS':>10}")
+    for e in entries:
+        path = e["path"]
+        ranges = text_ranges(path)
+        addrs = set(func_entries(path, ranges))
+        span = sum(hi - lo for lo, hi in ranges)
+        while len(addrs) < args.addrs:
+            k = rng.randrange(span)
+            for lo, hi in ranges:
+                if k < hi - lo:
+                    addrs.add(lo + k)
+                    break
+                k -= hi - lo
+        addrs = sorted(addrs)[: args.addrs] if len(addrs) > args.addrs else sorted(addrs)
+        rng.shuffle(addrs)
+        data = "".join(f"0x{a:x}\n" for a in addrs).encode()
+        batches = [addrs[i:i + 500] for i in range(0, len(addrs), 500)]
+        bdata = ["".join(f"0x{a:x}\n" for a in b).encode() for b in batches]
+        base_one = base_batch = None
+        size_mb = os.path.getsize(path) / 1e6
+        for name, mk in tools:
+            cmd = mk(path)
+            run_rss(cmd, data)  # warm the page cache
+            dt, rss = run_rss(cmd, data)
+            one = len(addrs) / dt
+            t0 = time.monotonic()
+            for b in bdata:
+                run_rss(cmd, b)
+            batch = len(addrs) / (time.monotonic() - t0)
+            if base_one is None:
+                base_one, base_batch = one, batch
+            print(f"{e['name']:<16} {size_mb:>7.1f}M {len(addrs):>6} {name:<16} {one:>10.0f}/s"
+                  f" {one / base_one:>5.1f}x {batch:>10.0f}/s {batch / base_batch:>5.1f}x"
+                  f" {rss / 1024:>8.1f}M")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
