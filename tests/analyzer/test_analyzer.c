@@ -878,6 +878,35 @@ static void test_import__inline_frames_from_dwarf(void **state)
 	r = bt("folded --no-inline inline.tape");
 	assert_string_equal(r.out, "inlfix;outer_fn 2\n");
 	run_free(&r);
+	/* the same frames when worker threads symbolize during the load */
+	{
+		static const char q[] =
+		    "sql --csv --db %s inline.tape \"SELECT stack_id, pid, depth, inline_depth,"
+		    " func, file, line, inlined, module, offset, func_offset, reason FROM frames"
+		    " ORDER BY 1, 2, 3, 4\"";
+		struct run a, b;
+		int k;
+
+		for (k = 1; k <= 2; k++) {
+			r = bt("import -q -o inline.w.db inline.tape");
+			assert_int_equal(r.status, 0);
+			run_free(&r);
+			a = bt(q, "inline.w.db");
+			r = bt("import -q -o inline.w%d.db inline.tape; BPFTAPE_IMPORT_WORKERS=%d"
+			       " '%s/bpftape' import -q -o inline.w%d.db inline.tape",
+			       k, k, bin_dir, k);
+			assert_int_equal(r.status, 0);
+			run_free(&r);
+			snprintf(path, sizeof(path), "inline.w%d.db", k);
+			b = bt(q, path);
+			assert_int_equal(a.status, 0);
+			assert_int_equal(b.status, 0);
+			assert_string_equal(a.out, b.out);
+			assert_non_null(strstr(b.out, "leaf_inlined"));
+			run_free(&a);
+			run_free(&b);
+		}
+	}
 	r = bt("sql --csv inline.tape \"SELECT inline_depth, func, inlined, file LIKE "
 	       "'%%inline_fixture.c',"
 	       " line > 0, reason FROM frames ORDER BY inline_depth\"");
