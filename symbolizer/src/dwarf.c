@@ -75,6 +75,8 @@ struct dw_top {
 struct dw_cu {
 	Dwarf_Off die_off;
 	uint64_t hdr_off; /* unit header in .debug_info */
+	uint64_t stmt_list;
+	int has_stmt_list;
 	uint16_t version;
 	int8_t state; /* 0 not decoded, 1 decoded, -1 malformed */
 	uint64_t base;
@@ -644,101 +646,6 @@ static int cmp_row(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
-static int decode_lines(struct sym_dwarf *d, struct dw_cu *cu, Dwarf_Die cudie)
-{
-	Dwarf_Error err = NULL;
-	Dwarf_Unsigned lversion = 0;
-	Dwarf_Small count_tables = 0;
-	Dwarf_Line_Context ctx = NULL;
-	Dwarf_Line *lines = NULL;
-	Dwarf_Signed nlines = 0, base = 0, fcount = 0, fend = 0, ndirs = 0;
-	int ret = 0, res;
-
-	res = dwarf_srclines_b(cudie, &lversion, &count_tables, &ctx, &err);
-	if (res == DW_DLV_NO_ENTRY)
-		return 0;
-	if (res != DW_DLV_OK) {
-		set_err(d, "line table", &err);
-		return -EINVAL;
-	}
-	if (dwarf_srclines_from_linecontext(ctx, &lines, &nlines, &err) != DW_DLV_OK ||
-	    dwarf_srclines_files_indexes(ctx, &base, &fcount, &fend, &err) != DW_DLV_OK ||
-	    dwarf_srclines_include_dir_count(ctx, &ndirs, &err) != DW_DLV_OK || fend < 0 ||
-	    fend > 1000000) {
-		set_err(d, "line table header", &err);
-		ret = -EINVAL;
-		goto out;
-	}
-	/* Files by their DWARF number (1-based before DWARF 5). */
-	cu->files = calloc((size_t)fend + 1, sizeof(*cu->files));
-	if (!cu->files) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	cu->nfiles = (size_t)fend;
-	for (Dwarf_Signed i = base; i < fend; i++) {
-		const char *name = NULL, *dir = NULL;
-		Dwarf_Unsigned dirix = 0, mtime, flen;
-		Dwarf_Form_Data16 *md5;
-		Dwarf_Signed dslot;
-
-		if (i < 0 || dwarf_srclines_files_data_b(ctx, i, &name, &dirix, &mtime, &flen, &md5,
-							 &err) != DW_DLV_OK) {
-			dw_err_free(d, &err);
-			continue;
-		}
-		/* libdwarf numbers include directories as the DWARF version
-		 * does: from 0 in DWARF 5, from 1 before (0 = comp_dir). */
-		dslot = (Dwarf_Signed)dirix;
-		if ((lversion >= 5 ? dslot < ndirs : dslot >= 1 && dslot <= ndirs) &&
-		    dwarf_srclines_include_dir_data(ctx, dslot, &dir, &err) != DW_DLV_OK) {
-			dw_err_free(d, &err);
-			dir = NULL;
-		}
-		cu->files[i] = make_path(cu->comp_dir, dir, name);
-		cu->mem += cu->files[i] ? strlen(cu->files[i]) + 1 : 0;
-	}
-	cu->rows = malloc(((size_t)nlines + 1) * sizeof(*cu->rows));
-	if (!cu->rows) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	cu->mem += ((size_t)nlines + 1) * sizeof(*cu->rows);
-	for (Dwarf_Signed i = 0; i < nlines; i++) {
-		Dwarf_Addr addr = 0;
-		Dwarf_Unsigned lineno = 0, fileno = 0, col = 0;
-		Dwarf_Bool end = 0;
-		struct dw_row *prev = cu->nrows ? &cu->rows[cu->nrows - 1] : NULL;
-		struct dw_row row;
-
-		if (dwarf_lineaddr(lines[i], &addr, &err) != DW_DLV_OK ||
-		    dwarf_lineno(lines[i], &lineno, &err) != DW_DLV_OK ||
-		    dwarf_line_srcfileno(lines[i], &fileno, &err) != DW_DLV_OK ||
-		    dwarf_lineendsequence(lines[i], &end, &err) != DW_DLV_OK) {
-			dw_err_free(d, &err);
-			continue;
-		}
-		if (dwarf_lineoff_b(lines[i], &col, &err) != DW_DLV_OK)
-			dw_err_free(d, &err);
-		row = (struct dw_row){ addr, (uint32_t)fileno, (uint32_t)lineno,
-				       (uint32_t)cu->nrows, (uint16_t)(col > 65535 ? 0 : col),
-				       (uint8_t)!!end };
-		/* As binutils: of several rows at one address in a sequence,
-		 * the last one counts. */
-		if (prev && !prev->end && prev->addr == addr && prev->end == row.end) {
-			row.order = prev->order;
-			*prev = row;
-			continue;
-		}
-		cu->rows[cu->nrows++] = row;
-	}
-	qsort(cu->rows, cu->nrows, sizeof(*cu->rows), cmp_row);
-out:
-	dw_err_free(d, &err);
-	dwarf_srclines_dealloc_b(ctx);
-	return ret;
-}
-
 /*
  * The DIE walk of a CU is the hot path of a cold lookup, and libdwarf
  * allocates for every DIE and attribute.  So the walk reads .debug_info
@@ -946,7 +853,8 @@ struct die_vals {
 	uint64_t addr_base, rnglists_base;
 	uint32_t call_file, call_line;
 	uint8_t has_low, low_x, has_high, high_const, has_ranges, ranges_x, has_sibling;
-	uint8_t has_addr_base, has_rnglists_base;
+	uint8_t has_addr_base, has_rnglists_base, has_stmt_list;
+	uint64_t stmt_list;
 };
 
 struct unit {
@@ -1057,6 +965,12 @@ again:
 	case DW_AT_rnglists_base:
 		v->rnglists_base = val;
 		v->has_rnglists_base = 1;
+		break;
+	case DW_AT_stmt_list:
+		if (is_const) {
+			v->stmt_list = val;
+			v->has_stmt_list = 1;
+		}
 		break;
 	default:
 		break;
@@ -1304,6 +1218,8 @@ static int walk_unit(struct sym_dwarf *d, struct dw_cu *cu)
 			u.have_addr_base = v.has_addr_base;
 			u.rnglists_base = v.rnglists_base;
 			u.have_rnglists_base = v.has_rnglists_base;
+			cu->stmt_list = v.stmt_list;
+			cu->has_stmt_list = v.has_stmt_list;
 		} else if (!f.skip) {
 			switch (ab->tag) {
 			case DW_TAG_subprogram:
@@ -1388,6 +1304,340 @@ out:
 	return ret;
 }
 
+/*
+ * Line tables, decoded here rather than with dwarf_srclines_b(), which
+ * allocates an object per row: DWARF 2-5 headers (with DWARF 5 entry
+ * formats), the standard, extended and special opcodes.  Of several rows at
+ * one address in a sequence the last counts (as binutils).  Paths are built
+ * like binutils' concat_filename(): comp_dir/dir/name unless absolute.
+ */
+struct lt_hdr {
+	uint8_t version, offsz, addrsz, min_inst, default_stmt, line_range, opcode_base;
+	int8_t line_base;
+	const uint8_t *std_lens;
+};
+
+static const char *lt_string(struct sym_dwarf *d, struct rd *r, uint64_t form, uint8_t offsz,
+			     struct raw_sec line_str, struct raw_sec str)
+{
+	const char *s = NULL;
+	uint64_t off;
+
+	switch (form) {
+	case DW_FORM_string:
+		s = (const char *)r->p;
+		rd_skip_str(r);
+		return r->bad ? NULL : s;
+	case DW_FORM_line_strp:
+	case DW_FORM_strp:
+		off = rd_u(r, offsz);
+		{
+			struct raw_sec sec = form == DW_FORM_line_strp ? line_str : str;
+
+			if (!sec.p || off >= sec.size || !memchr(sec.p + off, 0, sec.size - off))
+				return NULL;
+			return (const char *)sec.p + off;
+		}
+	default:
+		return NULL;
+	}
+}
+
+/* Skips a value of FORM in a DWARF 5 line header entry; 0 or -1. */
+static int lt_skip_form(struct rd *r, uint64_t form, uint8_t offsz, uint64_t *val)
+{
+	*val = 0;
+	switch (form) {
+	case DW_FORM_data1: *val = rd_u(r, 1); break;
+	case DW_FORM_data2: *val = rd_u(r, 2); break;
+	case DW_FORM_data4: *val = rd_u(r, 4); break;
+	case DW_FORM_data8: *val = rd_u(r, 8); break;
+	case DW_FORM_data16: rd_skip(r, 16); break;
+	case DW_FORM_udata: *val = rd_uleb(r); break;
+	case DW_FORM_sdata: *val = (uint64_t)rd_sleb(r); break;
+	case DW_FORM_block: rd_skip(r, rd_uleb(r)); break;
+	case DW_FORM_string: rd_skip_str(r); break;
+	case DW_FORM_line_strp: case DW_FORM_strp: case DW_FORM_sec_offset: rd_skip(r, offsz); break;
+	case DW_FORM_strx: rd_uleb(r); break;
+	case DW_FORM_strx1: rd_skip(r, 1); break;
+	case DW_FORM_strx2: rd_skip(r, 2); break;
+	case DW_FORM_strx3: rd_skip(r, 3); break;
+	case DW_FORM_strx4: rd_skip(r, 4); break;
+	default: return -1;
+	}
+	return r->bad ? -1 : 0;
+}
+
+struct lt_entry {
+	const char *name;
+	uint64_t dir;
+};
+
+/* Reads a DWARF 5 directory or file name table into OUT (malloc'ed). */
+static int lt_entries5(struct sym_dwarf *d, struct rd *r, struct lt_hdr *h, struct raw_sec line_str,
+		       struct raw_sec str, struct lt_entry **out, size_t *n)
+{
+	uint64_t fmt[16][2], count;
+	uint8_t nfmt = (uint8_t)rd_u(r, 1);
+
+	if (nfmt > 16 || r->bad)
+		return -1;
+	for (int i = 0; i < nfmt; i++) {
+		fmt[i][0] = rd_uleb(r);
+		fmt[i][1] = rd_uleb(r);
+	}
+	count = rd_uleb(r);
+	if (r->bad || count > (uint64_t)(r->end - r->p))
+		return -1;
+	*out = calloc(count + 1, sizeof(**out));
+	if (!*out)
+		return -1;
+	*n = count;
+	for (uint64_t k = 0; k < count; k++) {
+		for (int i = 0; i < nfmt; i++) {
+			uint64_t v;
+
+			if (fmt[i][0] == DW_LNCT_path) {
+				(*out)[k].name = lt_string(d, r, fmt[i][1], h->offsz, line_str, str);
+				if (r->bad)
+					return -1;
+			} else {
+				if (lt_skip_form(r, fmt[i][1], h->offsz, &v))
+					return -1;
+				if (fmt[i][0] == DW_LNCT_directory_index)
+					(*out)[k].dir = v;
+			}
+		}
+	}
+	return 0;
+}
+
+static int lt_emit(struct dw_cu *cu, size_t *cap, uint64_t addr, uint32_t file, uint32_t line,
+		   uint32_t col, int end)
+{
+	struct dw_row *prev = cu->nrows ? &cu->rows[cu->nrows - 1] : NULL;
+	struct dw_row row = { addr, file, line, (uint32_t)cu->nrows,
+			      (uint16_t)(col > 65535 ? 0 : col), (uint8_t)end };
+
+	if (prev && !prev->end && prev->addr == addr && !end) {
+		row.order = prev->order;
+		*prev = row;
+		return 0;
+	}
+	if (grow((void **)&cu->rows, cap, cu->nrows + 1, sizeof(*cu->rows)))
+		return -ENOMEM;
+	cu->rows[cu->nrows++] = row;
+	return 0;
+}
+
+static int decode_lines_raw(struct sym_dwarf *d, struct dw_cu *cu, uint64_t off)
+{
+	struct raw_sec sec = raw_section(d, ".debug_line");
+	struct raw_sec line_str = raw_section(d, ".debug_line_str");
+	struct raw_sec str = raw_section(d, ".debug_str");
+	struct lt_entry *dirs = NULL, *files = NULL;
+	size_t ndirs = 0, nfiles = 0, cap = 0;
+	struct lt_hdr h = { 0 };
+	struct rd r;
+	uint64_t len, hlen;
+	const uint8_t *prog;
+	int ret = -EINVAL, sorted = 1;
+
+	if (!sec.p || off >= sec.size)
+		return -EINVAL;
+	r = (struct rd){ sec.p + off, sec.p + sec.size, 0,
+			 d->e->ehdr.e_ident[EI_DATA] == ELFDATA2MSB };
+	len = rd_u(&r, 4);
+	h.offsz = 4;
+	if (len == 0xffffffffu) {
+		len = rd_u(&r, 8);
+		h.offsz = 8;
+	}
+	if (r.bad || len > (uint64_t)(r.end - r.p))
+		return -EINVAL;
+	r.end = r.p + len;
+	h.version = (uint8_t)rd_u(&r, 2);
+	if (h.version < 2 || h.version > 5)
+		return -EINVAL;
+	h.addrsz = d->e->ehdr.e_ident[EI_CLASS] == ELFCLASS64 ? 8 : 4;
+	if (h.version >= 5) {
+		h.addrsz = (uint8_t)rd_u(&r, 1);
+		rd_u(&r, 1); /* segment selector size */
+	}
+	hlen = rd_u(&r, h.offsz);
+	if (r.bad || hlen > (uint64_t)(r.end - r.p))
+		return -EINVAL;
+	prog = r.p + hlen;
+	h.min_inst = (uint8_t)rd_u(&r, 1);
+	if (h.version >= 4)
+		rd_u(&r, 1); /* max ops per instruction: VLIW only */
+	h.default_stmt = (uint8_t)rd_u(&r, 1);
+	h.line_base = (int8_t)rd_u(&r, 1);
+	h.line_range = (uint8_t)rd_u(&r, 1);
+	h.opcode_base = (uint8_t)rd_u(&r, 1);
+	if (r.bad || !h.line_range || !h.opcode_base || (h.addrsz != 4 && h.addrsz != 8))
+		return -EINVAL;
+	h.std_lens = r.p;
+	rd_skip(&r, h.opcode_base - 1u);
+	if (h.version >= 5) {
+		if (lt_entries5(d, &r, &h, line_str, str, &dirs, &ndirs) ||
+		    lt_entries5(d, &r, &h, line_str, str, &files, &nfiles))
+			goto out;
+	} else {
+		size_t capd = 0, capf = 0;
+
+		while (r.p < r.end && *r.p) {
+			if (grow((void **)&dirs, &capd, ndirs + 1, sizeof(*dirs)))
+				goto nomem;
+			dirs[ndirs].name = (const char *)r.p;
+			dirs[ndirs++].dir = 0;
+			rd_skip_str(&r);
+		}
+		rd_skip(&r, 1);
+		/* Slot 0 is unused before DWARF 5: files are numbered from 1. */
+		if (grow((void **)&files, &capf, 1, sizeof(*files)))
+			goto nomem;
+		files[nfiles++] = (struct lt_entry){ NULL, 0 };
+		while (r.p < r.end && *r.p) {
+			if (grow((void **)&files, &capf, nfiles + 1, sizeof(*files)))
+				goto nomem;
+			files[nfiles].name = (const char *)r.p;
+			rd_skip_str(&r);
+			files[nfiles++].dir = rd_uleb(&r);
+			rd_uleb(&r);
+			rd_uleb(&r);
+		}
+		if (r.bad)
+			goto out;
+	}
+	cu->files = calloc(nfiles + 1, sizeof(*cu->files));
+	if (!cu->files)
+		goto nomem;
+	cu->nfiles = nfiles;
+	for (size_t i = 0; i < nfiles; i++) {
+		const char *dir = NULL;
+		uint64_t di = files[i].dir;
+
+		if (!files[i].name)
+			continue;
+		if (h.version >= 5 ? di < ndirs : di >= 1 && di <= ndirs)
+			dir = dirs[h.version >= 5 ? di : di - 1].name;
+		cu->files[i] = make_path(cu->comp_dir, dir, files[i].name);
+		cu->mem += cu->files[i] ? strlen(cu->files[i]) + 1 : 0;
+	}
+
+	/* The line number program. */
+	r.p = prog;
+	{
+		uint64_t addr = 0, prev_seq_start = 0, seq_start = 0;
+		uint32_t file = 1, line = 1, col = 0;
+		int new_seq = 1;
+
+		while (r.p < r.end && !r.bad) {
+			uint8_t op = (uint8_t)rd_u(&r, 1);
+
+			if (new_seq) {
+				seq_start = addr;
+				new_seq = 0;
+			}
+			if (op >= h.opcode_base) {
+				uint8_t adj = (uint8_t)(op - h.opcode_base);
+
+				addr += (uint64_t)(adj / h.line_range) * h.min_inst;
+				line += (uint32_t)(h.line_base + adj % h.line_range);
+				if (lt_emit(cu, &cap, addr, file, line, col, 0))
+					goto nomem;
+				continue;
+			}
+			switch (op) {
+			case 0: {
+				uint64_t elen = rd_uleb(&r);
+				const uint8_t *next;
+				uint8_t sub;
+
+				if (r.bad || !elen || elen > (uint64_t)(r.end - r.p)) {
+					r.bad = 1;
+					break;
+				}
+				next = r.p + elen;
+				sub = (uint8_t)rd_u(&r, 1);
+				if (sub == DW_LNE_end_sequence) {
+					if (lt_emit(cu, &cap, addr, file, line, col, 1))
+						goto nomem;
+					if (seq_start < prev_seq_start)
+						sorted = 0;
+					prev_seq_start = seq_start;
+					addr = 0;
+					file = 1;
+					line = 1;
+					col = 0;
+					new_seq = 1;
+				} else if (sub == DW_LNE_set_address) {
+					if (elen - 1 == 8 || elen - 1 == 4)
+						addr = rd_u(&r, (unsigned)(elen - 1));
+					if (!new_seq && cu->nrows && addr < cu->rows[cu->nrows - 1].addr)
+						sorted = 0;
+					seq_start = seq_start ? seq_start : addr;
+				}
+				r.p = next;
+				break;
+			}
+			case DW_LNS_copy:
+				if (lt_emit(cu, &cap, addr, file, line, col, 0))
+					goto nomem;
+				break;
+			case DW_LNS_advance_pc:
+				addr += rd_uleb(&r) * h.min_inst;
+				break;
+			case DW_LNS_advance_line:
+				line += (uint32_t)rd_sleb(&r);
+				break;
+			case DW_LNS_set_file:
+				file = (uint32_t)rd_uleb(&r);
+				break;
+			case DW_LNS_set_column:
+				col = (uint32_t)rd_uleb(&r);
+				break;
+			case DW_LNS_negate_stmt:
+			case DW_LNS_set_basic_block:
+			case DW_LNS_set_prologue_end:
+			case DW_LNS_set_epilogue_begin:
+				break;
+			case DW_LNS_const_add_pc:
+				addr += (uint64_t)((255 - h.opcode_base) / h.line_range) * h.min_inst;
+				break;
+			case DW_LNS_fixed_advance_pc:
+				addr += rd_u(&r, 2);
+				break;
+			default:
+				/* An opcode this reader does not know: skip its
+				 * ULEB operands as the header says. */
+				for (unsigned k = 0; k < h.std_lens[op - 1]; k++)
+					rd_uleb(&r);
+				break;
+			}
+		}
+	}
+	/* Sequences usually come in address order; sort only when not. */
+	if (!sorted)
+		qsort(cu->rows, cu->nrows, sizeof(*cu->rows), cmp_row);
+	else
+		for (size_t i = 1; i < cu->nrows; i++)
+			if (cmp_row(&cu->rows[i - 1], &cu->rows[i]) > 0) {
+				qsort(cu->rows, cu->nrows, sizeof(*cu->rows), cmp_row);
+				break;
+			}
+	cu->mem += cap * sizeof(*cu->rows);
+	ret = r.bad ? -EINVAL : 0;
+	goto out;
+nomem:
+	ret = -ENOMEM;
+out:
+	free(dirs);
+	free(files);
+	return ret;
+}
+
 static int cmp_top(const void *a, const void *b)
 {
 	const struct dw_top *x = a, *y = b;
@@ -1432,23 +1682,25 @@ static void evict(struct sym_dwarf *d, struct dw_cu *keep)
 
 static int decode_cu(struct sym_dwarf *d, struct dw_cu *cu)
 {
-	Dwarf_Error err = NULL;
-	Dwarf_Die die = NULL;
 	int ret;
 
-	if (dwarf_offdie_b(d->dbg, cu->die_off, 1, &die, &err) != DW_DLV_OK) {
-		set_err(d, "CU DIE", &err);
-		cu->state = -1;
-		return -EINVAL;
-	}
-	ret = decode_lines(d, cu, die);
-	if (!ret)
-		ret = walk_unit(d, cu);
+	ret = walk_unit(d, cu);
 	if (ret == -EINVAL && !d->errmsg[0])
 		set_err(d, "DIE tree", NULL);
-	if (!ret)
-		ret = build_tops(cu);
-	dwarf_dealloc_die(die);
+	if (ret != -ENOMEM && cu->has_stmt_list) {
+		int lret = decode_lines_raw(d, cu, cu->stmt_list);
+
+		if (lret == -EINVAL && !d->errmsg[0])
+			set_err(d, "line table", NULL);
+		if (!ret || lret == -ENOMEM)
+			ret = lret;
+	}
+	if (ret != -ENOMEM) {
+		int bret = build_tops(cu);
+
+		if (bret)
+			ret = bret;
+	}
 	cu->mem += cu->cap_scopes * sizeof(*cu->scopes) + cu->cap_ranges * sizeof(*cu->ranges) +
 		   cu->ntops * sizeof(*cu->tops);
 	d->mem += cu->mem;

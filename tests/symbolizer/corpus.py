@@ -175,8 +175,13 @@ def build(outdir, which=None, big=False):
     files.update(gen_lib(rng))
     files.update(gen_cxx(rng, nclasses=150 if big else 25))
     for name, text in files.items():
-        with open(os.path.join(src, name), "w") as f:
+        # Rewrite only what changed, so a second run reuses the binaries.
+        fn = os.path.join(src, name)
+        if os.path.exists(fn) and open(fn).read() == text:
+            continue
+        with open(fn, "w") as f:
             f.write(text)
+    newest_src = max(os.path.getmtime(os.path.join(src, n)) for n in files)
     clang = shutil.which("clang") or shutil.which("clang-14")
     dbgdir = os.path.join(outdir, "debug")
     os.makedirs(dbgdir, exist_ok=True)
@@ -200,8 +205,13 @@ def build(outdir, which=None, big=False):
         if which and name not in which:
             continue
         exe = os.path.join(outdir, name)
-        run(cmd + ["-o", exe], src)
         entry = {"name": name, "path": exe, "debug_dirs": []}
+        if os.path.exists(exe) and os.path.getmtime(exe) > newest_src:
+            if name.endswith("-buildid"):
+                entry["debug_dirs"] = [dbgdir]
+            out.append(entry)
+            continue
+        run(cmd + ["-o", exe], src)
         if name.endswith("-buildid"):
             bid = build_id(exe)
             d = os.path.join(dbgdir, ".build-id", bid[:2])
