@@ -445,7 +445,11 @@ static void test_record__sigkill_leaves_readable_file(void **state)
 		      "t:raw_syscalls:sys_enter", "-d", "60s", (char *)NULL);
 		_exit(126);
 	}
-	/* > 2 flush periods: at least two flushes hit the disk */
+	/* wait for the preamble to reach the disk (start-up may be slow under a
+	 * sanitizer), then > 2 flush periods: at least two more flushes */
+	struct stat sb;
+	for (int i = 0; i < 200 && (stat(out, &sb) || sb.st_size < 4096); i++)
+		usleep(50000);
 	struct timespec ts = {2, 600000000};
 	nanosleep(&ts, NULL);
 	kill(pid, SIGKILL);

@@ -12,12 +12,15 @@
 
 #include "trace_load.h"
 
+/* Appends VAL, growing ARR geometrically (capacity = next power of two). */
 #define PUSH(arr, n, val)                                                             \
 	do {                                                                          \
-		void *np_ = realloc((arr), ((n) + 1) * sizeof(*(arr)));               \
-		if (!np_)                                                             \
-			abort();                                                      \
-		(arr) = np_;                                                          \
+		if (((n) & ((n) - 1)) == 0) {                                         \
+			void *np_ = realloc((arr), ((n) ? 2 * (n) : 1) * sizeof(*(arr))); \
+			if (!np_)                                                     \
+				abort();                                              \
+			(arr) = np_;                                                  \
+		}                                                                     \
 		(arr)[(n)++] = (val);                                                 \
 	} while (0)
 
@@ -219,6 +222,9 @@ void trace_free(struct trace *t)
 
 const struct tl_stack *trace_stack(const struct trace *t, uint32_t id)
 {
+	/* ids are assigned 1, 2, 3...: try the dense position first */
+	if (id >= 1 && id <= t->nstacks && t->stacks[id - 1].id == id)
+		return &t->stacks[id - 1];
 	for (size_t i = 0; i < t->nstacks; i++)
 		if (t->stacks[i].id == id)
 			return &t->stacks[i];
