@@ -2073,8 +2073,6 @@ int sym_dwarf__open(struct sym_dwarf **out, struct sym_elf *e, size_t mem_budget
 		goto out;
 	d->intf.object = d;
 	d->intf.methods = &obj_methods;
-	/* We free every libdwarf object we get: its tracking tree only costs. */
-	dwarf_set_de_alloc_flag(0);
 	res = dwarf_object_init_b(&d->intf, NULL, NULL, DW_GROUPNUMBER_ANY, &d->dbg, &err);
 	if (res == DW_DLV_NO_ENTRY) {
 		ret = -ENOENT;
