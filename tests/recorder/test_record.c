@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -644,6 +645,33 @@ static void test_record__errors_are_one_line(void **state)
 		rc = read_stderr_of(args, msg, sizeof(msg));
 		assert_int_equal(rc, 2);
 		assert_non_null(strstr(msg, "invalid duration '10xyz'"));
+	}
+	/* without privileges: one line, exit 1, before anything is created */
+	{
+		char errfile[256];
+
+		tl_tmp_path(errfile, sizeof(errfile), ".err");
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			int fd = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+
+			dup2(fd, 2);
+			if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
+				_exit(125);
+			execl(recorder, recorder, "-o", out, "-d", "1s", (char *)NULL);
+			_exit(126);
+		}
+		int st;
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), 1);
+		char *text = NULL;
+		assert_int_equal(rec_read_file(errfile, &text, NULL), 0);
+		assert_non_null(strstr(text, "bpftape-record: need root or CAP_BPF and CAP_PERFMON"));
+		free(text);
+		unlink(errfile);
+		assert_int_equal(access(out, F_OK), -1);
 	}
 	/* an existing file is not overwritten without -f */
 	{
