@@ -118,6 +118,7 @@ struct session {
 	uint64_t *loss_prev; /* last written per-CPU loss values */
 	uint64_t events, procs, maps, stacks_written;
 	uint64_t mmap_lost_written;
+	uint64_t recursion_written;
 	int fatal; /* writer error */
 	char errbuf[512];
 };
@@ -747,8 +748,33 @@ static void drain(struct session *s)
 /* ---- loss accounting ---- */
 
 struct loss_totals {
-	uint64_t ringbuf, kstack, ustack, trunc, payload, proc, mmap;
+	uint64_t ringbuf, kstack, ustack, trunc, payload, proc, mmap, recursion;
 };
+
+/*
+ * Program runs the kernel skipped because another BPF program was already
+ * running on that CPU (e.g. a tracepoint hit inside a sampled interrupt):
+ * events that never reached a ring, counted by the kernel per program.
+ */
+static uint64_t recursion_misses(struct session *s)
+{
+	struct bpf_program *progs[] = {
+		s->skel->progs.bt_tracepoint, s->skel->progs.bt_profile, s->skel->progs.bt_sys_enter,
+		s->skel->progs.bt_sys_exit,   s->skel->progs.bt_fork,    s->skel->progs.bt_exec,
+		s->skel->progs.bt_exit,
+	};
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		struct bpf_prog_info info;
+		uint32_t len = sizeof(info);
+
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(progs[i]), &info, &len) == 0)
+			total += info.recursion_misses;
+	}
+	return total;
+}
 
 static int write_losses(struct session *s, bool final, struct loss_totals *tot)
 {
@@ -817,6 +843,14 @@ static int write_losses(struct session *s, bool final, struct loss_totals *tot)
 		struct tape_loss l = {now, TAPE_LOSS_ANY, TAPE_LOSS_ANY, TAPE_LOSS_MMAP, t.mmap};
 
 		s->mmap_lost_written = t.mmap;
+		if (tape_writer__loss(s->w, &l))
+			writer_failed(s);
+	}
+	t.recursion = recursion_misses(s);
+	if (t.recursion != s->recursion_written) {
+		struct tape_loss l = {now, TAPE_LOSS_ANY, TAPE_LOSS_ANY, TAPE_LOSS_OTHER, t.recursion};
+
+		s->recursion_written = t.recursion;
 		if (tape_writer__loss(s->w, &l))
 			writer_failed(s);
 	}
@@ -1024,7 +1058,7 @@ int rec_session__run(const struct rec_opts *o)
 			human_bytes(st.bytes_written, b, sizeof(b));
 			fprintf(stderr, "\r\033[K%s: %.0f events/s, %s written, %llu lost",
 				PROG, (double)(s->events - last_events) * 1e9 / (double)(now - last_progress),
-				b, (unsigned long long)(tot.ringbuf + tot.proc + tot.mmap));
+				b, (unsigned long long)(tot.ringbuf + tot.proc + tot.mmap + tot.recursion));
 			last_events = s->events;
 			last_progress = now;
 		}
@@ -1052,7 +1086,7 @@ int rec_session__run(const struct rec_opts *o)
 		ret = 0;
 	}
 	{
-		uint64_t lost = tot.ringbuf + tot.proc + tot.mmap;
+		uint64_t lost = tot.ringbuf + tot.proc + tot.mmap + tot.recursion;
 		struct tape_end e = {rec_now_mono_ns(), ret, 0, s->events,
 				     lost + tot.kstack + tot.ustack + tot.trunc + tot.payload};
 		struct tape_writer_stats st;
