@@ -74,9 +74,18 @@ struct scratch {
 	__u8 buf[BT_SCRATCH_BYTES];
 };
 
+/*
+ * One scratch slot per kind of program that can interrupt another on the
+ * same CPU.  perf-path tracepoint and perf_event programs exclude each other
+ * (bpf_prog_active), but the BTF raw tracepoint programs only exclude
+ * themselves: a CPU sample or an interrupt's tracepoint can run in the
+ * middle of a syscall event and must not overwrite its half-built record.
+ */
+enum { SLOT_TRACEPOINT = 0, SLOT_PROFILE = 1, SLOT_SYSCALL = 2, NR_SLOTS = 3 };
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, NR_SLOTS);
 	__type(key, __u32);
 	__type(value, struct scratch);
 } scratch SEC(".maps");
@@ -302,10 +311,10 @@ static __always_inline int finish_scratch(void *ctx, struct scratch *s,
  * SRC, stacks) and outputs it with one copy.  A tracepoint's SRC is its raw
  * record; a CPU sample has none.
  */
-static __always_inline int emit_event(void *ctx, __u32 type_id, const void *src)
+static __always_inline int emit_event(void *ctx, __u32 type_id, const void *src, __u32 slot)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32, zero = 0, cpu;
+	__u32 tgid = id >> 32, cpu;
 	__u64 psize = 0, off;
 	struct bt_type_cfg *cfg;
 	struct bt_event *e;
@@ -334,7 +343,7 @@ static __always_inline int emit_event(void *ctx, __u32 type_id, const void *src)
 		if (fs <= 512)
 			return emit_fixed(rb, cfg, type_id, id, cpu, src, 512);
 	}
-	s = bpf_map_lookup_elem(&scratch, &zero);
+	s = bpf_map_lookup_elem(&scratch, &slot);
 	if (!s)
 		return 0;
 	e = (void *)s->buf;
@@ -405,13 +414,13 @@ static __always_inline int emit_event(void *ctx, __u32 type_id, const void *src)
 SEC("tracepoint")
 int bt_tracepoint(void *ctx)
 {
-	return emit_event(ctx, (__u32)bpf_get_attach_cookie(ctx), ctx);
+	return emit_event(ctx, (__u32)bpf_get_attach_cookie(ctx), ctx, SLOT_TRACEPOINT);
 }
 
 SEC("perf_event")
 int bt_profile(struct bpf_perf_event_data *ctx)
 {
-	return emit_event(ctx, (__u32)bpf_get_attach_cookie(ctx), NULL);
+	return emit_event(ctx, (__u32)bpf_get_attach_cookie(ctx), NULL, SLOT_PROFILE);
 }
 
 static __always_inline struct bt_proc *proc_reserve(void **rbp, __u32 size)
@@ -539,7 +548,7 @@ static __always_inline void fill_hdr(struct bt_event *e, __u32 type_id, __u64 id
 static __always_inline int emit_sys(void *ctx, __u32 type_id, __u64 *rec)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 zero = 0, cpu;
+	__u32 slot = SLOT_SYSCALL, cpu;
 	struct bt_type_cfg *cfg;
 	struct scratch *s;
 	struct bt_event *e;
@@ -571,7 +580,7 @@ static __always_inline int emit_sys(void *ctx, __u32 type_id, __u64 *rec)
 		bpf_ringbuf_submit(e, wake_flag(sizeof(*e) + 64));
 		return 0;
 	}
-	s = bpf_map_lookup_elem(&scratch, &zero);
+	s = bpf_map_lookup_elem(&scratch, &slot);
 	if (!s)
 		return 0;
 	e = (void *)s->buf;
