@@ -96,7 +96,8 @@ int main(int argc, char **argv)
 	o.argv = argv;
 
 	/* "+": stop at the first non-option, so COMMAND's options stay its own */
-	while ((c = getopt_long(argc, argv, "+o:fd:p:F:e:gb:z:qvh", longopts, NULL)) != -1) {
+	opterr = 0; /* our own one-line messages, named bpftape-record */
+	while ((c = getopt_long(argc, argv, "+:o:fd:p:F:e:gb:z:qvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			if (!*optarg)
@@ -162,10 +163,14 @@ int main(int argc, char **argv)
 			usage(stdout);
 			free(specs);
 			return 0;
-		default:
-			fprintf(stderr, "Try '" PROG " --help' for more information.\n");
+		case ':':
 			free(specs);
-			return 2;
+			return usage_error("option '%s' needs a value", argv[optind - 1]);
+		default:
+			free(specs);
+			if (optopt)
+				return usage_error("unknown option '-%c' (see --help)", optopt);
+			return usage_error("unknown option '%s' (see --help)", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)

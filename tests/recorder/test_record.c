@@ -641,6 +641,16 @@ static void test_record__errors_are_one_line(void **state)
 		assert_int_equal(access(out, F_OK), -1);
 	}
 	{
+		char *args[] = {recorder, "--bogus", NULL};
+		rc = read_stderr_of(args, msg, sizeof(msg));
+		assert_int_equal(rc, 2);
+		assert_string_equal(msg, "bpftape-record: unknown option '--bogus' (see --help)\n");
+		char *args2[] = {recorder, "-o", NULL};
+		rc = read_stderr_of(args2, msg, sizeof(msg));
+		assert_int_equal(rc, 2);
+		assert_string_equal(msg, "bpftape-record: option '-o' needs a value\n");
+	}
+	{
 		char *args[] = {recorder, "-d", "10xyz", "-o", out, NULL};
 		rc = read_stderr_of(args, msg, sizeof(msg));
 		assert_int_equal(rc, 2);
