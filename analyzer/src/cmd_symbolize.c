@@ -225,7 +225,7 @@ int cmd_symbolize(int argc, char **argv)
 	const char **dirs = NULL;
 	int opt, rc = 0, err;
 
-	optind = 1;
+	optind = 0; /* glibc: full reset, the caller may have parsed options */
 	dirs = calloc((size_t)argc + 1, sizeof(*dirs));
 	if (!dirs) {
 		fprintf(stderr, "bpftape symbolize: out of memory\n");
