@@ -37,15 +37,12 @@ static void print_stars(FILE *out, uint64_t val, uint64_t val_max, int width)
 void ana_print_log2_hist(FILE *out, const uint64_t *slots, unsigned int nslots,
 			 const char *val_type)
 {
-	int idx_max = -1, idx_min = -1, i, stars, width;
+	int idx_max = -1, i, stars, width;
 	uint64_t val_max = 0;
 
 	for (i = 0; i < (int)nslots; i++) {
-		if (slots[i] > 0) {
+		if (slots[i] > 0)
 			idx_max = i;
-			if (idx_min < 0)
-				idx_min = i;
-		}
 		if (slots[i] > val_max)
 			val_max = slots[i];
 	}
@@ -55,7 +52,9 @@ void ana_print_log2_hist(FILE *out, const uint64_t *slots, unsigned int nslots,
 		idx_max <= 32 ? 19 : 29, val_type);
 	stars = idx_max <= 32 ? 40 : 20;
 	width = idx_max <= 32 ? 10 : 20;
-	for (i = idx_min; i <= idx_max; i++) {
+	/* like libbpf-tools (and bcc python without strip_leading_zero), empty
+	 * buckets below the first value are printed too */
+	for (i = 0; i <= idx_max; i++) {
 		unsigned long long low = (i + 1 >= 64) ? (1ULL << 63) : (1ULL << (i + 1)) >> 1;
 		unsigned long long high = (i + 1 >= 64) ? UINT64_MAX : (1ULL << (i + 1)) - 1;
 
