@@ -99,6 +99,46 @@ static int parse_addr(const char *s, size_t len, uint64_t *out)
 	return 0;
 }
 
+/* One output line; by hand rather than printf, which was a sixth of the
+ * time of a large batch. */
+static void put_frame(uint64_t addr, uint32_t depth, const char *func, const char *file,
+		      uint32_t line, const char *reason)
+{
+	char buf[64], *p = buf + sizeof(buf);
+
+	/* "0x<hex>\t<depth>\t" built backwards */
+	*--p = '\t';
+	do {
+		*--p = (char)('0' + depth % 10);
+		depth /= 10;
+	} while (depth);
+	*--p = '\t';
+	do {
+		*--p = "0123456789abcdef"[addr & 15];
+		addr >>= 4;
+	} while (addr);
+	*--p = 'x';
+	*--p = '0';
+	fwrite(p, 1, (size_t)(buf + sizeof(buf) - p), stdout);
+	fputs(func ? func : "??", stdout);
+	putchar('\t');
+	fputs(file ? file : "??", stdout);
+	p = buf + sizeof(buf);
+	if (!file)
+		line = 0;
+	do {
+		*--p = (char)('0' + line % 10);
+		line /= 10;
+	} while (line);
+	*--p = ':';
+	fwrite(p, 1, (size_t)(buf + sizeof(buf) - p), stdout);
+	if (reason) {
+		putchar('\t');
+		fputs(reason, stdout);
+	}
+	putchar('\n');
+}
+
 static int flush_batch(struct symbolize_ctx *c)
 {
 	int err;
@@ -113,20 +153,14 @@ static int flush_batch(struct symbolize_ctx *c)
 	for (size_t i = 0; i < c->n; i++) {
 		struct sym_result *r = &c->out[i];
 
-		if (r->nframes == 0) {
-			printf("0x%" PRIx64 "\t0\t??\t??:0", r->addr);
-			if (c->show_reason)
-				printf("\t%s", sym_reason__str(r->reason));
-			putchar('\n');
-		}
+		if (r->nframes == 0)
+			put_frame(r->addr, 0, NULL, NULL, 0,
+				  c->show_reason ? sym_reason__str(r->reason) : NULL);
 		for (uint32_t d = 0; d < r->nframes; d++) {
 			const struct sym_frame *f = &r->frames[d];
 
-			printf("0x%" PRIx64 "\t%u\t%s\t%s:%u", r->addr, d, f->func ? f->func : "??",
-			       f->file ? f->file : "??", f->file ? f->line : 0);
-			if (c->show_reason)
-				printf("\t%s", sym_reason__str(r->reason));
-			putchar('\n');
+			put_frame(r->addr, d, f->func, f->file, f->line,
+				  c->show_reason ? sym_reason__str(r->reason) : NULL);
 		}
 		/* The binary itself is unusable: say why once, fail at the end. */
 		if (!c->failed && (r->reason == SYM_NO_FILE || r->reason == SYM_BAD_ELF)) {

@@ -91,6 +91,7 @@ struct dw_cu {
 	size_t nranges, cap_ranges;
 	struct dw_top *tops;
 	size_t ntops;
+	size_t row_hint, top_hint; /* last positions: batches come sorted */
 	size_t mem;
 };
 
@@ -1176,6 +1177,19 @@ static int walk_unit(struct sym_dwarf *d, struct dw_cu *cu)
 	ret = parse_abbrevs(&abt, abbrev, abbrev_off);
 	if (ret)
 		goto out;
+	/* A scope DIE takes well over 16 bytes: reserve for the worst case
+	 * once rather than reallocating a large array many times. */
+	if (!cu->scopes && len / 16 > 16) {
+		size_t want = (size_t)(len / 16);
+
+		cu->scopes = malloc(want * sizeof(*cu->scopes));
+		cu->ranges = malloc(want * sizeof(*cu->ranges));
+		if (!cu->scopes || !cu->ranges) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		cu->cap_scopes = cu->cap_ranges = want;
+	}
 	while (r.p < r.end) {
 		const uint8_t *die_start = r.p;
 		struct die_vals v = { 0 };
@@ -1424,9 +1438,88 @@ static int lt_emit(struct dw_cu *cu, size_t *cap, uint64_t addr, uint32_t file, 
 		*prev = row;
 		return 0;
 	}
+	/* An end of sequence at a row's own address sorts before it. */
+	if (prev && !prev->end && prev->addr == addr && end) {
+		if (grow((void **)&cu->rows, cap, cu->nrows + 1, sizeof(*cu->rows)))
+			return -ENOMEM;
+		prev = &cu->rows[cu->nrows - 1];
+		row.order = prev->order;
+		prev->order = (uint32_t)cu->nrows;
+		cu->rows[cu->nrows++] = *prev;
+		cu->rows[cu->nrows - 2] = row;
+		return 0;
+	}
 	if (grow((void **)&cu->rows, cap, cu->nrows + 1, sizeof(*cu->rows)))
 		return -ENOMEM;
 	cu->rows[cu->nrows++] = row;
+	return 0;
+}
+
+struct seq_span {
+	uint64_t first, last;
+	size_t start, n;
+};
+
+static int cmp_seq(const void *a, const void *b)
+{
+	const struct seq_span *x = a, *y = b;
+
+	if (x->first != y->first)
+		return x->first < y->first ? -1 : 1;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/*
+ * Rows come sorted within each sequence, and sequences (one per function
+ * section: .text, .text.startup, .text.unlikely) are disjoint: sorting the
+ * sequences as blocks is enough.  Anything else gets a full sort.
+ */
+static int sort_rows(struct dw_cu *cu)
+{
+	struct seq_span *seqs = NULL;
+	size_t nseq = 0, cap = 0, start = 0;
+	struct dw_row *out;
+	int ordered = 1;
+
+	for (size_t i = 0; i < cu->nrows; i++) {
+		if (i > start && cmp_row(&cu->rows[i - 1], &cu->rows[i]) > 0)
+			goto full;
+		if (!cu->rows[i].end && i + 1 < cu->nrows)
+			continue;
+		if (grow((void **)&seqs, &cap, nseq + 1, sizeof(*seqs))) {
+			free(seqs);
+			return -ENOMEM;
+		}
+		seqs[nseq++] = (struct seq_span){ cu->rows[start].addr, cu->rows[i].addr, start,
+						  i + 1 - start };
+		if (nseq > 1 && seqs[nseq - 2].last > seqs[nseq - 1].first)
+			ordered = 0;
+		start = i + 1;
+	}
+	if (ordered) {
+		free(seqs);
+		return 0;
+	}
+	qsort(seqs, nseq, sizeof(*seqs), cmp_seq);
+	for (size_t i = 1; i < nseq; i++)
+		if (seqs[i - 1].last > seqs[i].first)
+			goto full;
+	out = malloc((cu->nrows ? cu->nrows : 1) * sizeof(*out));
+	if (!out) {
+		free(seqs);
+		return -ENOMEM;
+	}
+	for (size_t i = 0, w = 0; i < nseq; i++) {
+		memcpy(out + w, cu->rows + seqs[i].start, seqs[i].n * sizeof(*out));
+		w += seqs[i].n;
+	}
+	free(cu->rows);
+	cu->rows = out;
+	free(seqs);
+	return 0;
+full:
+	free(seqs);
+	qsort(cu->rows, cu->nrows, sizeof(*cu->rows), cmp_row);
 	return 0;
 }
 
@@ -1441,7 +1534,7 @@ static int decode_lines_raw(struct sym_dwarf *d, struct dw_cu *cu, uint64_t off)
 	struct rd r;
 	uint64_t len, hlen;
 	const uint8_t *prog;
-	int ret = -EINVAL, sorted = 1;
+	int ret = -EINVAL;
 
 	if (!sec.p || off >= sec.size)
 		return -EINVAL;
@@ -1529,17 +1622,12 @@ static int decode_lines_raw(struct sym_dwarf *d, struct dw_cu *cu, uint64_t off)
 	/* The line number program. */
 	r.p = prog;
 	{
-		uint64_t addr = 0, prev_seq_start = 0, seq_start = 0;
+		uint64_t addr = 0;
 		uint32_t file = 1, line = 1, col = 0;
-		int new_seq = 1;
 
 		while (r.p < r.end && !r.bad) {
 			uint8_t op = (uint8_t)rd_u(&r, 1);
 
-			if (new_seq) {
-				seq_start = addr;
-				new_seq = 0;
-			}
 			if (op >= h.opcode_base) {
 				uint8_t adj = (uint8_t)(op - h.opcode_base);
 
@@ -1564,20 +1652,13 @@ static int decode_lines_raw(struct sym_dwarf *d, struct dw_cu *cu, uint64_t off)
 				if (sub == DW_LNE_end_sequence) {
 					if (lt_emit(cu, &cap, addr, file, line, col, 1))
 						goto nomem;
-					if (seq_start < prev_seq_start)
-						sorted = 0;
-					prev_seq_start = seq_start;
 					addr = 0;
 					file = 1;
 					line = 1;
 					col = 0;
-					new_seq = 1;
 				} else if (sub == DW_LNE_set_address) {
 					if (elen - 1 == 8 || elen - 1 == 4)
 						addr = rd_u(&r, (unsigned)(elen - 1));
-					if (!new_seq && cu->nrows && addr < cu->rows[cu->nrows - 1].addr)
-						sorted = 0;
-					seq_start = seq_start ? seq_start : addr;
 				}
 				r.p = next;
 				break;
@@ -1618,15 +1699,8 @@ static int decode_lines_raw(struct sym_dwarf *d, struct dw_cu *cu, uint64_t off)
 			}
 		}
 	}
-	/* Sequences usually come in address order; sort only when not. */
-	if (!sorted)
-		qsort(cu->rows, cu->nrows, sizeof(*cu->rows), cmp_row);
-	else
-		for (size_t i = 1; i < cu->nrows; i++)
-			if (cmp_row(&cu->rows[i - 1], &cu->rows[i]) > 0) {
-				qsort(cu->rows, cu->nrows, sizeof(*cu->rows), cmp_row);
-				break;
-			}
+	if (sort_rows(cu))
+		goto nomem;
 	cu->mem += cap * sizeof(*cu->rows);
 	ret = r.bad ? -EINVAL : 0;
 	goto out;
@@ -1644,32 +1718,83 @@ static int cmp_top(const void *a, const void *b)
 
 	if (x->lo != y->lo)
 		return x->lo < y->lo ? -1 : 1;
-	/* Narrowest first among equal starts. */
-	return x->hi < y->hi ? -1 : x->hi > y->hi;
+	/* Outer first among equal starts: wider, then the parent (which
+	 * precedes its children in preorder). */
+	if (x->hi != y->hi)
+		return x->hi > y->hi ? -1 : 1;
+	return x->scope < y->scope ? -1 : x->scope > y->scope;
 }
 
+/*
+ * Flattens the nested scope ranges of a CU into sorted, disjoint segments,
+ * each naming the innermost scope there, so that a lookup is one binary
+ * search whatever the number of inlined calls in a function (the chain then
+ * follows parent links).  Ranges are nested in sane DWARF; one that is not
+ * is clipped to its enclosing range.
+ */
 static int build_tops(struct dw_cu *cu)
 {
-	size_t n = 0;
+	struct dw_top *all, *stack;
+	size_t n = 0, depth = 0, nseg = 0;
+	uint64_t cur = 0;
 
 	for (size_t i = 0; i < cu->nscopes; i++)
-		if (cu->scopes[i].parent < 0)
-			n += cu->scopes[i].nranges;
-	cu->tops = malloc((n ? n : 1) * sizeof(*cu->tops));
-	if (!cu->tops)
+		n += cu->scopes[i].nranges;
+	all = malloc((n ? n : 1) * sizeof(*all));
+	stack = malloc((n ? n : 1) * sizeof(*stack));
+	cu->tops = malloc((2 * n + 1) * sizeof(*cu->tops));
+	if (!all || !stack || !cu->tops) {
+		free(all);
+		free(stack);
 		return -ENOMEM;
+	}
+	n = 0;
 	for (size_t i = 0; i < cu->nscopes; i++) {
 		const struct dw_scope *s = &cu->scopes[i];
 
-		if (s->parent >= 0)
-			continue;
 		for (uint32_t k = 0; k < s->nranges; k++) {
 			const struct dw_range *r = &cu->ranges[s->first_range + k];
 
-			cu->tops[cu->ntops++] = (struct dw_top){ r->lo, r->hi, (uint32_t)i };
+			all[n++] = (struct dw_top){ r->lo, r->hi, (uint32_t)i };
 		}
 	}
-	qsort(cu->tops, cu->ntops, sizeof(*cu->tops), cmp_top);
+	for (size_t i = 1; i < n; i++)
+		if (cmp_top(&all[i - 1], &all[i]) > 0) {
+			qsort(all, n, sizeof(*all), cmp_top);
+			break;
+		}
+#define EMIT(to, sc)                                                              \
+	do {                                                                      \
+		if ((to) > cur) {                                                 \
+			cu->tops[nseg++] = (struct dw_top){ cur, (to), (sc) };   \
+			cur = (to);                                               \
+		}                                                                 \
+	} while (0)
+	for (size_t i = 0; i < n; i++) {
+		struct dw_top r = all[i];
+
+		while (depth && stack[depth - 1].hi <= r.lo) {
+			EMIT(stack[depth - 1].hi, stack[depth - 1].scope);
+			depth--;
+		}
+		if (depth) {
+			EMIT(r.lo, stack[depth - 1].scope);
+			if (r.hi > stack[depth - 1].hi)
+				r.hi = stack[depth - 1].hi;
+		}
+		if (r.lo > cur || !depth)
+			cur = r.lo;
+		if (r.hi > r.lo)
+			stack[depth++] = r;
+	}
+	while (depth) {
+		EMIT(stack[depth - 1].hi, stack[depth - 1].scope);
+		depth--;
+	}
+#undef EMIT
+	cu->ntops = nseg;
+	free(all);
+	free(stack);
 	return 0;
 }
 
@@ -1936,18 +2061,38 @@ static int scope_has(const struct dw_cu *cu, const struct dw_scope *s, uint64_t 
 	return 0;
 }
 
-static const struct dw_row *find_row(const struct dw_cu *cu, uint64_t addr)
+/*
+ * Index of the first element whose key is above ADDR, in an array sorted by
+ * key.  Starts from HINT and gallops forward when ADDR is beyond it, which
+ * is the common case: the resolver looks addresses up in ascending order.
+ */
+#define GALLOP_UPPER(arr, n, key, addr, hint)                                      \
+	({                                                                          \
+		size_t lo_ = 0, hi_ = (n), h_ = (hint);                              \
+		if (h_ < (n) && (arr)[h_].key <= (addr)) {                           \
+			size_t step_ = 1;                                            \
+			lo_ = h_ + 1;                                                \
+			while (h_ + step_ < (n) && (arr)[h_ + step_].key <= (addr)) { \
+				lo_ = h_ + step_ + 1;                                \
+				step_ *= 2;                                          \
+			}                                                            \
+			hi_ = h_ + step_ < (n) ? h_ + step_ : (n);                   \
+		}                                                                    \
+		while (lo_ < hi_) {                                                  \
+			size_t mid_ = lo_ + (hi_ - lo_) / 2;                         \
+			if ((arr)[mid_].key <= (addr))                               \
+				lo_ = mid_ + 1;                                      \
+			else                                                         \
+				hi_ = mid_;                                          \
+		}                                                                    \
+		lo_;                                                                 \
+	})
+
+static const struct dw_row *find_row(struct dw_cu *cu, uint64_t addr)
 {
-	size_t lo = 0, hi = cu->nrows;
+	size_t lo = GALLOP_UPPER(cu->rows, cu->nrows, addr, addr, cu->row_hint);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (cu->rows[mid].addr <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	cu->row_hint = lo ? lo - 1 : 0;
 	if (lo == 0 || cu->rows[lo - 1].end)
 		return NULL;
 	return &cu->rows[lo - 1];
@@ -1961,7 +2106,7 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *f
 	uint32_t chain[MAX_DIE_DEPTH + 2];
 	uint64_t chain_lo[MAX_DIE_DEPTH + 2];
 	int nchain = 0, n = 0, ret;
-	size_t lo, hi;
+	size_t lo;
 
 	*bad = 0;
 	if (!cu)
@@ -1975,48 +2120,26 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *f
 		*bad = 1;
 	row = find_row(cu, addr);
 
-	/* Outermost scope: the narrowest top-level range holding ADDR. */
-	lo = 0;
-	hi = cu->ntops;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
+	/* The innermost scope at ADDR, then its parents. */
+	lo = GALLOP_UPPER(cu->tops, cu->ntops, lo, addr, cu->top_hint);
+	cu->top_hint = lo ? lo - 1 : 0;
+	if (lo > 0 && addr < cu->tops[lo - 1].hi) {
+		uint32_t inner[MAX_DIE_DEPTH + 2];
+		int k = 0;
 
-		if (cu->tops[mid].lo <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (size_t i = lo, k = 0; i > 0 && k < 64; i--, k++) {
-		const struct dw_top *t = &cu->tops[i - 1];
+		for (int32_t sc = (int32_t)cu->tops[lo - 1].scope;
+		     sc >= 0 && (size_t)sc < cu->nscopes && k < MAX_DIE_DEPTH;
+		     sc = cu->scopes[sc].parent)
+			inner[k++] = (uint32_t)sc;
+		/* chain[] runs outermost first. */
+		for (int i = 0; i < k; i++) {
+			uint64_t rlo = 0;
 
-		if (addr < t->hi) {
-			chain[0] = t->scope;
-			chain_lo[0] = t->lo;
-			nchain = 1;
-			break;
+			chain[i] = inner[k - 1 - i];
+			scope_has(cu, &cu->scopes[chain[i]], addr, &rlo);
+			chain_lo[i] = rlo;
 		}
-	}
-	/* Descend: the first child holding ADDR, again and again. */
-	while (nchain > 0 && nchain < MAX_DIE_DEPTH) {
-		const struct dw_scope *p = &cu->scopes[chain[nchain - 1]];
-		uint32_t c = chain[nchain - 1] + 1;
-		int deeper = 0;
-
-		while (c < p->next && c < cu->nscopes) {
-			const struct dw_scope *s = &cu->scopes[c];
-			uint64_t rlo;
-
-			if (scope_has(cu, s, addr, &rlo)) {
-				chain[nchain] = c;
-				chain_lo[nchain] = rlo;
-				nchain++;
-				deeper = 1;
-				break;
-			}
-			c = s->next > c ? s->next : c + 1;
-		}
-		if (!deeper)
-			break;
+		nchain = k;
 	}
 	if (!nchain) {
 		if (!row || max < 1)

@@ -537,6 +537,20 @@ static int lookup_one(struct sym_resolver *r, struct sym_file *f, uint64_t addr,
 	return 0;
 }
 
+struct addr_idx {
+	uint64_t addr;
+	size_t idx;
+};
+
+static int cmp_addr_idx(const void *a, const void *b)
+{
+	const struct addr_idx *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
 int sym_resolver__lookup(struct sym_resolver *r, const char *path, const uint8_t *build_id,
 			 size_t build_id_size, const uint64_t *addrs, size_t n,
 			 struct sym_result *out)
@@ -577,6 +591,21 @@ int sym_resolver__lookup(struct sym_resolver *r, const char *path, const uint8_t
 	}
 	if (!f->symtab_state)
 		load_symtab(f);
+	/* In address order, the binary searches of consecutive lookups walk
+	 * the same cache lines and each CU is decoded while it is hot. */
+	if (n > 8) {
+		struct addr_idx *order = malloc(n * sizeof(*order));
+
+		if (order) {
+			for (size_t i = 0; i < n; i++)
+				order[i] = (struct addr_idx){ addrs[i], i };
+			qsort(order, n, sizeof(*order), cmp_addr_idx);
+			for (size_t i = 0; i < n && !ret; i++)
+				ret = lookup_one(r, f, order[i].addr, &out[order[i].idx]);
+			free(order);
+			goto out;
+		}
+	}
 	for (size_t i = 0; i < n && !ret; i++)
 		ret = lookup_one(r, f, addrs[i], &out[i]);
 out:
