@@ -577,7 +577,8 @@ static int index_cus(struct sym_dwarf *d)
 			break;
 		ret = 0;
 	}
-	qsort(d->curanges, d->ncuranges, sizeof(*d->curanges), cmp_curange);
+	if (d->ncuranges > 1)
+		qsort(d->curanges, d->ncuranges, sizeof(*d->curanges), cmp_curange);
 	return ret;
 }
 
@@ -1519,7 +1520,8 @@ static int sort_rows(struct dw_cu *cu)
 	return 0;
 full:
 	free(seqs);
-	qsort(cu->rows, cu->nrows, sizeof(*cu->rows), cmp_row);
+	if (cu->nrows > 1)
+		qsort(cu->rows, cu->nrows, sizeof(*cu->rows), cmp_row);
 	return 0;
 }
 

@@ -816,7 +816,8 @@ int sym_kernel__lookup(struct sym_kernel *k, uint64_t addr, struct sym_result *o
 	memset(out, 0, sizeof(*out));
 	out->addr = addr;
 	if (!k->sorted) {
-		qsort(k->syms, k->n, sizeof(*k->syms), cmp_ksym);
+		if (k->n > 1)
+			qsort(k->syms, k->n, sizeof(*k->syms), cmp_ksym);
 		k->sorted = 1;
 	}
 	hi = k->n;
