@@ -13,7 +13,6 @@
 #include "session.h"
 
 #define PROG "bpftape-record"
-#define DEFAULT_BUFFER (8ull << 20)
 
 static void usage(FILE *f)
 {
@@ -34,7 +33,8 @@ static void usage(FILE *f)
 		"                             tracepoint:CAT:NAME     alias t: or CAT:NAME; globs: t:block:*\n"
 		"                           append ,stack ,kstack or ,ustack for stacks of one probe\n"
 		"  -g, --call-graph         capture kernel and user stacks for every probe\n"
-		"  -b, --buffer-size SIZE   ring buffer per CPU (default 8M)\n"
+		"  -b, --buffer-size SIZE   size of each ring buffer (default: 8M per CPU up to\n"
+		"                           8 CPUs, 64M in all on larger hosts, at least 2M)\n"
 		"  -z, --compress LEVEL     zstd level (default 1; negative is faster)\n"
 		"  -q, --quiet              no progress line or summary\n"
 		"  -v, --verbose            more messages (including libbpf's)\n"
@@ -90,7 +90,7 @@ int main(int argc, char **argv)
 
 	o.output = "bpftape.tape";
 	o.hz = 99;
-	o.buffer_bytes = DEFAULT_BUFFER;
+	o.buffer_bytes = 0; /* automatic */
 	o.zstd_level = 1;
 	o.argc = argc;
 	o.argv = argv;

@@ -23,7 +23,7 @@ struct rec_opts {
 	struct rec_spec *specs;
 	size_t nspecs;
 	bool all_stacks;      /* -g */
-	uint64_t buffer_bytes; /* per-CPU ring size */
+	uint64_t buffer_bytes; /* size of each ring; 0 = automatic */
 	int zstd_level;
 	int verbosity; /* -1 quiet, 0 normal, 1 verbose */
 	int argc;      /* the recorder's own command line, for the trace */
