@@ -372,7 +372,8 @@ static int setup_bpf(struct session *s)
 	skel->rodata->filter_pids = s->filter;
 	skel->rodata->follow_children = s->o->cmd != NULL;
 	skel->rodata->n_rings = (uint32_t)s->nrings;
-	skel->rodata->wakeup_bytes = rsize / 4;
+	/* each CPU counts its own bytes: CPUs sharing a ring share the budget */
+	skel->rodata->wakeup_bytes = rsize / 4 / (uint64_t)((s->ncpus + s->nrings - 1) / s->nrings);
 	bpf_map__set_max_entries(skel->maps.rings, (uint32_t)s->nrings);
 	for (uint32_t id = 1; id < s->ntypes; id++) {
 		if (s->types[id].sys_kind == SYS_RAW_ENTER)
