@@ -500,6 +500,28 @@ int BPF_PROG(bt_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	return 0;
 }
 
+/*
+ * A task renamed itself (prctl(PR_SET_NAME), /proc/.../comm).  Renames done
+ * by exec are left out: the EXEC record carries the new comm.
+ */
+SEC("tp_btf/task_rename")
+int BPF_PROG(bt_comm, struct task_struct *task, const char *comm)
+{
+	struct bt_proc *p;
+	void *rb;
+
+	if (BPF_CORE_READ_BITFIELD(task, in_execve) || !is_tracked(task->tgid))
+		return 0;
+	p = proc_reserve(&rb, BT_PROC_SMALL_SIZE);
+	if (!p)
+		return 0;
+	proc_fill(p, BT_REC_COMM, task);
+	__builtin_memset(p->comm, 0, sizeof(p->comm));
+	bpf_probe_read_kernel_str(p->comm, sizeof(p->comm), comm);
+	bpf_ringbuf_submit(p, wake_flag(BT_PROC_SMALL_SIZE));
+	return 0;
+}
+
 SEC("raw_tp/sched_process_exit")
 int BPF_PROG(bt_exit, struct task_struct *task)
 {

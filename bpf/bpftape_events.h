@@ -29,6 +29,7 @@ enum bt_rec_kind {
 	BT_REC_FORK = 2,  /* struct bt_proc (no filename) */
 	BT_REC_EXEC = 3,  /* struct bt_proc with filename */
 	BT_REC_EXIT = 4,  /* struct bt_proc (no filename) */
+	BT_REC_COMM = 5,  /* struct bt_proc (no filename): comm = the new name */
 };
 
 /* bt_event.flags */

@@ -531,9 +531,9 @@ static int attach_all(struct session *s)
 static int attach_lifecycle(struct session *s)
 {
 	struct bpf_program *progs[] = {s->skel->progs.bt_fork, s->skel->progs.bt_exec,
-				       s->skel->progs.bt_exit};
+				       s->skel->progs.bt_exit, s->skel->progs.bt_comm};
 
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
 		struct bpf_link *l = bpf_program__attach(progs[i]);
 
 		if (!l) {
@@ -679,6 +679,9 @@ static int handle_proc(struct session *s, const uint8_t *data, size_t size)
 		pr.kind = TAPE_PROC_EXEC;
 		pr.filename = tape_str_c(size >= sizeof(p) ? p.filename : "");
 		break;
+	case BT_REC_COMM:
+		pr.kind = TAPE_PROC_COMM;
+		break;
 	case BT_REC_EXIT:
 		pr.kind = TAPE_PROC_EXIT;
 		pr.exit_code = p.exit_code;
@@ -781,7 +784,7 @@ static uint64_t recursion_misses(struct session *s)
 	struct bpf_program *progs[] = {
 		s->skel->progs.bt_tracepoint, s->skel->progs.bt_profile, s->skel->progs.bt_sys_enter,
 		s->skel->progs.bt_sys_exit,   s->skel->progs.bt_fork,    s->skel->progs.bt_exec,
-		s->skel->progs.bt_exit,
+		s->skel->progs.bt_exit,       s->skel->progs.bt_comm,
 	};
 	uint64_t total = 0;
 

@@ -601,6 +601,32 @@ static void test_record__wildcards_and_syscall_exit(void **state)
 	unlink(out);
 }
 
+static void test_record__comm_rename(void **state)
+{
+	char out[256];
+	struct trace t;
+
+	tl_tmp_path(out, sizeof(out), ".tape");
+	char *args[] = {recorder, "-q", "-o", out, "-e", "t:sched:sched_process_exec", "--",
+			"/bin/sh", "-c", "echo -n renamed >/proc/$$/comm; exit 5", NULL};
+	assert_int_equal(record(args, 5), 5);
+	assert_int_equal(trace_load(out, &t), 0);
+	int comm = 0, exec_comm = 0;
+	for (size_t i = 0; i < t.nprocs; i++) {
+		if (t.procs[i].kind == TAPE_PROC_COMM) {
+			comm++;
+			assert_string_equal(t.procs[i].comm, "renamed");
+		}
+		/* the exec itself renames the task: that is in the EXEC record */
+		if (t.procs[i].kind == TAPE_PROC_EXEC && !strcmp(t.procs[i].comm, "sh"))
+			exec_comm++;
+	}
+	assert_int_equal(comm, 1);
+	assert_int_equal(exec_comm, 1);
+	trace_free(&t);
+	unlink(out);
+}
+
 static void test_record__errors_are_one_line(void **state)
 {
 	char out[256], msg[2048], prog[600];
@@ -735,6 +761,7 @@ int main(void)
 		cmocka_unit_test(test_record__sigkill_leaves_readable_file),
 		cmocka_unit_test(test_record__pid_filter_scans_mappings),
 		cmocka_unit_test(test_record__wildcards_and_syscall_exit),
+		cmocka_unit_test(test_record__comm_rename),
 		cmocka_unit_test(test_record__errors_are_one_line),
 	};
 
