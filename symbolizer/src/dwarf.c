@@ -83,7 +83,7 @@ struct dw_cu {
 	const char *comp_dir;
 	struct dw_row *rows;
 	size_t nrows;
-	char **files;
+	const char **files; /* interned in the sym_dwarf: outlive the CU */
 	size_t nfiles;
 	struct dw_scope *scopes;
 	size_t nscopes, cap_scopes;
@@ -117,6 +117,8 @@ struct sym_dwarf {
 	size_t ncuranges;
 	struct name_slot *names;
 	size_t names_cap, names_used;
+	char **paths; /* interned file paths, freed with the sym_dwarf */
+	size_t paths_cap, paths_used;
 	size_t mem, budget;
 	char errmsg[256];
 };
@@ -586,8 +588,6 @@ static int index_cus(struct sym_dwarf *d)
 
 static void cu_release(struct sym_dwarf *d, struct dw_cu *cu)
 {
-	for (size_t i = 0; i < cu->nfiles; i++)
-		free(cu->files[i]);
 	free(cu->files);
 	free(cu->rows);
 	free(cu->scopes);
@@ -1456,6 +1456,54 @@ static int lt_emit(struct dw_cu *cu, size_t *cap, uint64_t addr, uint32_t file, 
 	return 0;
 }
 
+/*
+ * Results point at file paths until the resolver is freed, while decoded
+ * CUs may be dropped and decoded again: paths live in an interning table
+ * of the sym_dwarf, one copy per distinct path.  Takes PATH (malloc'ed).
+ */
+static const char *intern(struct sym_dwarf *d, char *path)
+{
+	size_t h = 5381, mask;
+
+	if (d->paths_used * 2 >= d->paths_cap) {
+		size_t ncap = d->paths_cap ? d->paths_cap * 2 : 256;
+		char **n = calloc(ncap, sizeof(*n));
+
+		if (!n) {
+			free(path);
+			return NULL;
+		}
+		for (size_t i = 0; i < d->paths_cap; i++) {
+			size_t k = 5381;
+
+			if (!d->paths[i])
+				continue;
+			for (const char *c = d->paths[i]; *c; c++)
+				k = k * 33 + (unsigned char)*c;
+			k &= ncap - 1;
+			while (n[k])
+				k = (k + 1) & (ncap - 1);
+			n[k] = d->paths[i];
+		}
+		free(d->paths);
+		d->paths = n;
+		d->paths_cap = ncap;
+	}
+	mask = d->paths_cap - 1;
+	for (const char *c = path; *c; c++)
+		h = h * 33 + (unsigned char)*c;
+	h &= mask;
+	while (d->paths[h] && strcmp(d->paths[h], path))
+		h = (h + 1) & mask;
+	if (d->paths[h]) {
+		free(path);
+		return d->paths[h];
+	}
+	d->paths[h] = path;
+	d->paths_used++;
+	return path;
+}
+
 struct seq_span {
 	uint64_t first, last;
 	size_t start, n;
@@ -1617,8 +1665,15 @@ static int decode_lines_raw(struct sym_dwarf *d, struct dw_cu *cu, uint64_t off)
 			continue;
 		if (h.version >= 5 ? di < ndirs : di >= 1 && di <= ndirs)
 			dir = dirs[h.version >= 5 ? di : di - 1].name;
-		cu->files[i] = make_path(cu->comp_dir, dir, files[i].name);
-		cu->mem += cu->files[i] ? strlen(cu->files[i]) + 1 : 0;
+		{
+			char *path = make_path(cu->comp_dir, dir, files[i].name);
+
+			if (!path)
+				goto nomem;
+			cu->files[i] = intern(d, path);
+			if (!cu->files[i])
+				goto nomem;
+		}
 	}
 
 	/* The line number program. */
@@ -2235,6 +2290,9 @@ void sym_dwarf__free(struct sym_dwarf *d)
 	free(d->cus);
 	free(d->curanges);
 	free(d->names);
+	for (size_t i = 0; i < d->paths_cap; i++)
+		free(d->paths[i]);
+	free(d->paths);
 	if (d->dbg) {
 		dwarf_object_finish(d->dbg, &err);
 		if (err)

@@ -53,6 +53,7 @@ struct sym_resolver {
 	char **debug_dirs;
 	size_t n_debug_dirs;
 	int no_dwarf;
+	size_t dwarf_budget;
 	int demangle;
 	struct sym_file *files;
 	struct sym_embedded *embedded;
@@ -139,6 +140,7 @@ int sym_resolver__new(struct sym_resolver **out, const struct sym_resolver_opts 
 	if (opts) {
 		r->no_dwarf = opts->no_dwarf;
 		r->demangle = opts->demangle;
+		r->dwarf_budget = opts->dwarf_budget_bytes;
 	}
 	*out = r;
 	return 0;
@@ -417,7 +419,7 @@ static void load_dwarf(struct sym_resolver *r, struct sym_file *f)
 	f->dw_state = -1;
 	if (!f->debug || r->no_dwarf)
 		return;
-	ret = sym_dwarf__open(&f->dw, f->debug, 0, err, sizeof(err));
+	ret = sym_dwarf__open(&f->dw, f->debug, r->dwarf_budget, err, sizeof(err));
 	if (ret == -EINVAL) {
 		f->debug_reason = SYM_BAD_DWARF;
 		snprintf(r->errmsg, sizeof(r->errmsg), "%s", err);

@@ -12,6 +12,7 @@ bid() { readelf -n "$1" | sed -n 's/.*Build ID: *//p' | head -n 1; }
 
 "$cc" -O2 -g -o chain "$src/chain.c"
 "$cc" -O2 -gdwarf-4 -o chain-dw4 "$src/chain.c"
+"$cc" -O2 -g -o chain-2cu "$src/chain.c" "$src/other.c"
 "$cc" -O2 -g -gz=zlib -o chain-z "$src/chain.c"
 if [ -n "$clang" ]; then
 	"$clang" -O2 -g -o chain-clang "$src/chain.c"

@@ -104,6 +104,11 @@ static int ends_with(const char *s, const char *suffix)
 	return s && a >= b && !strcmp(s + a - b, suffix);
 }
 
+static int same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
 static struct sym_resolver *new_resolver(const char *debug_dir)
 {
 	struct sym_resolver_opts opts = { 0 };
@@ -424,6 +429,51 @@ static void test_resolver__batch_matches_single(void **state)
 	sym_resolver__free(single);
 }
 
+static void test_resolver__memory_budget(void **state)
+{
+	struct sym_resolver_opts opts = { .dwarf_budget_bytes = 1 };
+	struct sym_resolver *tight = NULL, *roomy = new_resolver(NULL);
+	uint64_t a, b, size, size_a, addrs[64];
+	struct sym_result res[64], ref[64];
+	int other_chain = 0;
+
+	/* A one-byte budget drops every CU but the one in use: lookups that
+	 * alternate between the two CUs decode them again and again, and must
+	 * give what an unbounded resolver gives. */
+	assert_int_equal(sym_resolver__new(&tight, &opts), 0);
+	assert_true(elf_symbol(fx("chain-2cu"), "chain_top", &a, &size_a));
+	assert_true(elf_symbol(fx("chain-2cu"), "other_unit", &b, &size));
+	for (int i = 0; i < 64; i++)
+		addrs[i] = i & 1 ? b + (uint64_t)(i / 2) % size : a + (uint64_t)(i / 2) % size_a;
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 64; i++)
+			assert_int_equal(sym_resolver__lookup(tight, fx("chain-2cu"), NULL, 0, &addrs[i],
+							      1, &res[i]),
+					 0);
+		assert_int_equal(sym_resolver__lookup(roomy, fx("chain-2cu"), NULL, 0, addrs, 64, ref),
+				 0);
+		for (int i = 0; i < 64; i++) {
+			assert_int_equal(res[i].reason, ref[i].reason);
+			assert_int_equal(res[i].nframes, ref[i].nframes);
+			for (uint32_t k = 0; k < res[i].nframes; k++) {
+				assert_true(same_str(res[i].frames[k].func, ref[i].frames[k].func));
+				assert_true(same_str(res[i].frames[k].file, ref[i].frames[k].file));
+				assert_int_equal(res[i].frames[k].line, ref[i].frames[k].line);
+			}
+			if (res[i].nframes >= 2 &&
+			    !strcmp(res[i].frames[res[i].nframes - 1].func, "other_unit") &&
+			    res[i].frames[res[i].nframes - 1].line ==
+				    marker_line("other.c", "LINE_OTHER_CALL_MID"))
+				other_chain = 1;
+			sym_result_release(&res[i]);
+			sym_result_release(&ref[i]);
+		}
+	}
+	assert_true(other_chain);
+	sym_resolver__free(tight);
+	sym_resolver__free(roomy);
+}
+
 static void test_resolver__read_build_id(void **state)
 {
 	uint8_t a[64], b[64];
@@ -530,6 +580,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_resolver__bad_elf),
 		cmocka_unit_test(test_resolver__file_offset_to_vaddr),
 		cmocka_unit_test(test_resolver__batch_matches_single),
+		cmocka_unit_test(test_resolver__memory_budget),
 		cmocka_unit_test(test_resolver__read_build_id),
 		cmocka_unit_test(test_resolver__reason_strings),
 		cmocka_unit_test(test_kernel__lookup),

@@ -62,6 +62,9 @@ struct sym_resolver_opts {
 	size_t n_debug_dirs;
 	int no_dwarf;  /* symbol tables only (faster) */
 	int demangle;  /* demangle C++ names (when supported) */
+	/* Decoded DWARF (line tables, scopes) kept per file before older
+	 * compilation units are dropped; 0 = 256 MiB. */
+	size_t dwarf_budget_bytes;
 };
 
 int sym_resolver__new(struct sym_resolver **out, const struct sym_resolver_opts *opts);
