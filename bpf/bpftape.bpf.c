@@ -81,7 +81,7 @@ struct scratch {
  * themselves: a CPU sample or an interrupt's tracepoint can run in the
  * middle of a syscall event and must not overwrite its half-built record.
  */
-enum { SLOT_TRACEPOINT = 0, SLOT_PROFILE = 1, SLOT_SYSCALL = 2, NR_SLOTS = 3 };
+enum { SLOT_TRACEPOINT = 0, SLOT_PROFILE = 1, SLOT_SYSCALL = 2, SLOT_UPROBE = 3, NR_SLOTS = 4 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -567,10 +567,16 @@ static __always_inline void fill_hdr(struct bt_event *e, __u32 type_id, __u64 id
 	e->payload_size = payload_size;
 }
 
-static __always_inline int emit_sys(void *ctx, __u32 type_id, __u64 *rec)
+/*
+ * Emits an event whose payload the program built itself: the first
+ * cfg->fixed_size bytes (<= 64) of REC.  With SET_COMMON the first word is
+ * filled with the tracepoint common header.
+ */
+static __always_inline int emit_local(void *ctx, __u32 type_id, __u64 *rec, __u32 slot,
+				      const int set_common)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 slot = SLOT_SYSCALL, cpu;
+	__u32 cpu;
 	struct bt_type_cfg *cfg;
 	struct scratch *s;
 	struct bt_event *e;
@@ -583,7 +589,8 @@ static __always_inline int emit_sys(void *ctx, __u32 type_id, __u64 *rec)
 	cfg = bpf_map_lookup_elem(&type_cfg, &type_id);
 	if (!cfg)
 		return 0;
-	rec[0] = cfg->common_type | (__u64)(__u32)id << 32;
+	if (set_common)
+		rec[0] = cfg->common_type | (__u64)(__u32)id << 32;
 	n = cfg->fixed_size;
 	if (n > 64)
 		n = 64;
@@ -609,6 +616,11 @@ static __always_inline int emit_sys(void *ctx, __u32 type_id, __u64 *rec)
 	fill_hdr(e, type_id, id, cpu, n);
 	__builtin_memcpy(s->buf + sizeof(*e), rec, 64);
 	return finish_scratch(ctx, s, cfg, type_id, cpu, sizeof(*e) + ((n + 7) & ~7ull));
+}
+
+static __always_inline int emit_sys(void *ctx, __u32 type_id, __u64 *rec)
+{
+	return emit_local(ctx, type_id, rec, SLOT_SYSCALL, 1);
 }
 
 static __always_inline int in_compat_syscall(void)
@@ -663,4 +675,32 @@ int BPF_PROG(bt_sys_exit, struct pt_regs *regs, long ret)
 		}
 	}
 	return 0;
+}
+
+/*
+ * uprobes: the payload is the probed function's first six integer
+ * arguments (uprobe) or its return value (uretprobe), as u64 words; the
+ * recorder stores a matching format text (docs/RECORDER.md).
+ */
+SEC("uprobe")
+int BPF_KPROBE(bt_uprobe)
+{
+	__u64 rec[8] = {};
+
+	rec[0] = PT_REGS_PARM1(ctx);
+	rec[1] = PT_REGS_PARM2(ctx);
+	rec[2] = PT_REGS_PARM3(ctx);
+	rec[3] = PT_REGS_PARM4(ctx);
+	rec[4] = PT_REGS_PARM5(ctx);
+	rec[5] = ctx->r9; /* x86-64 sixth argument (no PT_REGS_PARM6 in libbpf 1.1) */
+	return emit_local(ctx, (__u32)bpf_get_attach_cookie(ctx), rec, SLOT_UPROBE, 0);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(bt_uretprobe)
+{
+	__u64 rec[8] = {};
+
+	rec[0] = PT_REGS_RC(ctx);
+	return emit_local(ctx, (__u32)bpf_get_attach_cookie(ctx), rec, SLOT_UPROBE, 0);
 }

@@ -31,6 +31,7 @@ static void usage(FILE *f)
 		"  -e, --event SPEC         probe to record; repeatable:\n"
 		"                             profile[:hz:N]          CPU samples with stacks\n"
 		"                             tracepoint:CAT:NAME     alias t: or CAT:NAME; globs: t:block:*\n"
+		"                             uprobe:PATH:SYMBOL      alias u:; uretprobe: (ur:) for returns\n"
 		"                           append ,stack ,kstack or ,ustack for stacks of one probe\n"
 		"  -g, --call-graph         capture kernel and user stacks for every probe\n"
 		"  -b, --buffer-size SIZE   size of each ring buffer (default: 8M per CPU up to\n"
@@ -48,7 +49,8 @@ static void usage(FILE *f)
 		"  " PROG " -d 10s -o cpu.tape                  # whole-system CPU profile\n"
 		"  " PROG " -e t:syscalls:sys_enter_openat -- make -j8\n"
 		"  " PROG " -e 't:block:*' -g -p 1234 -d 30s\n"
-		"  " PROG " -e t:sched:sched_switch,kstack -d 5s\n");
+		"  " PROG " -e t:sched:sched_switch,kstack -d 5s\n"
+		"  " PROG " -e 'u:libc.so.6:malloc,ustack' -p 1234 -d 5s\n");
 }
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)

@@ -42,7 +42,7 @@
 struct rec_type {
 	uint32_t id;
 	uint32_t source; /* TAPE_SRC_* */
-	char name[260];
+	char name[300];
 	const char *spec;
 	char *format;
 	struct bt_type_cfg cfg;
@@ -195,6 +195,22 @@ static bool kernel_has_kprobes(const char *tracefs)
 	return access(p, F_OK) == 0 || access("/sys/bus/event_source/devices/kprobe", F_OK) == 0;
 }
 
+/* Format texts stored with uprobe events, in tracefs syntax, so readers
+ * decode their payload by field name like a tracepoint's. */
+static const char uprobe_format[] =
+	"name: uprobe\nID: 0\nformat:\n"
+	"\tfield:u64 arg0;\toffset:0;\tsize:8;\tsigned:0;\n"
+	"\tfield:u64 arg1;\toffset:8;\tsize:8;\tsigned:0;\n"
+	"\tfield:u64 arg2;\toffset:16;\tsize:8;\tsigned:0;\n"
+	"\tfield:u64 arg3;\toffset:24;\tsize:8;\tsigned:0;\n"
+	"\tfield:u64 arg4;\toffset:32;\tsize:8;\tsigned:0;\n"
+	"\tfield:u64 arg5;\toffset:40;\tsize:8;\tsigned:0;\n"
+	"\nprint fmt: \"(%llx) arg0=%llx\", REC->arg0\n";
+static const char uretprobe_format[] =
+	"name: uretprobe\nID: 0\nformat:\n"
+	"\tfield:u64 ret;\toffset:0;\tsize:8;\tsigned:0;\n"
+	"\nprint fmt: \"ret=%llx\", REC->ret\n";
+
 /* Returns 0, or an exit code (1 runtime, 2 usage) after printing the error. */
 static int resolve_specs(struct session *s)
 {
@@ -284,6 +300,33 @@ static int resolve_specs(struct session *s)
 			free(names);
 			break;
 		}
+		case REC_SPEC_UPROBE:
+		case REC_SPEC_URETPROBE: {
+			bool ret = sp->kind == REC_SPEC_URETPROBE;
+
+			if (strchr(sp->cat, '/') && access(sp->cat, R_OK)) {
+				fprintf(stderr, PROG ": '%s': cannot read '%s': %s\n", sp->text, sp->cat,
+					strerror(errno));
+				return 2;
+			}
+			if (add_type(s, &t))
+				return 1;
+			t->source = ret ? TAPE_SRC_URETPROBE : TAPE_SRC_UPROBE;
+			t->spec = sp->text;
+			snprintf(t->name, sizeof(t->name), "%s:%s:%s", ret ? "uretprobe" : "uprobe",
+				 sp->cat, sp->name);
+			snprintf(t->cat, sizeof(t->cat), "%s", sp->cat);
+			snprintf(t->tp, sizeof(t->tp), "%s", sp->name);
+			t->format = strdup(ret ? uretprobe_format : uprobe_format);
+			if (!t->format)
+				return 1;
+			t->cfg.fixed_size = ret ? 8 : 48;
+			/* like syscalls, the kernel stack of a uprobe hit is the trap path */
+			t->cfg.flags = (uint16_t)stack_cfg(s, sp);
+			if (!(sp->stacks & REC_STACK_K))
+				t->cfg.flags &= (uint16_t)~BT_CFG_KSTACK;
+			break;
+		}
 		case REC_SPEC_KPROBE:
 		case REC_SPEC_KRETPROBE:
 			if (!have_tracefs && rec_tracefs__root(tracefs, sizeof(tracefs), err, sizeof(err)) == 0)
@@ -295,8 +338,6 @@ static int resolve_specs(struct session *s)
 				return 1;
 			}
 			/* fall through */
-		case REC_SPEC_UPROBE:
-		case REC_SPEC_URETPROBE:
 		case REC_SPEC_USDT:
 		case REC_SPEC_OFFCPU:
 			fprintf(stderr, PROG ": '%s': %s probes are not supported yet\n", sp->text,
@@ -467,6 +508,22 @@ static int attach_all(struct session *s)
 			if (!l) {
 				fprintf(stderr, PROG ": cannot attach to tracepoint '%s': %s\n", t->name,
 					strerror(errno));
+				return -1;
+			}
+			if (add_link(s, l))
+				return -1;
+		} else if (t->source == TAPE_SRC_UPROBE || t->source == TAPE_SRC_URETPROBE) {
+			bool ret = t->source == TAPE_SRC_URETPROBE;
+			LIBBPF_OPTS(bpf_uprobe_opts, uopts, .bpf_cookie = id, .retprobe = ret,
+				    .func_name = t->tp);
+			/* -p: only that process; otherwise every process, filtered in BPF */
+			struct bpf_link *l = bpf_program__attach_uprobe_opts(
+				ret ? s->skel->progs.bt_uretprobe : s->skel->progs.bt_uprobe,
+				s->o->pid > 0 ? s->o->pid : -1, t->cat, 0, &uopts);
+
+			if (!l) {
+				fprintf(stderr, PROG ": cannot attach '%s': %s\n", t->spec,
+					errno == ENOENT ? "no such file or symbol" : strerror(errno));
 				return -1;
 			}
 			if (add_link(s, l))
@@ -784,7 +841,8 @@ static uint64_t recursion_misses(struct session *s)
 	struct bpf_program *progs[] = {
 		s->skel->progs.bt_tracepoint, s->skel->progs.bt_profile, s->skel->progs.bt_sys_enter,
 		s->skel->progs.bt_sys_exit,   s->skel->progs.bt_fork,    s->skel->progs.bt_exec,
-		s->skel->progs.bt_exit,       s->skel->progs.bt_comm,
+		s->skel->progs.bt_exit,       s->skel->progs.bt_comm,    s->skel->progs.bt_uprobe,
+		s->skel->progs.bt_uretprobe,
 	};
 	uint64_t total = 0;
 

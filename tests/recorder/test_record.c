@@ -601,6 +601,67 @@ static void test_record__wildcards_and_syscall_exit(void **state)
 	unlink(out);
 }
 
+static void test_record__uprobe_args_and_returns(void **state)
+{
+	char out[256], burner[600], spec1[700], spec2[700];
+	struct trace t;
+
+	path_of(burner, sizeof(burner), "burner");
+	tl_tmp_path(out, sizeof(out), ".tape");
+	snprintf(spec1, sizeof(spec1), "uprobe:%s:burner_leaf_spin,ustack", burner);
+	snprintf(spec2, sizeof(spec2), "ur:%s:burner_branch_b", burner);
+	char *args[] = {recorder, "-q", "-o", out, "-e", spec1, "-e", spec2, "--", burner, "0.3",
+			NULL};
+	assert_int_equal(record(args, 0), 0);
+	assert_int_equal(trace_load(out, &t), 0);
+	assert_int_equal(t.read_error, 0);
+	const struct tl_desc *du = NULL, *dr = NULL;
+	for (size_t i = 0; i < t.ndescs; i++) {
+		if (t.descs[i].source == TAPE_SRC_UPROBE)
+			du = &t.descs[i];
+		if (t.descs[i].source == TAPE_SRC_URETPROBE)
+			dr = &t.descs[i];
+	}
+	assert_true(du && dr);
+	if (!du || !dr)
+		return;
+	assert_non_null(strstr(du->name, "uprobe:"));
+	assert_non_null(strstr(du->format, "field:u64 arg0;"));
+	assert_non_null(strstr(dr->format, "field:u64 ret;"));
+
+	/* burner_run calls branch_a then branch_b; each calls the leaf with its
+	 * CPU-time budget: 200000 ns (a) or 100000 ns (b) */
+	long a = 0, b = 0, rets = 0, other = 0, with_stack = 0;
+	for (size_t i = 0; i < t.nevents; i++) {
+		const struct tl_event *e = &t.events[i];
+		uint64_t v;
+
+		if (e->type_id == du->type_id) {
+			assert_int_equal(e->payload_size, 48);
+			memcpy(&v, e->payload, 8);
+			if (v == 200000)
+				a++;
+			else if (v == 100000)
+				b++;
+			else
+				other++;
+			with_stack += e->ustack_id != 0;
+		} else if (e->type_id == dr->type_id) {
+			assert_int_equal(e->payload_size, 8);
+			rets++;
+		}
+	}
+	printf("uprobe: leaf(200000) %ld, leaf(100000) %ld, branch_b returns %ld\n", a, b, rets);
+	assert_int_equal(other, 0);
+	assert_true(b >= 100);
+	assert_true(a - b >= 0 && a - b <= 1);
+	assert_int_equal(rets, b);
+	assert_int_equal(with_stack, a + b);
+	assert_int_equal(trace_lost(&t, 0), 0);
+	trace_free(&t);
+	unlink(out);
+}
+
 static void test_record__comm_rename(void **state)
 {
 	char out[256];
@@ -644,7 +705,8 @@ static void test_record__errors_are_one_line(void **state)
 		{"bogus:thing:x", 2, "unknown probe type"},
 		{"nosuchcat:nosuchevent", 2, "unknown tracepoint"},
 		{"t:nosuchcat:nosuchevent", 2, "unknown tracepoint"},
-		{"uprobe:/bin/sh:main", 2, "not supported yet"},
+		{"usdt:/bin/sh:prov:probe", 2, "not supported yet"},
+		{"uprobe:/nonexistent/bin:main", 2, "cannot read '/nonexistent/bin'"},
 		{"offcpu", 2, "not supported yet"},
 		{"profile:hz:0", 2, "profile:hz:N"},
 	};
@@ -762,6 +824,7 @@ int main(void)
 		cmocka_unit_test(test_record__pid_filter_scans_mappings),
 		cmocka_unit_test(test_record__wildcards_and_syscall_exit),
 		cmocka_unit_test(test_record__comm_rename),
+		cmocka_unit_test(test_record__uprobe_args_and_returns),
 		cmocka_unit_test(test_record__errors_are_one_line),
 	};
 
