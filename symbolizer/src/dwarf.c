@@ -53,6 +53,9 @@ struct dw_row {
 	uint8_t end;     /* end_sequence: no line from here */
 };
 
+struct unit;
+struct abbrev_table;
+
 struct dw_scope {
 	Dwarf_Off off;
 	uint32_t next;        /* index after this scope's subtree */
@@ -60,7 +63,9 @@ struct dw_scope {
 	uint32_t first_range, nranges;
 	uint32_t call_file, call_line;
 	const char *name;
-	uint8_t inlined, resolved;
+	const char *name_hint; /* own linkage name, else own name, from the walk */
+	uint64_t ref_abs;      /* abstract_origin / specification */
+	uint8_t inlined, resolved, has_link, ref_local;
 };
 
 struct dw_range {
@@ -92,6 +97,8 @@ struct dw_cu {
 	struct dw_top *tops;
 	size_t ntops;
 	size_t row_hint, top_hint; /* last positions: batches come sorted */
+	struct unit *unit;         /* kept to read names on demand */
+	struct abbrev_table *abt;
 	size_t mem;
 };
 
@@ -586,8 +593,11 @@ static int index_cus(struct sym_dwarf *d)
 
 /* ---- per-CU decoding ---- */
 
+static void cu_unit_free(struct dw_cu *cu);
+
 static void cu_release(struct sym_dwarf *d, struct dw_cu *cu)
 {
+	cu_unit_free(cu);
 	free(cu->files);
 	free(cu->rows);
 	free(cu->scopes);
@@ -855,14 +865,22 @@ struct die_vals {
 	uint64_t addr_base, rnglists_base;
 	uint32_t call_file, call_line;
 	uint8_t has_low, low_x, has_high, high_const, has_ranges, ranges_x, has_sibling;
-	uint8_t has_addr_base, has_rnglists_base, has_stmt_list;
-	uint64_t stmt_list;
+	uint8_t has_addr_base, has_rnglists_base, has_stmt_list, has_str_offsets_base;
+	uint64_t stmt_list, str_offsets_base;
+	/* names: form and value (or the inline string) */
+	uint16_t name_form, link_form;
+	uint64_t name_val, link_val;
+	const char *name_ptr, *link_ptr;
+	uint64_t ref_abs; /* abstract_origin or specification, .debug_info offset */
+	uint8_t ref_local; /* the reference stays inside this unit */
 };
 
 struct unit {
 	struct sym_dwarf *d;
 	struct dw_cu *cu;
-	struct raw_sec info, addr, ranges, rnglists;
+	struct raw_sec info, addr, ranges, rnglists, str, line_str, str_offsets;
+	uint64_t str_offsets_base;
+	int have_str_offsets_base;
 	uint64_t start, end; /* the unit in .debug_info */
 	uint8_t offsz, addrsz, version, be;
 	uint64_t addr_base, rnglists_base;
@@ -874,9 +892,11 @@ static void read_attr(struct unit *u, struct rd *r, uint16_t at, uint16_t form, 
 		      struct die_vals *v)
 {
 	uint64_t val = 0;
-	int is_const = 0, is_addr = 0, is_addrx = 0, is_ref = 0;
+	int is_const = 0, is_addr = 0, is_addrx = 0, is_ref = 0, is_str = 0, is_refaddr = 0;
+	const uint8_t *at_start;
 
 again:
+	at_start = r->p;
 	switch (form) {
 	case DW_FORM_addr: val = rd_u(r, u->addrsz); is_addr = 1; break;
 	case DW_FORM_addrx: case DW_FORM_GNU_addr_index: val = rd_uleb(r); is_addrx = 1; break;
@@ -884,29 +904,33 @@ again:
 	case DW_FORM_addrx2: val = rd_u(r, 2); is_addrx = 1; break;
 	case DW_FORM_addrx3: val = rd_u(r, 3); is_addrx = 1; break;
 	case DW_FORM_addrx4: val = rd_u(r, 4); is_addrx = 1; break;
-	case DW_FORM_data1: case DW_FORM_flag: case DW_FORM_strx1: val = rd_u(r, 1); is_const = 1; break;
-	case DW_FORM_data2: case DW_FORM_strx2: val = rd_u(r, 2); is_const = 1; break;
-	case DW_FORM_strx3: val = rd_u(r, 3); break;
-	case DW_FORM_data4: case DW_FORM_strx4: case DW_FORM_ref_sup4: val = rd_u(r, 4); is_const = 1; break;
+	case DW_FORM_data1: case DW_FORM_flag: val = rd_u(r, 1); is_const = 1; break;
+	case DW_FORM_strx1: val = rd_u(r, 1); is_str = 1; break;
+	case DW_FORM_data2: val = rd_u(r, 2); is_const = 1; break;
+	case DW_FORM_strx2: val = rd_u(r, 2); is_str = 1; break;
+	case DW_FORM_strx3: val = rd_u(r, 3); is_str = 1; break;
+	case DW_FORM_data4: case DW_FORM_ref_sup4: val = rd_u(r, 4); is_const = 1; break;
+	case DW_FORM_strx4: val = rd_u(r, 4); is_str = 1; break;
 	case DW_FORM_data8: case DW_FORM_ref_sig8: case DW_FORM_ref_sup8: val = rd_u(r, 8); is_const = 1; break;
 	case DW_FORM_data16: rd_skip(r, 16); break;
 	case DW_FORM_sdata: val = (uint64_t)rd_sleb(r); is_const = 1; break;
 	case DW_FORM_udata: val = rd_uleb(r); is_const = 1; break;
 	case DW_FORM_implicit_const: val = (uint64_t)ic; is_const = 1; break;
 	case DW_FORM_flag_present: val = 1; break;
-	case DW_FORM_string: rd_skip_str(r); break;
-	case DW_FORM_strp: case DW_FORM_line_strp: case DW_FORM_strp_sup:
-	case DW_FORM_GNU_strp_alt: case DW_FORM_GNU_ref_alt:
+	case DW_FORM_string: rd_skip_str(r); is_str = 1; break;
+	case DW_FORM_strp: case DW_FORM_line_strp: val = rd_u(r, u->offsz); is_str = 1; break;
+	case DW_FORM_strp_sup: case DW_FORM_GNU_strp_alt: case DW_FORM_GNU_ref_alt:
 		val = rd_u(r, u->offsz); break;
 	case DW_FORM_sec_offset: val = rd_u(r, u->offsz); is_const = 1; break;
-	case DW_FORM_strx: case DW_FORM_GNU_str_index: case DW_FORM_loclistx: val = rd_uleb(r); break;
+	case DW_FORM_strx: case DW_FORM_GNU_str_index: val = rd_uleb(r); is_str = 1; break;
+	case DW_FORM_loclistx: val = rd_uleb(r); break;
 	case DW_FORM_rnglistx: val = rd_uleb(r); if (at == DW_AT_ranges) { v->ranges_x = 1; } is_const = 1; break;
 	case DW_FORM_ref1: val = rd_u(r, 1); is_ref = 1; break;
 	case DW_FORM_ref2: val = rd_u(r, 2); is_ref = 1; break;
 	case DW_FORM_ref4: val = rd_u(r, 4); is_ref = 1; break;
 	case DW_FORM_ref8: val = rd_u(r, 8); is_ref = 1; break;
 	case DW_FORM_ref_udata: val = rd_uleb(r); is_ref = 1; break;
-	case DW_FORM_ref_addr: val = rd_u(r, u->version <= 2 ? u->addrsz : u->offsz); break;
+	case DW_FORM_ref_addr: val = rd_u(r, u->version <= 2 ? u->addrsz : u->offsz); is_refaddr = 1; break;
 	case DW_FORM_exprloc: case DW_FORM_block: rd_skip(r, rd_uleb(r)); break;
 	case DW_FORM_block1: rd_skip(r, rd_u(r, 1)); break;
 	case DW_FORM_block2: rd_skip(r, rd_u(r, 2)); break;
@@ -967,6 +991,35 @@ again:
 	case DW_AT_rnglists_base:
 		v->rnglists_base = val;
 		v->has_rnglists_base = 1;
+		break;
+	case DW_AT_str_offsets_base:
+		v->str_offsets_base = val;
+		v->has_str_offsets_base = 1;
+		break;
+	case DW_AT_name:
+		if (is_str) {
+			v->name_form = form;
+			v->name_val = val;
+			v->name_ptr = (const char *)at_start;
+		}
+		break;
+	case DW_AT_linkage_name:
+	case DW_AT_MIPS_linkage_name:
+		if (is_str) {
+			v->link_form = form;
+			v->link_val = val;
+			v->link_ptr = (const char *)at_start;
+		}
+		break;
+	case DW_AT_abstract_origin:
+	case DW_AT_specification:
+		if (is_ref) {
+			v->ref_abs = u->start + val;
+			v->ref_local = 1;
+		} else if (is_refaddr) {
+			v->ref_abs = val;
+			v->ref_local = 0;
+		}
 		break;
 	case DW_AT_stmt_list:
 		if (is_const) {
@@ -1104,6 +1157,84 @@ static int unit_ranges(struct unit *u, const struct die_vals *v, range_fn fn, vo
 	}
 }
 
+static const char *sec_str(struct raw_sec sec, uint64_t off)
+{
+	if (!sec.p || off >= sec.size || !memchr(sec.p + off, 0, sec.size - off))
+		return NULL;
+	return (const char *)sec.p + off;
+}
+
+/* The string an attribute names, for the forms read_attr marks as
+ * strings; NULL when it cannot be read. */
+static const char *unit_str(const struct unit *u, uint16_t form, uint64_t val, const char *ptr)
+{
+	uint64_t base, at;
+	struct rd r;
+
+	switch (form) {
+	case DW_FORM_string:
+		return ptr;
+	case DW_FORM_strp:
+		return sec_str(u->str, val);
+	case DW_FORM_line_strp:
+		return sec_str(u->line_str, val);
+	case DW_FORM_strx: case DW_FORM_GNU_str_index:
+	case DW_FORM_strx1: case DW_FORM_strx2: case DW_FORM_strx3: case DW_FORM_strx4:
+		base = u->have_str_offsets_base ? u->str_offsets_base : 8;
+		if (!u->str_offsets.p || base > u->str_offsets.size ||
+		    val > (u->str_offsets.size - base) / u->offsz)
+			return NULL;
+		at = base + val * u->offsz;
+		if (u->str_offsets.size - at < u->offsz)
+			return NULL;
+		r = (struct rd){ u->str_offsets.p + at, u->str_offsets.p + u->str_offsets.size, 0, u->be };
+		return sec_str(u->str, rd_u(&r, u->offsz));
+	default:
+		return NULL;
+	}
+}
+
+/* Reads the attributes of the DIE at OFF (in .debug_info) of unit U. */
+static int unit_die(struct unit *u, const struct abbrev_table *abt, uint64_t off, struct die_vals *v);
+
+/*
+ * As binutils: a linkage name anywhere along abstract_origin /
+ * specification wins, else the first DW_AT_name met.  Stays inside the
+ * unit; returns 1 when it could follow everything, 0 to let libdwarf try.
+ */
+static int unit_name(struct unit *u, const struct abbrev_table *abt, uint64_t off, int depth,
+		     const char **name, int *linkage)
+{
+	struct die_vals v = { 0 };
+	const char *own;
+
+	*name = NULL;
+	*linkage = 0;
+	if (unit_die(u, abt, off, &v))
+		return 0;
+	if (v.link_form) {
+		*name = unit_str(u, v.link_form, v.link_val, v.link_ptr);
+		*linkage = *name != NULL;
+		if (*linkage)
+			return 1;
+	}
+	own = v.name_form ? unit_str(u, v.name_form, v.name_val, v.name_ptr) : NULL;
+	if (v.ref_abs && depth < MAX_NAME_DEPTH) {
+		const char *sub;
+		int sublink;
+
+		if (!v.ref_local || !unit_name(u, abt, v.ref_abs, depth + 1, &sub, &sublink))
+			return 0;
+		if (sublink || !own) {
+			*name = sub;
+			*linkage = sublink;
+			return 1;
+		}
+	}
+	*name = own;
+	return 1;
+}
+
 struct scope_ctx {
 	struct sym_dwarf *d;
 	struct dw_cu *cu;
@@ -1146,6 +1277,9 @@ static int walk_unit(struct sym_dwarf *d, struct dw_cu *cu)
 	u.addr = raw_section(d, ".debug_addr");
 	u.ranges = raw_section(d, ".debug_ranges");
 	u.rnglists = raw_section(d, ".debug_rnglists");
+	u.str = raw_section(d, ".debug_str");
+	u.line_str = raw_section(d, ".debug_line_str");
+	u.str_offsets = raw_section(d, ".debug_str_offsets");
 	if (!u.info.p || cu->hdr_off >= u.info.size)
 		return -EINVAL;
 	r = (struct rd){ u.info.p + cu->hdr_off, u.info.p + u.info.size, 0, u.be };
@@ -1159,6 +1293,7 @@ static int walk_unit(struct sym_dwarf *d, struct dw_cu *cu)
 		return -EINVAL;
 	u.start = cu->hdr_off;
 	r.end = r.p + len;
+	u.end = (uint64_t)(r.end - u.info.p);
 	u.version = (uint8_t)rd_u(&r, 2);
 	if (u.version >= 5) {
 		uint8_t type = (uint8_t)rd_u(&r, 1);
@@ -1235,6 +1370,8 @@ static int walk_unit(struct sym_dwarf *d, struct dw_cu *cu)
 			u.have_rnglists_base = v.has_rnglists_base;
 			cu->stmt_list = v.stmt_list;
 			cu->has_stmt_list = v.has_stmt_list;
+			u.str_offsets_base = v.str_offsets_base;
+			u.have_str_offsets_base = v.has_str_offsets_base;
 		} else if (!f.skip) {
 			switch (ab->tag) {
 			case DW_TAG_subprogram:
@@ -1256,6 +1393,13 @@ static int walk_unit(struct sym_dwarf *d, struct dw_cu *cu)
 				s->inlined = ab->tag == DW_TAG_inlined_subroutine;
 				s->call_file = v.call_file;
 				s->call_line = v.call_line;
+				s->ref_abs = v.ref_abs;
+				s->ref_local = v.ref_local;
+				if (v.link_form)
+					s->name_hint = unit_str(&u, v.link_form, v.link_val, v.link_ptr);
+				s->has_link = s->name_hint != NULL;
+				if (!s->name_hint && v.name_form)
+					s->name_hint = unit_str(&u, v.name_form, v.name_val, v.name_ptr);
 				s->first_range = (uint32_t)cu->nranges;
 				s->next = (uint32_t)cu->nscopes;
 				rr = unit_ranges(&u, &v, add_scope_range, &sc);
@@ -1315,8 +1459,51 @@ static int walk_unit(struct sym_dwarf *d, struct dw_cu *cu)
 	if (r.bad)
 		ret = -EINVAL;
 out:
+	/* Keep the unit and its abbreviations for reading names later. */
+	if (ret != -ENOMEM && !cu->unit) {
+		cu->unit = malloc(sizeof(*cu->unit));
+		cu->abt = malloc(sizeof(*cu->abt));
+		if (cu->unit && cu->abt) {
+			*cu->unit = u;
+			*cu->abt = abt;
+			return ret;
+		}
+		free(cu->unit);
+		free(cu->abt);
+		cu->unit = NULL;
+		cu->abt = NULL;
+	}
 	abbrev_table_release(&abt);
 	return ret;
+}
+
+static void cu_unit_free(struct dw_cu *cu)
+{
+	if (cu->abt)
+		abbrev_table_release(cu->abt);
+	free(cu->abt);
+	free(cu->unit);
+	cu->abt = NULL;
+	cu->unit = NULL;
+}
+
+static int unit_die(struct unit *u, const struct abbrev_table *abt, uint64_t off, struct die_vals *v)
+{
+	const struct abbrev *ab;
+	struct rd r;
+
+	if (off < u->start || off >= u->end)
+		return -1;
+	r = (struct rd){ u->info.p + off, u->info.p + u->end, 0, u->be };
+	ab = find_abbrev(abt, rd_uleb(&r));
+	if (r.bad || !ab)
+		return -1;
+	for (uint32_t i = 0; i < ab->n && !r.bad; i++) {
+		const struct abbrev_spec *sp = &abt->s[ab->first + i];
+
+		read_attr(u, &r, sp->at, sp->form, sp->implicit, v);
+	}
+	return r.bad ? -1 : 0;
 }
 
 /*
@@ -2027,7 +2214,50 @@ static int attr_u32(struct sym_dwarf *d, Dwarf_Die die, Dwarf_Half at, uint32_t 
 	return ok;
 }
 
-static void resolve_scope(struct sym_dwarf *d, struct dw_scope *s)
+static void resolve_scope_dwarf(struct sym_dwarf *d, struct dw_scope *s, int use_cache);
+
+/* Names from the unit's own bytes, libdwarf only for references that
+ * leave the unit (DW_FORM_ref_addr). */
+static void resolve_scope(struct sym_dwarf *d, struct dw_cu *cu, struct dw_scope *s)
+{
+	const char **slot, *sub;
+	int found = 0, sublink;
+
+	if (s->has_link || !s->ref_abs) {
+		s->name = s->name_hint;
+		s->resolved = 1;
+		return;
+	}
+	if (s->ref_local && cu->unit) {
+		if (!s->name_hint) {
+			/* Many inlined instances share one origin: cache. */
+			slot = name_slot(d, s->ref_abs, &found);
+			if (slot && found) {
+				s->name = *slot;
+				s->resolved = 1;
+				return;
+			}
+			if (unit_name(cu->unit, cu->abt, s->ref_abs, 1, &sub, &sublink)) {
+				s->name = sub;
+				s->resolved = 1;
+				if (slot)
+					*slot = sub;
+				return;
+			}
+			resolve_scope_dwarf(d, s, 0);
+			if (slot)
+				*slot = s->name;
+			return;
+		} else if (unit_name(cu->unit, cu->abt, s->ref_abs, 1, &sub, &sublink)) {
+			s->name = sublink ? sub : s->name_hint;
+			s->resolved = 1;
+			return;
+		}
+	}
+	resolve_scope_dwarf(d, s, 1);
+}
+
+static void resolve_scope_dwarf(struct sym_dwarf *d, struct dw_scope *s, int use_cache)
 {
 	Dwarf_Error err = NULL;
 	Dwarf_Die die = NULL;
@@ -2051,7 +2281,7 @@ static void resolve_scope(struct sym_dwarf *d, struct dw_scope *s)
 		   dwarf_attr(die, DW_AT_abstract_origin, &attr, &err) == DW_DLV_OK) {
 		Dwarf_Off off;
 
-		if (dwarf_global_formref(attr, &off, &err) == DW_DLV_OK) {
+		if (use_cache && dwarf_global_formref(attr, &off, &err) == DW_DLV_OK) {
 			slot = name_slot(d, off, &found);
 			if (slot && found) {
 				s->name = *slot;
@@ -2210,7 +2440,7 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *f
 		struct sym_dw_frame *f = &frames[n];
 
 		if (!s->resolved)
-			resolve_scope(d, s);
+			resolve_scope(d, cu, s);
 		f->func = s->name;
 		f->lo = chain_lo[i];
 		if (n == 0) {
