@@ -26,6 +26,7 @@ const volatile __u32 n_rings = 1;
 const volatile __u32 sys_raw_enter_type = 0; /* raw_syscalls:sys_enter */
 const volatile __u32 sys_raw_exit_type = 0;  /* raw_syscalls:sys_exit */
 const volatile __u32 sys_per_nr = 0;         /* syscalls:sys_{enter,exit}_* present */
+const volatile __u32 offcpu_type = 0;        /* type id of the offcpu event, 0 = off */
 const volatile __u64 wakeup_bytes = 1 << 20; /* force a wakeup above this */
 
 struct ring {
@@ -81,7 +82,14 @@ struct scratch {
  * themselves: a CPU sample or an interrupt's tracepoint can run in the
  * middle of a syscall event and must not overwrite its half-built record.
  */
-enum { SLOT_TRACEPOINT = 0, SLOT_PROFILE = 1, SLOT_SYSCALL = 2, SLOT_UPROBE = 3, NR_SLOTS = 4 };
+enum {
+	SLOT_TRACEPOINT = 0,
+	SLOT_PROFILE = 1,
+	SLOT_SYSCALL = 2,
+	SLOT_UPROBE = 3,
+	SLOT_OFFCPU = 4,
+	NR_SLOTS = 5
+};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -89,6 +97,19 @@ struct {
 	__type(key, __u32);
 	__type(value, struct scratch);
 } scratch SEC(".maps");
+
+/* parked off-CPU records (see bt_offcpu) */
+struct offcpu_val {
+	__u8 buf[BT_OFFCPU_VALUE_BYTES];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct offcpu_val);
+} offcpu_start SEC(".maps");
 
 static __always_inline void count_loss(__u32 type_id, __u32 kind)
 {
@@ -534,6 +555,11 @@ int BPF_PROG(bt_exit, struct task_struct *task)
 	if (!p)
 		return 0;
 	proc_fill(p, BT_REC_EXIT, task);
+	if (offcpu_type) {
+		__u32 tid = p->tid;
+
+		bpf_map_delete_elem(&offcpu_start, &tid);
+	}
 	p->exit_code = BPF_CORE_READ(task, exit_code);
 	if (p->pid != p->tid)
 		p->flags |= BT_PROCF_THREAD;
@@ -703,4 +729,88 @@ int BPF_KRETPROBE(bt_uretprobe)
 
 	rec[0] = PT_REGS_RC(ctx);
 	return emit_local(ctx, (__u32)bpf_get_attach_cookie(ctx), rec, SLOT_UPROBE, 0);
+}
+
+/*
+ * Off-CPU time.  When a tracked thread is switched out, its stacks (where it
+ * blocked) and the time are parked in `offcpu_start` under its tid; when it
+ * is switched back in, the parked record goes out as one event with the
+ * duration filled in.  The map entry is the event as it will be written.
+ */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(bt_offcpu, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
+{
+	__u32 type_id = offcpu_type & (BT_MAX_TYPES - 1), slot = SLOT_OFFCPU, tid, cpu;
+	struct bt_type_cfg *cfg;
+	struct offcpu_val *v;
+	struct bt_event *e;
+	struct scratch *s;
+	__u64 now = bpf_ktime_get_ns(), nk = 0, nu = 0, off, size;
+	long ret;
+
+	cfg = bpf_map_lookup_elem(&type_cfg, &type_id);
+	if (!cfg)
+		return 0;
+	cpu = bpf_get_smp_processor_id();
+
+	/* next comes back: emit its parked record */
+	tid = next->pid;
+	v = bpf_map_lookup_elem(&offcpu_start, &tid);
+	if (v) {
+		e = (void *)v->buf;
+		struct bt_offcpu *o = (void *)(e + 1);
+		void *rb = cpu_ring(cpu);
+
+		o->duration_ns = now - e->ts_ns;
+		size = sizeof(*e) + sizeof(*o) + 8 * ((__u64)e->kstack_n + e->ustack_n);
+		if (rb && size <= sizeof(*v)) {
+			if (bpf_ringbuf_output(rb, v, size, wake_flag(size)))
+				count_loss(type_id, BT_LOSS_RINGBUF);
+		}
+		bpf_map_delete_elem(&offcpu_start, &tid);
+	}
+
+	/* prev goes off-CPU (current is still prev here) */
+	if (!prev->pid || !is_tracked(prev->tgid))
+		return 0;
+	s = bpf_map_lookup_elem(&scratch, &slot);
+	if (!s)
+		return 0;
+	e = (void *)s->buf;
+	e->kind = BT_REC_EVENT;
+	e->type_id = type_id;
+	e->ts_ns = now;
+	e->pid = prev->tgid;
+	e->tid = prev->pid;
+	e->cpu = cpu;
+	e->flags = 0;
+	e->__pad0 = 0;
+	e->payload_size = sizeof(struct bt_offcpu);
+	struct bt_offcpu *o = (void *)(e + 1);
+	o->duration_ns = 0;
+	o->state = prev_state;
+	o->__pad0 = 0;
+	off = sizeof(*e) + sizeof(*o);
+	if (cfg->flags & BT_CFG_KSTACK) {
+		ret = bpf_get_stack(ctx, s->buf + off, BT_STACK_BYTES, 0);
+		if (ret < 0) {
+			e->flags |= BT_EVF_KSTACK_LOST;
+			count_loss(type_id, BT_LOSS_KSTACK);
+		} else {
+			nk = (__u64)ret / 8;
+			if (nk > BT_MAX_STACK_FRAMES)
+				nk = BT_MAX_STACK_FRAMES;
+		}
+	}
+	off += nk * 8;
+	if (cfg->flags & BT_CFG_USTACK)
+		nu = walk_ustack(s, off);
+	e->kstack_n = nk;
+	e->ustack_n = nu;
+	tid = prev->pid;
+	/* the scratch buffer starts with exactly the parked value's layout */
+	if (bpf_map_update_elem(&offcpu_start, &tid, s->buf, BPF_ANY))
+		count_loss(type_id, BT_LOSS_RINGBUF);
+	return 0;
 }

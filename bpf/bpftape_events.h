@@ -104,6 +104,15 @@ struct bt_type_cfg {
 	__u16 __pad1[3];
 };
 
+/* Payload of an off-CPU event (emitted when the thread runs again; ts_ns is
+ * when it went off-CPU, the stacks are where it blocked). */
+struct bt_offcpu {
+	__u64 duration_ns;
+	__u32 state; /* prev_state at the switch: 0 = preempted (runnable) */
+	__u32 __pad0;
+};
+#define BT_OFFCPU_VALUE_BYTES (sizeof(struct bt_event) + sizeof(struct bt_offcpu) + 2 * BT_STACK_BYTES)
+
 /* Loss counters: per-CPU array indexed by type_id * BT_LOSS_NKINDS + kind.
  * type_id 0 holds lifecycle (process) losses. */
 enum bt_loss_kind {
@@ -124,6 +133,7 @@ _Static_assert(__builtin_offsetof(struct bt_proc, comm) == 40, "bt_proc.comm");
 _Static_assert(__builtin_offsetof(struct bt_proc, filename) == BT_PROC_SMALL_SIZE,
 	       "bt_proc.filename");
 _Static_assert(sizeof(struct bt_type_cfg) == 40, "bt_type_cfg size");
+_Static_assert(sizeof(struct bt_offcpu) == 16, "bt_offcpu size");
 _Static_assert(__builtin_offsetof(struct bt_type_cfg, common_type) == 32,
 	       "bt_type_cfg.common_type");
 _Static_assert(__builtin_offsetof(struct bt_type_cfg, loc_off) == 8, "bt_type_cfg.loc_off");

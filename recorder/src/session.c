@@ -115,6 +115,7 @@ struct session {
 	int ncpus;
 	bool filter;
 	int tracked_fd;
+	uint32_t offcpu_type;
 	uint32_t *exited; /* tgids to untrack after the next mapping drain */
 	size_t nexited, capexited;
 	uint64_t *loss_prev; /* last written per-CPU loss values */
@@ -210,6 +211,13 @@ static const char uretprobe_format[] =
 	"name: uretprobe\nID: 0\nformat:\n"
 	"\tfield:u64 ret;\toffset:0;\tsize:8;\tsigned:0;\n"
 	"\nprint fmt: \"ret=%llx\", REC->ret\n";
+
+/* offcpu events: struct bt_offcpu */
+static const char offcpu_format[] =
+	"name: offcpu\nID: 0\nformat:\n"
+	"\tfield:u64 duration_ns;\toffset:0;\tsize:8;\tsigned:0;\n"
+	"\tfield:u32 state;\toffset:8;\tsize:4;\tsigned:0;\n"
+	"\nprint fmt: \"duration_ns=%llu state=%u\", REC->duration_ns, REC->state\n";
 
 /* Returns 0, or an exit code (1 runtime, 2 usage) after printing the error. */
 static int resolve_specs(struct session *s)
@@ -338,8 +346,24 @@ static int resolve_specs(struct session *s)
 				return 1;
 			}
 			/* fall through */
-		case REC_SPEC_USDT:
 		case REC_SPEC_OFFCPU:
+			if (s->offcpu_type) {
+				fprintf(stderr, PROG ": offcpu given twice\n");
+				return 2;
+			}
+			if (add_type(s, &t))
+				return 1;
+			t->source = TAPE_SRC_OFFCPU;
+			t->spec = sp->text;
+			snprintf(t->name, sizeof(t->name), "offcpu");
+			t->format = strdup(offcpu_format);
+			if (!t->format)
+				return 1;
+			t->cfg.fixed_size = 16;
+			t->cfg.flags = BT_CFG_KSTACK | BT_CFG_USTACK;
+			s->offcpu_type = t->id;
+			break;
+		case REC_SPEC_USDT:
 			fprintf(stderr, PROG ": '%s': %s probes are not supported yet\n", sp->text,
 				rec_spec_kind__name(sp->kind));
 			return 2;
@@ -416,6 +440,7 @@ static int setup_bpf(struct session *s)
 	/* each CPU counts its own bytes: CPUs sharing a ring share the budget */
 	skel->rodata->wakeup_bytes = rsize / 4 / (uint64_t)((s->ncpus + s->nrings - 1) / s->nrings);
 	bpf_map__set_max_entries(skel->maps.rings, (uint32_t)s->nrings);
+	skel->rodata->offcpu_type = s->offcpu_type;
 	for (uint32_t id = 1; id < s->ntypes; id++) {
 		if (s->types[id].sys_kind == SYS_RAW_ENTER)
 			skel->rodata->sys_raw_enter_type = id;
@@ -566,6 +591,17 @@ static int attach_all(struct session *s)
 					return -1;
 			}
 		}
+	}
+	if (s->offcpu_type) {
+		struct bpf_link *l = bpf_program__attach(s->skel->progs.bt_offcpu);
+
+		if (!l) {
+			fprintf(stderr, PROG ": cannot attach to sched:sched_switch: %s\n",
+				strerror(errno));
+			return -1;
+		}
+		if (add_link(s, l))
+			return -1;
 	}
 	for (int i = 0; i < 2; i++) {
 		struct bpf_program *p = i ? s->skel->progs.bt_sys_exit : s->skel->progs.bt_sys_enter;
@@ -842,7 +878,7 @@ static uint64_t recursion_misses(struct session *s)
 		s->skel->progs.bt_tracepoint, s->skel->progs.bt_profile, s->skel->progs.bt_sys_enter,
 		s->skel->progs.bt_sys_exit,   s->skel->progs.bt_fork,    s->skel->progs.bt_exec,
 		s->skel->progs.bt_exit,       s->skel->progs.bt_comm,    s->skel->progs.bt_uprobe,
-		s->skel->progs.bt_uretprobe,
+		s->skel->progs.bt_uretprobe,  s->skel->progs.bt_offcpu,
 	};
 	uint64_t total = 0;
 

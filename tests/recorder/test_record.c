@@ -662,6 +662,53 @@ static void test_record__uprobe_args_and_returns(void **state)
 	unlink(out);
 }
 
+static void test_record__offcpu_sleep(void **state)
+{
+	char out[256];
+	struct trace t;
+
+	tl_tmp_path(out, sizeof(out), ".tape");
+	char *args[] = {recorder, "-q", "-o", out, "-e", "offcpu", "--", "/bin/sleep", "0.3", NULL};
+	assert_int_equal(record(args, 0), 0);
+	assert_int_equal(trace_load(out, &t), 0);
+	assert_int_equal(t.read_error, 0);
+	const struct tl_desc *d = trace_desc_by_name(&t, "offcpu");
+	assert_non_null(d);
+	if (!d)
+		return;
+	assert_int_equal(d->source, TAPE_SRC_OFFCPU);
+	assert_non_null(strstr(d->format, "field:u64 duration_ns;\toffset:0;\tsize:8;"));
+	uint32_t pid = 0;
+	for (size_t i = 0; i < t.nprocs; i++)
+		if (t.procs[i].kind == TAPE_PROC_EXEC && !strcmp(t.procs[i].comm, "sleep"))
+			pid = t.procs[i].pid;
+	assert_true(pid != 0);
+	/* the nanosleep: one off-CPU period of ~300 ms, with both stacks */
+	int long_sleeps = 0;
+	uint64_t total = 0;
+	for (size_t i = 0; i < t.nevents; i++) {
+		const struct tl_event *e = &t.events[i];
+		uint64_t dur;
+
+		assert_int_equal(e->type_id, d->type_id);
+		assert_int_equal(e->payload_size, 16);
+		memcpy(&dur, e->payload, 8);
+		if (e->pid != pid)
+			continue;
+		total += dur;
+		if (dur >= 250000000ull && dur < 2000000000ull) {
+			long_sleeps++;
+			assert_true(e->kstack_id != 0);
+			assert_true(e->ustack_id != 0);
+		}
+	}
+	assert_int_equal(long_sleeps, 1);
+	assert_true(total < 2000000000ull);
+	assert_int_equal(trace_lost(&t, 0), 0);
+	trace_free(&t);
+	unlink(out);
+}
+
 static void test_record__comm_rename(void **state)
 {
 	char out[256];
@@ -707,7 +754,6 @@ static void test_record__errors_are_one_line(void **state)
 		{"t:nosuchcat:nosuchevent", 2, "unknown tracepoint"},
 		{"usdt:/bin/sh:prov:probe", 2, "not supported yet"},
 		{"uprobe:/nonexistent/bin:main", 2, "cannot read '/nonexistent/bin'"},
-		{"offcpu", 2, "not supported yet"},
 		{"profile:hz:0", 2, "profile:hz:N"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -824,6 +870,7 @@ int main(void)
 		cmocka_unit_test(test_record__pid_filter_scans_mappings),
 		cmocka_unit_test(test_record__wildcards_and_syscall_exit),
 		cmocka_unit_test(test_record__comm_rename),
+		cmocka_unit_test(test_record__offcpu_sleep),
 		cmocka_unit_test(test_record__uprobe_args_and_returns),
 		cmocka_unit_test(test_record__errors_are_one_line),
 	};
