@@ -67,8 +67,11 @@ int main(int argc, char **argv)
 	}
 	t0 = now();
 	for (uint64_t i = 0; i < n; i++) {
-		struct tape_event ev = {.type_id = 1, .pid = 4242, .tid = 4242,
-					.payload_size = sizeof(payload), .payload = payload};
+		struct tape_event ev = {.type_id = 1,
+					.pid = 4242,
+					.tid = 4242,
+					.payload_size = sizeof(payload),
+					.payload = payload};
 
 		next_event(&s, &ev.cpu, &ev.ts_ns);
 		if (tape_writer__event(w, &ev)) {
@@ -125,8 +128,8 @@ int main(int argc, char **argv)
 			rec32[3] = 110;
 			memcpy(in + pos * 32, rec32, 32);
 			if (++pos == per || i + 1 == n) {
-				anchor_bytes += ZSTD_compressCCtx(cc, out, ZSTD_compressBound(block), in,
-								  pos * 32, 1);
+				anchor_bytes += ZSTD_compressCCtx(
+				    cc, out, ZSTD_compressBound(block), in, pos * 32, 1);
 				pos = 0;
 			}
 		}

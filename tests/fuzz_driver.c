@@ -51,7 +51,8 @@ int main(int argc, char **argv)
 		struct dirent *de;
 
 		if (stat(argv[i], &st)) {
-			fprintf(stderr, "fuzz_driver: cannot stat '%s': %s\n", argv[i], strerror(errno));
+			fprintf(stderr, "fuzz_driver: cannot stat '%s': %s\n", argv[i],
+				strerror(errno));
 			failed++;
 			continue;
 		}

@@ -19,14 +19,14 @@
 #include "tape_int.h"
 
 struct tape_reader {
-	int fd;              /* -1 for memory images */
-	const uint8_t *mem;  /* memory image */
+	int fd;		    /* -1 for memory images */
+	const uint8_t *mem; /* memory image */
 	uint64_t file_size;
-	uint64_t data_end;   /* footer offset, or file size */
+	uint64_t data_end; /* footer offset, or file size */
 	char *name;
 	struct tape_file_info info;
 
-	uint64_t next_off;   /* where the next chunk header is expected */
+	uint64_t next_off; /* where the next chunk header is expected */
 	uint32_t expect_seq;
 
 	/* current chunk */
@@ -47,7 +47,7 @@ struct tape_reader {
 };
 
 static int set_err(struct tape_reader *r, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int set_err(struct tape_reader *r, int err, const char *fmt, ...)
 {
@@ -129,8 +129,9 @@ static int open_common(struct tape_reader *r, char *errmsg, size_t errmsg_size)
 		goto out;
 	}
 	if (r->file_size < TAPE_FILE_HEADER_SIZE) {
-		err = set_err(r, -EBADMSG, "not a bpftape trace: %llu bytes, too short for a header",
-			      (unsigned long long)r->file_size);
+		err =
+		    set_err(r, -EBADMSG, "not a bpftape trace: %llu bytes, too short for a header",
+			    (unsigned long long)r->file_size);
 		goto out;
 	}
 	err = src_read(r, 0, h, sizeof(h));
@@ -302,9 +303,9 @@ static int load_chunk(struct tape_reader *r)
 	csize = tape_get_u32(h + CH_CSIZE);
 	usize = tape_get_u32(h + CH_USIZE);
 	if (tape_get_u32(h + CH_SIZE) != TAPE_CHUNK_HEADER_SIZE)
-		return set_err(r, -EBADMSG, "chunk %u at offset 0x%llx: header size %u, expected %u",
-			       seq, (unsigned long long)off, tape_get_u32(h + CH_SIZE),
-			       TAPE_CHUNK_HEADER_SIZE);
+		return set_err(
+		    r, -EBADMSG, "chunk %u at offset 0x%llx: header size %u, expected %u", seq,
+		    (unsigned long long)off, tape_get_u32(h + CH_SIZE), TAPE_CHUNK_HEADER_SIZE);
 	if (usize > TAPE_MAX_CHUNK_BYTES || (codec == TAPE_CODEC_NONE && csize != usize) ||
 	    codec > TAPE_CODEC_ZSTD)
 		return set_err(r, -EBADMSG,
@@ -385,12 +386,12 @@ int tape_reader__next(struct tape_reader *r, struct tape_record *rec)
 		if (r->in_chunk && r->recs_pos < r->recs_len)
 			break;
 		if (r->in_chunk && r->recs_seen != r->chunk.records)
-			return chunk_fail(r, set_err(r, -EBADMSG,
-						     "chunk %u at offset 0x%llx: holds %u records, "
-						     "header says %u",
-						     r->chunk.seq,
-						     (unsigned long long)r->chunk.offset,
-						     r->recs_seen, r->chunk.records));
+			return chunk_fail(r,
+					  set_err(r, -EBADMSG,
+						  "chunk %u at offset 0x%llx: holds %u records, "
+						  "header says %u",
+						  r->chunk.seq, (unsigned long long)r->chunk.offset,
+						  r->recs_seen, r->chunk.records));
 		ret = load_chunk(r);
 		if (ret <= 0)
 			return ret;
@@ -420,12 +421,12 @@ int tape_reader__next(struct tape_reader *r, struct tape_record *rec)
 	rec->ts_ns = 0;
 	if (rec->type == TAPE_REC_EVENT) {
 		if (rec->size < EV_FIXED_SIZE)
-			return chunk_fail(r, set_err(r, -EBADMSG,
-						     "chunk %u at offset 0x%llx: event at +0x%zx: "
-						     "%u bytes, too short",
-						     r->chunk.seq,
-						     (unsigned long long)r->chunk.offset,
-						     r->recs_pos, rec->size));
+			return chunk_fail(r,
+					  set_err(r, -EBADMSG,
+						  "chunk %u at offset 0x%llx: event at +0x%zx: "
+						  "%u bytes, too short",
+						  r->chunk.seq, (unsigned long long)r->chunk.offset,
+						  r->recs_pos, rec->size));
 		r->prev_ts += tape_get_u64((const uint8_t *)rec->body + EV_TS_DELTA);
 		rec->ts_ns = r->prev_ts;
 	}

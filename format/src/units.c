@@ -40,8 +40,8 @@ static int parse_with_units(const char *s, const struct unit *units, size_t n, d
 int tape_parse_duration_ns(const char *s, uint64_t *ns)
 {
 	static const struct unit units[] = {
-		{"", 1e9}, {"s", 1e9}, {"ms", 1e6}, {"us", 1e3}, {"ns", 1},
-		{"m", 60e9}, {"min", 60e9}, {"h", 3600e9},
+	    {"", 1e9}, {"s", 1e9},  {"ms", 1e6},   {"us", 1e3},
+	    {"ns", 1}, {"m", 60e9}, {"min", 60e9}, {"h", 3600e9},
 	};
 	return parse_with_units(s, units, sizeof(units) / sizeof(units[0]), 1.8e19, ns);
 }
@@ -49,10 +49,19 @@ int tape_parse_duration_ns(const char *s, uint64_t *ns)
 int tape_parse_size(const char *s, uint64_t *bytes)
 {
 	static const struct unit units[] = {
-		{"", 1}, {"b", 1}, {"k", 1024.0}, {"kb", 1024.0}, {"kib", 1024.0},
-		{"m", 1048576.0}, {"mb", 1048576.0}, {"mib", 1048576.0},
-		{"g", 1073741824.0}, {"gb", 1073741824.0}, {"gib", 1073741824.0},
-		{"t", 1099511627776.0}, {"tib", 1099511627776.0},
+	    {"", 1},
+	    {"b", 1},
+	    {"k", 1024.0},
+	    {"kb", 1024.0},
+	    {"kib", 1024.0},
+	    {"m", 1048576.0},
+	    {"mb", 1048576.0},
+	    {"mib", 1048576.0},
+	    {"g", 1073741824.0},
+	    {"gb", 1073741824.0},
+	    {"gib", 1073741824.0},
+	    {"t", 1099511627776.0},
+	    {"tib", 1099511627776.0},
 	};
 	return parse_with_units(s, units, sizeof(units) / sizeof(units[0]), 1.8e19, bytes);
 }

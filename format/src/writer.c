@@ -55,7 +55,7 @@ struct tape_writer {
 };
 
 static int set_err(struct tape_writer *w, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int set_err(struct tape_writer *w, int err, const char *fmt, ...)
 {
@@ -359,9 +359,8 @@ static void note_ts(struct tape_writer *w, uint64_t ts)
 
 int tape_writer__host(struct tape_writer *w, const struct tape_host *h)
 {
-	const struct tape_str strs[] = {h->hostname, h->sysname,  h->release,
-					h->version,  h->machine,  h->recorder,
-					h->cmdline,  h->kernel_build_id};
+	const struct tape_str strs[] = {h->hostname, h->sysname,  h->release, h->version,
+					h->machine,  h->recorder, h->cmdline, h->kernel_build_id};
 	size_t size = 32;
 	uint8_t *p;
 
@@ -385,8 +384,8 @@ int tape_writer__host(struct tape_writer *w, const struct tape_host *h)
 
 int tape_writer__event_desc(struct tape_writer *w, const struct tape_event_desc *d)
 {
-	size_t size = 16 + tape_str_size(d->name) + tape_str_size(d->spec) +
-		      tape_str_size(d->format);
+	size_t size =
+	    16 + tape_str_size(d->name) + tape_str_size(d->spec) + tape_str_size(d->format);
 	uint8_t *p;
 
 	if (size > UINT32_MAX)

@@ -33,7 +33,8 @@ static void decode(const struct tape_record *rec)
 	switch (rec->type) {
 	case TAPE_REC_HOST:
 		if (!tape_record__host(rec, &u.h))
-			sink += u.h.hostname.len ? (uint8_t)u.h.hostname.ptr[u.h.hostname.len - 1] : 0;
+			sink +=
+			    u.h.hostname.len ? (uint8_t)u.h.hostname.ptr[u.h.hostname.len - 1] : 0;
 		break;
 	case TAPE_REC_EVENT_DESC:
 		if (!tape_record__event_desc(rec, &u.d))

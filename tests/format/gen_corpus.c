@@ -15,15 +15,16 @@
 
 static int write_trace(const char *path, uint32_t flags, size_t chunk_bytes, int n)
 {
-	struct tape_writer_opts o = {.chunk_bytes = chunk_bytes, .flags = flags | TAPE_WRITER_F_FORCE};
+	struct tape_writer_opts o = {.chunk_bytes = chunk_bytes,
+				     .flags = flags | TAPE_WRITER_F_FORCE};
 	struct tape_host h = {.page_size = 4096, .ncpus = 2};
 	struct tape_event_desc d = {.type_id = 1, .source = TAPE_SRC_TRACEPOINT};
 	struct tape_ksym ks[3] = {{0xffffffff81000000ull, 'T', {"_text", 5}, {"", 0}},
 				  {0xffffffff81000100ull, 't', {"do_sys", 6}, {"", 0}},
 				  {0xffffffffc0000000ull, 't', {"ext4_read", 9}, {"ext4", 4}}};
 	struct tape_sym sy[2] = {{0x1000, 16, {"main", 4}}, {0x1010, 32, {"work", 4}}};
-	struct tape_symtab sth = {.build_id_size = 4, .build_id = {1, 2, 3, 4},
-				  .path = {"/bin/x", 6}};
+	struct tape_symtab sth = {
+	    .build_id_size = 4, .build_id = {1, 2, 3, 4}, .path = {"/bin/x", 6}};
 	struct tape_writer *w;
 	char err[256];
 	int ret;
@@ -31,7 +32,8 @@ static int write_trace(const char *path, uint32_t flags, size_t chunk_bytes, int
 	h.hostname = tape_str_c("fuzzhost");
 	h.release = tape_str_c("6.18.0");
 	d.name = tape_str_c("raw_syscalls:sys_enter");
-	d.format = tape_str_c("name: sys_enter\nID: 21\nformat:\n\tfield:long id;\toffset:8;\tsize:8;\tsigned:1;\n");
+	d.format = tape_str_c(
+	    "name: sys_enter\nID: 21\nformat:\n\tfield:long id;\toffset:8;\tsize:8;\tsigned:1;\n");
 	ret = tape_writer__open(&w, path, &o, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "gen_corpus: %s\n", err);
@@ -44,17 +46,33 @@ static int write_trace(const char *path, uint32_t flags, size_t chunk_bytes, int
 	for (int i = 0; i < n; i++) {
 		uint64_t ips[3] = {0x401000u + (unsigned)i, 0x402000, 0x403000};
 		struct tape_stack st = {.id = (uint32_t)i + 1, .nframes = 3, .ips = ips};
-		struct tape_proc p = {.kind = TAPE_PROC_EXEC, .ts_ns = 50 + (uint64_t)i, .pid = 9,
-				      .tid = 9, .ppid = 1, .comm = {"sh", 2}, .filename = {"/bin/sh", 7}};
-		struct tape_mmap m = {.ts_ns = 60, .pid = 9, .start = 0x400000, .end = 0x500000,
-				      .build_id_size = 4, .build_id = {1, 2, 3, 4},
+		struct tape_proc p = {.kind = TAPE_PROC_EXEC,
+				      .ts_ns = 50 + (uint64_t)i,
+				      .pid = 9,
+				      .tid = 9,
+				      .ppid = 1,
+				      .comm = {"sh", 2},
+				      .filename = {"/bin/sh", 7}};
+		struct tape_mmap m = {.ts_ns = 60,
+				      .pid = 9,
+				      .start = 0x400000,
+				      .end = 0x500000,
+				      .build_id_size = 4,
+				      .build_id = {1, 2, 3, 4},
 				      .path = {"/bin/x", 6}};
-		struct tape_loss l = {.ts_ns = 70, .type_id = 1, .cpu = 0,
-				      .kind = TAPE_LOSS_RINGBUF, .count = (uint64_t)i};
+		struct tape_loss l = {.ts_ns = 70,
+				      .type_id = 1,
+				      .cpu = 0,
+				      .kind = TAPE_LOSS_RINGBUF,
+				      .count = (uint64_t)i};
 		uint8_t payload[16] = {1, 0, 0, 0, 9, 0, 0, 0, 110};
-		struct tape_event ev = {.type_id = 1, .cpu = (uint32_t)i & 1,
-					.ts_ns = 100 + (uint64_t)i * 300, .pid = 9, .tid = 9,
-					.ustack_id = (uint32_t)i + 1, .payload_size = 16,
+		struct tape_event ev = {.type_id = 1,
+					.cpu = (uint32_t)i & 1,
+					.ts_ns = 100 + (uint64_t)i * 300,
+					.pid = 9,
+					.tid = 9,
+					.ustack_id = (uint32_t)i + 1,
+					.payload_size = 16,
 					.payload = payload};
 
 		tape_writer__stack(w, &st);

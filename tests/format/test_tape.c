@@ -399,8 +399,12 @@ static struct image small_file(uint32_t flags)
 	w = open_mem_writer(&fd, 512, flags);
 	for (uint32_t i = 0; i < SMALL_EVENTS; i++) {
 		uint8_t payload[12];
-		struct tape_event ev = {.type_id = 1, .cpu = i % 2, .ts_ns = 1000 + i * 10,
-					.pid = 42, .tid = 43, .payload_size = sizeof(payload),
+		struct tape_event ev = {.type_id = 1,
+					.cpu = i % 2,
+					.ts_ns = 1000 + i * 10,
+					.pid = 42,
+					.tid = 43,
+					.payload_size = sizeof(payload),
 					.payload = payload};
 
 		memset(payload, (int)i, sizeof(payload));
@@ -484,8 +488,8 @@ static void test_tape__truncation_at_every_offset(void **state)
 			tape_reader__chunk_info(r, &ci);
 			if ((int64_t)ci.seq != last) {
 				assert_true(nchunks < 64);
-				chunk_end[nchunks] = ci.offset + TAPE_CHUNK_HEADER_SIZE +
-						     ci.compressed_size;
+				chunk_end[nchunks] =
+				    ci.offset + TAPE_CHUNK_HEADER_SIZE + ci.compressed_size;
 				chunk_events[nchunks] = ci.records;
 				nchunks++;
 				last = ci.seq;
@@ -738,16 +742,16 @@ static void test_tape__crc32c_matches_the_standard(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tape__crc32c_matches_the_standard),
-		cmocka_unit_test(test_tape__roundtrip_every_type),
-		cmocka_unit_test(test_tape__truncation_at_every_offset),
-		cmocka_unit_test(test_tape__bit_flip_anywhere_is_detected),
-		cmocka_unit_test(test_tape__bit_flip_in_raw_chunk_is_detected),
-		cmocka_unit_test(test_tape__unknown_record_types_are_skipped),
-		cmocka_unit_test(test_tape__future_major_version_is_rejected),
-		cmocka_unit_test(test_tape__absurd_sizes_are_rejected),
-		cmocka_unit_test(test_tape__writer_refuses_to_overwrite),
-		cmocka_unit_test(test_tape__footer_totals_match),
+	    cmocka_unit_test(test_tape__crc32c_matches_the_standard),
+	    cmocka_unit_test(test_tape__roundtrip_every_type),
+	    cmocka_unit_test(test_tape__truncation_at_every_offset),
+	    cmocka_unit_test(test_tape__bit_flip_anywhere_is_detected),
+	    cmocka_unit_test(test_tape__bit_flip_in_raw_chunk_is_detected),
+	    cmocka_unit_test(test_tape__unknown_record_types_are_skipped),
+	    cmocka_unit_test(test_tape__future_major_version_is_rejected),
+	    cmocka_unit_test(test_tape__absurd_sizes_are_rejected),
+	    cmocka_unit_test(test_tape__writer_refuses_to_overwrite),
+	    cmocka_unit_test(test_tape__footer_totals_match),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -58,8 +58,8 @@ static void test_units__sizes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_units__durations),
-		cmocka_unit_test(test_units__sizes),
+	    cmocka_unit_test(test_units__durations),
+	    cmocka_unit_test(test_units__sizes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

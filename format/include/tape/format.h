@@ -50,16 +50,16 @@ enum tape_codec {
 };
 
 enum tape_record_type {
-	TAPE_REC_HOST = 1,       /* struct tape_host */
+	TAPE_REC_HOST = 1,	 /* struct tape_host */
 	TAPE_REC_EVENT_DESC = 2, /* struct tape_event_desc */
-	TAPE_REC_EVENT = 3,      /* struct tape_event */
-	TAPE_REC_STACK = 4,      /* struct tape_stack */
-	TAPE_REC_PROC = 5,       /* struct tape_proc */
-	TAPE_REC_MMAP = 6,       /* struct tape_mmap */
-	TAPE_REC_KSYMS = 7,      /* a block of struct tape_ksym, see tape_ksyms_iter */
-	TAPE_REC_SYMTAB = 8,     /* struct tape_symtab: embedded symbol table block */
-	TAPE_REC_LOSS = 9,       /* struct tape_loss */
-	TAPE_REC_END = 10,       /* struct tape_end: clean end of recording */
+	TAPE_REC_EVENT = 3,	 /* struct tape_event */
+	TAPE_REC_STACK = 4,	 /* struct tape_stack */
+	TAPE_REC_PROC = 5,	 /* struct tape_proc */
+	TAPE_REC_MMAP = 6,	 /* struct tape_mmap */
+	TAPE_REC_KSYMS = 7,	 /* a block of struct tape_ksym, see tape_ksyms_iter */
+	TAPE_REC_SYMTAB = 8,	 /* struct tape_symtab: embedded symbol table block */
+	TAPE_REC_LOSS = 9,	 /* struct tape_loss */
+	TAPE_REC_END = 10,	 /* struct tape_end: clean end of recording */
 	TAPE_REC__MAX,
 };
 
@@ -97,12 +97,12 @@ struct tape_host {
 	uint64_t clock_realtime_ns;
 	uint64_t start_ns; /* monotonic time recording started */
 	struct tape_str hostname;
-	struct tape_str sysname;      /* uname -s */
-	struct tape_str release;      /* uname -r */
-	struct tape_str version;      /* uname -v */
-	struct tape_str machine;      /* uname -m, e.g. x86_64 */
-	struct tape_str recorder;     /* recorder name and version */
-	struct tape_str cmdline;      /* recorder argv joined by single spaces */
+	struct tape_str sysname;	 /* uname -s */
+	struct tape_str release;	 /* uname -r */
+	struct tape_str version;	 /* uname -v */
+	struct tape_str machine;	 /* uname -m, e.g. x86_64 */
+	struct tape_str recorder;	 /* recorder name and version */
+	struct tape_str cmdline;	 /* recorder argv joined by single spaces */
 	struct tape_str kernel_build_id; /* raw bytes, may be empty */
 };
 
@@ -112,32 +112,32 @@ struct tape_host {
 #define TAPE_DESC_F_USTACK (1u << 1) /* events carry user stacks */
 struct tape_event_desc {
 	uint32_t type_id;
-	uint32_t source; /* enum tape_source */
-	uint32_t flags;  /* TAPE_DESC_F_* */
-	uint32_t tp_id;  /* tracefs event id, 0 if none */
-	struct tape_str name;   /* "sched:sched_switch", "profile", ... */
-	struct tape_str spec;   /* the probe spec as the user wrote it */
+	uint32_t source;	/* enum tape_source */
+	uint32_t flags;		/* TAPE_DESC_F_* */
+	uint32_t tp_id;		/* tracefs event id, 0 if none */
+	struct tape_str name;	/* "sched:sched_switch", "profile", ... */
+	struct tape_str spec;	/* the probe spec as the user wrote it */
 	struct tape_str format; /* tracefs format text; empty if none */
 };
 
 /* Event flags. */
-#define TAPE_EV_F_KSTACK_LOST (1u << 0) /* kernel stack requested, capture failed */
-#define TAPE_EV_F_USTACK_LOST (1u << 1) /* user stack requested, capture failed */
+#define TAPE_EV_F_KSTACK_LOST (1u << 0)	  /* kernel stack requested, capture failed */
+#define TAPE_EV_F_USTACK_LOST (1u << 1)	  /* user stack requested, capture failed */
 #define TAPE_EV_F_PAYLOAD_TRUNC (1u << 2) /* payload cut to the recorder's limit */
 struct tape_event {
 	uint32_t type_id;
 	uint32_t cpu;
 	uint64_t ts_ns; /* absolute CLOCK_MONOTONIC ns (delta-coded on disk) */
-	uint32_t pid;   /* tgid */
+	uint32_t pid;	/* tgid */
 	uint32_t tid;
 	uint32_t kstack_id; /* 0 = none; else a STACK record's id */
 	uint32_t ustack_id; /* 0 = none */
-	uint32_t flags;     /* TAPE_EV_F_* */
+	uint32_t flags;	    /* TAPE_EV_F_* */
 	uint32_t payload_size;
 	const void *payload; /* source-specific raw bytes, see docs/FORMAT.md */
 };
 
-#define TAPE_STACK_F_KERNEL (1u << 0)    /* kernel addresses (else user) */
+#define TAPE_STACK_F_KERNEL (1u << 0)	 /* kernel addresses (else user) */
 #define TAPE_STACK_F_TRUNCATED (1u << 1) /* deeper frames were cut */
 #define TAPE_STACK_MAX_FRAMES 1024
 /* A distinct stack, written once before the first EVENT that references it.
@@ -146,16 +146,16 @@ struct tape_stack {
 	uint32_t id; /* >= 1, unique in the file */
 	uint32_t flags;
 	uint32_t nframes;
-	const void *ips_le; /* nframes little-endian u64 (decoded); or: */
+	const void *ips_le;  /* nframes little-endian u64 (decoded); or: */
 	const uint64_t *ips; /* host-order array (when writing) */
 };
 
 static inline uint64_t tape_stack__ip(const struct tape_stack *s, uint32_t i)
 {
 	const uint8_t *p = (const uint8_t *)s->ips_le + 8 * (size_t)i;
-	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
-	       (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
-	       (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+	       (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+	       (uint64_t)p[7] << 56;
 }
 
 enum tape_proc_kind {
@@ -186,11 +186,11 @@ struct tape_proc {
 struct tape_mmap {
 	uint64_t ts_ns;
 	uint32_t pid;
-	uint32_t prot;  /* TAPE_MMAP_PROT_* */
-	uint32_t flags; /* TAPE_MMAP_F_* */
+	uint32_t prot;		/* TAPE_MMAP_PROT_* */
+	uint32_t flags;		/* TAPE_MMAP_F_* */
 	uint32_t build_id_size; /* 0 = unknown */
 	uint64_t start;
-	uint64_t end; /* exclusive */
+	uint64_t end;	/* exclusive */
 	uint64_t pgoff; /* file offset of start, in bytes */
 	uint64_t dev;
 	uint64_t inode;
@@ -222,12 +222,12 @@ struct tape_symtab {
 };
 
 enum tape_loss_kind {
-	TAPE_LOSS_RINGBUF = 1,     /* ringbuf reserve failed: event dropped */
-	TAPE_LOSS_KSTACK = 2,      /* kernel stack capture failed */
-	TAPE_LOSS_USTACK = 3,      /* user stack capture failed */
-	TAPE_LOSS_STACK_TRUNC = 4, /* stacks truncated at the frame limit */
-	TAPE_LOSS_PROC = 5,        /* lifecycle events dropped */
-	TAPE_LOSS_MMAP = 6,        /* mapping updates dropped */
+	TAPE_LOSS_RINGBUF = 1,	     /* ringbuf reserve failed: event dropped */
+	TAPE_LOSS_KSTACK = 2,	     /* kernel stack capture failed */
+	TAPE_LOSS_USTACK = 3,	     /* user stack capture failed */
+	TAPE_LOSS_STACK_TRUNC = 4,   /* stacks truncated at the frame limit */
+	TAPE_LOSS_PROC = 5,	     /* lifecycle events dropped */
+	TAPE_LOSS_MMAP = 6,	     /* mapping updates dropped */
 	TAPE_LOSS_PAYLOAD_TRUNC = 7, /* payloads cut */
 	TAPE_LOSS_OTHER = 8,
 };
@@ -246,8 +246,8 @@ struct tape_end {
 	uint64_t ts_ns;
 	int32_t status; /* recorder exit status (command's, with -- CMD) */
 	uint32_t flags;
-	uint64_t events;   /* events written */
-	uint64_t lost;     /* total of all loss counters */
+	uint64_t events; /* events written */
+	uint64_t lost;	 /* total of all loss counters */
 };
 
 /* Human-readable names, "?" for unknown values. */

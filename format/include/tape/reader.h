@@ -16,13 +16,13 @@ struct tape_reader;
 
 /* One record as it lies in the chunk. */
 struct tape_record {
-	uint16_t type;   /* enum tape_record_type, or unknown */
-	uint16_t flags;  /* record header flags (reserved, 0) */
-	uint32_t size;   /* body size in bytes (padding excluded) */
+	uint16_t type;	/* enum tape_record_type, or unknown */
+	uint16_t flags; /* record header flags (reserved, 0) */
+	uint32_t size;	/* body size in bytes (padding excluded) */
 	const void *body;
-	uint32_t chunk;  /* chunk sequence number */
+	uint32_t chunk;	       /* chunk sequence number */
 	uint64_t chunk_offset; /* file offset of the chunk header */
-	uint64_t ts_ns;  /* EVENT only: absolute timestamp, delta-decoded */
+	uint64_t ts_ns;	       /* EVENT only: absolute timestamp, delta-decoded */
 };
 
 struct tape_file_info {
@@ -31,7 +31,7 @@ struct tape_file_info {
 	uint64_t optional_features;
 	uint64_t created_realtime_ns;
 	uint64_t file_size;
-	int has_footer; /* a valid footer was found at the end */
+	int has_footer;	    /* a valid footer was found at the end */
 	int footer_damaged; /* a footer is there but its tail or checksum is bad */
 };
 

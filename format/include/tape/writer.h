@@ -15,14 +15,14 @@
 
 struct tape_writer;
 
-#define TAPE_WRITER_F_FORCE (1u << 0)    /* replace an existing file */
+#define TAPE_WRITER_F_FORCE (1u << 0) /* replace an existing file */
 #define TAPE_WRITER_F_NO_COMPRESS (1u << 1)
-#define TAPE_WRITER_F_FSYNC (1u << 2)    /* fdatasync after every chunk */
+#define TAPE_WRITER_F_FSYNC (1u << 2) /* fdatasync after every chunk */
 
 struct tape_writer_opts {
-	size_t chunk_bytes;  /* 0 = TAPE_DEFAULT_CHUNK_BYTES */
-	int zstd_level;      /* 0 = 1 (fast); negative levels allowed */
-	uint32_t flags;      /* TAPE_WRITER_F_* */
+	size_t chunk_bytes;	    /* 0 = TAPE_DEFAULT_CHUNK_BYTES */
+	int zstd_level;		    /* 0 = 1 (fast); negative levels allowed */
+	uint32_t flags;		    /* TAPE_WRITER_F_* */
 	uint64_t optional_features; /* TAPE_FEAT_OPT_* to advertise */
 };
 
@@ -72,8 +72,8 @@ struct tape_writer_stats {
 	uint64_t records;
 	uint64_t chunks;
 	uint64_t bytes_uncompressed; /* record bytes */
-	uint64_t bytes_written;      /* file size so far */
-	uint64_t pending_bytes;      /* in the current, unflushed chunk */
+	uint64_t bytes_written;	     /* file size so far */
+	uint64_t pending_bytes;	     /* in the current, unflushed chunk */
 };
 void tape_writer__stats(const struct tape_writer *w, struct tape_writer_stats *st);
 
