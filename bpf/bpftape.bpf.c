@@ -14,6 +14,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/usdt.bpf.h>
 #include "bpftape_events.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
@@ -813,4 +814,22 @@ int BPF_PROG(bt_offcpu, bool preempt, struct task_struct *prev, struct task_stru
 	if (bpf_map_update_elem(&offcpu_start, &tid, s->buf, BPF_ANY))
 		count_loss(type_id, BT_LOSS_RINGBUF);
 	return 0;
+}
+
+/* USDT probes: their first six arguments, as u64 words (like uprobes). */
+SEC("usdt")
+int bt_usdt(struct pt_regs *ctx)
+{
+	__u64 rec[8] = {};
+	int n = bpf_usdt_arg_cnt(ctx);
+
+	for (int i = 0; i < 6; i++) {
+		long v;
+
+		if (i >= n)
+			break;
+		if (bpf_usdt_arg(ctx, i, &v) == 0)
+			rec[i] = v;
+	}
+	return emit_local(ctx, (__u32)bpf_usdt_cookie(ctx), rec, SLOT_UPROBE, 0);
 }

@@ -32,6 +32,7 @@ static void usage(FILE *f)
 		"                             profile[:hz:N]          CPU samples with stacks\n"
 		"                             tracepoint:CAT:NAME     alias t: or CAT:NAME; globs: t:block:*\n"
 		"                             uprobe:PATH:SYMBOL      alias u:; uretprobe: (ur:) for returns\n"
+		"                             usdt:PATH:PROVIDER:NAME USDT probe\n"
 		"                             offcpu                  off-CPU time with stacks\n"
 		"                           append ,stack ,kstack or ,ustack for stacks of one probe\n"
 		"  -g, --call-graph         capture kernel and user stacks for every probe\n"

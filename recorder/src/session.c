@@ -308,6 +308,27 @@ static int resolve_specs(struct session *s)
 			free(names);
 			break;
 		}
+		case REC_SPEC_USDT:
+			if (strchr(sp->cat, '/') && access(sp->cat, R_OK)) {
+				fprintf(stderr, PROG ": '%s': cannot read '%s': %s\n", sp->text, sp->cat,
+					strerror(errno));
+				return 2;
+			}
+			if (add_type(s, &t))
+				return 1;
+			t->source = TAPE_SRC_USDT;
+			t->spec = sp->text;
+			snprintf(t->name, sizeof(t->name), "usdt:%s:%s", sp->cat, sp->name);
+			snprintf(t->cat, sizeof(t->cat), "%s", sp->cat);
+			snprintf(t->tp, sizeof(t->tp), "%s", sp->name); /* PROVIDER:NAME */
+			t->format = strdup(uprobe_format);
+			if (!t->format)
+				return 1;
+			t->cfg.fixed_size = 48;
+			t->cfg.flags = (uint16_t)stack_cfg(s, sp);
+			if (!(sp->stacks & REC_STACK_K))
+				t->cfg.flags &= (uint16_t)~BT_CFG_KSTACK;
+			break;
 		case REC_SPEC_UPROBE:
 		case REC_SPEC_URETPROBE: {
 			bool ret = sp->kind == REC_SPEC_URETPROBE;
@@ -345,7 +366,9 @@ static int resolve_specs(struct session *s)
 					sp->text);
 				return 1;
 			}
-			/* fall through */
+			fprintf(stderr, PROG ": '%s': %s probes are not supported yet\n", sp->text,
+				rec_spec_kind__name(sp->kind));
+			return 2;
 		case REC_SPEC_OFFCPU:
 			if (s->offcpu_type) {
 				fprintf(stderr, PROG ": offcpu given twice\n");
@@ -363,10 +386,6 @@ static int resolve_specs(struct session *s)
 			t->cfg.flags = BT_CFG_KSTACK | BT_CFG_USTACK;
 			s->offcpu_type = t->id;
 			break;
-		case REC_SPEC_USDT:
-			fprintf(stderr, PROG ": '%s': %s probes are not supported yet\n", sp->text,
-				rec_spec_kind__name(sp->kind));
-			return 2;
 		}
 	}
 	return 0;
@@ -549,6 +568,23 @@ static int attach_all(struct session *s)
 			if (!l) {
 				fprintf(stderr, PROG ": cannot attach '%s': %s\n", t->spec,
 					errno == ENOENT ? "no such file or symbol" : strerror(errno));
+				return -1;
+			}
+			if (add_link(s, l))
+				return -1;
+		} else if (t->source == TAPE_SRC_USDT) {
+			char prov[128];
+			const char *name = strchr(t->tp, ':');
+			LIBBPF_OPTS(bpf_usdt_opts, uo, .usdt_cookie = id);
+			struct bpf_link *l;
+
+			snprintf(prov, sizeof(prov), "%.*s", (int)(name - t->tp), t->tp);
+			l = bpf_program__attach_usdt(s->skel->progs.bt_usdt,
+						     s->o->pid > 0 ? s->o->pid : -1, t->cat, prov,
+						     name + 1, &uo);
+			if (!l) {
+				fprintf(stderr, PROG ": cannot attach '%s': %s\n", t->spec,
+					errno == ENOENT ? "no such file or probe" : strerror(errno));
 				return -1;
 			}
 			if (add_link(s, l))
@@ -878,7 +914,7 @@ static uint64_t recursion_misses(struct session *s)
 		s->skel->progs.bt_tracepoint, s->skel->progs.bt_profile, s->skel->progs.bt_sys_enter,
 		s->skel->progs.bt_sys_exit,   s->skel->progs.bt_fork,    s->skel->progs.bt_exec,
 		s->skel->progs.bt_exit,       s->skel->progs.bt_comm,    s->skel->progs.bt_uprobe,
-		s->skel->progs.bt_uretprobe,  s->skel->progs.bt_offcpu,
+		s->skel->progs.bt_uretprobe,  s->skel->progs.bt_offcpu,   s->skel->progs.bt_usdt,
 	};
 	uint64_t total = 0;
 

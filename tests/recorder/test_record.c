@@ -709,6 +709,57 @@ static void test_record__offcpu_sleep(void **state)
 	unlink(out);
 }
 
+static void test_record__usdt_args(void **state)
+{
+	char out[256], prog[600], tick[700], done[700];
+	struct trace t;
+
+	path_of(prog, sizeof(prog), "usdt");
+	tl_tmp_path(out, sizeof(out), ".tape");
+	snprintf(tick, sizeof(tick), "usdt:%s:bpftape:tick", prog);
+	snprintf(done, sizeof(done), "usdt:%s:bpftape:done,ustack", prog);
+	char *args[] = {recorder, "-q", "-o", out, "-e", tick, "-e", done, "--", prog, "500", NULL};
+	assert_int_equal(record(args, 0), 0);
+	assert_int_equal(trace_load(out, &t), 0);
+	assert_int_equal(t.read_error, 0);
+	const struct tl_desc *dt = NULL, *dd = NULL;
+	for (size_t i = 0; i < t.ndescs; i++) {
+		if (strstr(t.descs[i].name, ":bpftape:tick"))
+			dt = &t.descs[i];
+		if (strstr(t.descs[i].name, ":bpftape:done"))
+			dd = &t.descs[i];
+	}
+	assert_true(dt && dd);
+	if (!dt || !dd)
+		return;
+	assert_int_equal(dt->source, TAPE_SRC_USDT);
+	int64_t expect = 0;
+	int ticks = 0, dones = 0;
+	for (size_t i = 0; i < t.nevents; i++) {
+		const struct tl_event *e = &t.events[i];
+		int64_t a0, a1;
+
+		assert_int_equal(e->payload_size, 48);
+		memcpy(&a0, e->payload, 8);
+		memcpy(&a1, e->payload + 8, 8);
+		if (e->type_id == dt->type_id) {
+			/* one thread: in order, tick(i, 2 * i) */
+			assert_int_equal(a0, expect);
+			assert_int_equal(a1, 2 * expect);
+			expect++;
+			ticks++;
+		} else if (e->type_id == dd->type_id) {
+			assert_int_equal(a0, 500);
+			assert_true(e->ustack_id != 0);
+			dones++;
+		}
+	}
+	assert_int_equal(ticks, 500);
+	assert_int_equal(dones, 1);
+	trace_free(&t);
+	unlink(out);
+}
+
 static void test_record__comm_rename(void **state)
 {
 	char out[256];
@@ -752,7 +803,7 @@ static void test_record__errors_are_one_line(void **state)
 		{"bogus:thing:x", 2, "unknown probe type"},
 		{"nosuchcat:nosuchevent", 2, "unknown tracepoint"},
 		{"t:nosuchcat:nosuchevent", 2, "unknown tracepoint"},
-		{"usdt:/bin/sh:prov:probe", 2, "not supported yet"},
+		{"usdt:/nonexistent/x:prov:probe", 2, "cannot read '/nonexistent/x'"},
 		{"uprobe:/nonexistent/bin:main", 2, "cannot read '/nonexistent/bin'"},
 		{"profile:hz:0", 2, "profile:hz:N"},
 	};
@@ -870,6 +921,7 @@ int main(void)
 		cmocka_unit_test(test_record__pid_filter_scans_mappings),
 		cmocka_unit_test(test_record__wildcards_and_syscall_exit),
 		cmocka_unit_test(test_record__comm_rename),
+		cmocka_unit_test(test_record__usdt_args),
 		cmocka_unit_test(test_record__offcpu_sleep),
 		cmocka_unit_test(test_record__uprobe_args_and_returns),
 		cmocka_unit_test(test_record__errors_are_one_line),
