@@ -44,13 +44,18 @@ struct dw_sec {
 	int hidden; /* malformed in a way libdwarf does not survive */
 };
 
+/* 16 bytes: line tables are the bulk of a decoded CU. */
 struct dw_row {
 	uint64_t addr;
-	uint32_t file;
 	uint32_t line;
-	uint32_t order;  /* position in the table, to keep sorting stable */
-	uint16_t column;
+	uint16_t file;   /* 0xffff: a file number beyond what we keep */
 	uint8_t end;     /* end_sequence: no line from here */
+	uint8_t pad;
+};
+
+struct seq_span {
+	uint64_t first, last;
+	size_t start, n;
 };
 
 struct unit;
@@ -97,6 +102,9 @@ struct dw_cu {
 	struct dw_top *tops;
 	size_t ntops;
 	size_t row_hint, top_hint; /* last positions: batches come sorted */
+	struct seq_span *seqs;     /* sequences in address order, when the rows
+				    * are not (NULL: rows are sorted) */
+	size_t nseqs, seq_hint;
 	struct unit *unit;         /* kept to read names on demand */
 	struct abbrev_table *abt;
 	size_t mem;
@@ -603,6 +611,9 @@ static void cu_release(struct sym_dwarf *d, struct dw_cu *cu)
 	free(cu->scopes);
 	free(cu->ranges);
 	free(cu->tops);
+	free(cu->seqs);
+	cu->seqs = NULL;
+	cu->nseqs = cu->seq_hint = cu->row_hint = cu->top_hint = 0;
 	d->mem -= cu->mem;
 	cu->files = NULL;
 	cu->rows = NULL;
@@ -655,7 +666,7 @@ static int cmp_row(const void *a, const void *b)
 	/* At one address, an end of sequence comes before a new start. */
 	if (x->end != y->end)
 		return x->end ? -1 : 1;
-	return x->order < y->order ? -1 : x->order > y->order;
+	return 0;
 }
 
 /*
@@ -1618,27 +1629,24 @@ static int lt_emit(struct dw_cu *cu, size_t *cap, uint64_t addr, uint32_t file, 
 		   uint32_t col, int end)
 {
 	struct dw_row *prev = cu->nrows ? &cu->rows[cu->nrows - 1] : NULL;
-	struct dw_row row = { addr, file, line, (uint32_t)cu->nrows,
-			      (uint16_t)(col > 65535 ? 0 : col), (uint8_t)end };
+	struct dw_row row = { addr, line, (uint16_t)(file < 0xffff ? file : 0xffff), (uint8_t)end,
+			      0 };
+	int swap;
 
 	if (prev && !prev->end && prev->addr == addr && !end) {
-		row.order = prev->order;
 		*prev = row;
 		return 0;
 	}
 	/* An end of sequence at a row's own address sorts before it. */
-	if (prev && !prev->end && prev->addr == addr && end) {
-		if (grow((void **)&cu->rows, cap, cu->nrows + 1, sizeof(*cu->rows)))
-			return -ENOMEM;
-		prev = &cu->rows[cu->nrows - 1];
-		row.order = prev->order;
-		prev->order = (uint32_t)cu->nrows;
-		cu->rows[cu->nrows++] = *prev;
-		cu->rows[cu->nrows - 2] = row;
-		return 0;
-	}
+	swap = prev && !prev->end && prev->addr == addr && end;
 	if (grow((void **)&cu->rows, cap, cu->nrows + 1, sizeof(*cu->rows)))
 		return -ENOMEM;
+	if (swap) {
+		cu->rows[cu->nrows] = cu->rows[cu->nrows - 1];
+		cu->rows[cu->nrows - 1] = row;
+		cu->nrows++;
+		return 0;
+	}
 	cu->rows[cu->nrows++] = row;
 	return 0;
 }
@@ -1691,11 +1699,6 @@ static const char *intern(struct sym_dwarf *d, char *path)
 	return path;
 }
 
-struct seq_span {
-	uint64_t first, last;
-	size_t start, n;
-};
-
 static int cmp_seq(const void *a, const void *b)
 {
 	const struct seq_span *x = a, *y = b;
@@ -1714,7 +1717,6 @@ static int sort_rows(struct dw_cu *cu)
 {
 	struct seq_span *seqs = NULL;
 	size_t nseq = 0, cap = 0, start = 0;
-	struct dw_row *out;
 	int ordered = 1;
 
 	for (size_t i = 0; i < cu->nrows; i++) {
@@ -1740,18 +1742,11 @@ static int sort_rows(struct dw_cu *cu)
 	for (size_t i = 1; i < nseq; i++)
 		if (seqs[i - 1].last > seqs[i].first)
 			goto full;
-	out = malloc((cu->nrows ? cu->nrows : 1) * sizeof(*out));
-	if (!out) {
-		free(seqs);
-		return -ENOMEM;
-	}
-	for (size_t i = 0, w = 0; i < nseq; i++) {
-		memcpy(out + w, cu->rows + seqs[i].start, seqs[i].n * sizeof(*out));
-		w += seqs[i].n;
-	}
-	free(cu->rows);
-	cu->rows = out;
-	free(seqs);
+	/* Disjoint sequences: look up through the sorted sequence table
+	 * rather than moving the rows. */
+	cu->seqs = seqs;
+	cu->nseqs = nseq;
+	cu->mem += cap * sizeof(*seqs);
 	return 0;
 full:
 	free(seqs);
@@ -2377,12 +2372,34 @@ static int scope_has(const struct dw_cu *cu, const struct dw_scope *s, uint64_t 
 
 static const struct dw_row *find_row(struct dw_cu *cu, uint64_t addr)
 {
-	size_t lo = GALLOP_UPPER(cu->rows, cu->nrows, addr, addr, cu->row_hint);
+	const struct dw_row *rows = cu->rows;
+	size_t lo;
 
-	cu->row_hint = lo ? lo - 1 : 0;
-	if (lo == 0 || cu->rows[lo - 1].end)
+	if (cu->seqs) {
+		size_t k = GALLOP_UPPER(cu->seqs, cu->nseqs, first, addr, cu->seq_hint);
+		size_t hi;
+
+		if (!k)
+			return NULL;
+		cu->seq_hint = k - 1;
+		rows += cu->seqs[k - 1].start;
+		lo = 0;
+		hi = cu->seqs[k - 1].n;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (rows[mid].addr <= addr)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+	} else {
+		lo = GALLOP_UPPER(cu->rows, cu->nrows, addr, addr, cu->row_hint);
+		cu->row_hint = lo ? lo - 1 : 0;
+	}
+	if (lo == 0 || rows[lo - 1].end)
 		return NULL;
-	return &cu->rows[lo - 1];
+	return &rows[lo - 1];
 }
 
 int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *frames, int max,
@@ -2432,7 +2449,7 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *f
 		if (!row || max < 1)
 			return 0;
 		frames[0] = (struct sym_dw_frame){ NULL, cu_file(cu, row->file), row->line,
-						   row->column, 0 };
+						   0, 0 };
 		return 1;
 	}
 	for (int i = nchain - 1; i >= 0 && n < max; i--) {
@@ -2446,7 +2463,7 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *f
 		if (n == 0) {
 			f->file = row ? cu_file(cu, row->file) : NULL;
 			f->line = row ? row->line : 0;
-			f->column = row ? row->column : 0;
+			f->column = 0;
 		} else {
 			/* The caller's location is the call site of the frame
 			 * inlined into it. */
