@@ -795,7 +795,29 @@ struct abbrev {
 	uint16_t tag;
 	uint8_t children;
 	uint32_t first, n;
+	int32_t fixed; /* byte size of the attributes when all are fixed, else -1 */
 };
+
+/* Size of a value of FORM when it does not depend on the bytes, else -1. */
+static int form_fixed_size(uint16_t form, uint8_t offsz, uint8_t addrsz, uint8_t version)
+{
+	switch (form) {
+	case DW_FORM_flag_present: case DW_FORM_implicit_const: return 0;
+	case DW_FORM_data1: case DW_FORM_ref1: case DW_FORM_flag: case DW_FORM_strx1:
+	case DW_FORM_addrx1: return 1;
+	case DW_FORM_data2: case DW_FORM_ref2: case DW_FORM_strx2: case DW_FORM_addrx2: return 2;
+	case DW_FORM_strx3: case DW_FORM_addrx3: return 3;
+	case DW_FORM_data4: case DW_FORM_ref4: case DW_FORM_strx4: case DW_FORM_addrx4:
+	case DW_FORM_ref_sup4: return 4;
+	case DW_FORM_data8: case DW_FORM_ref8: case DW_FORM_ref_sig8: case DW_FORM_ref_sup8: return 8;
+	case DW_FORM_data16: return 16;
+	case DW_FORM_addr: return addrsz;
+	case DW_FORM_ref_addr: return version <= 2 ? addrsz : offsz;
+	case DW_FORM_sec_offset: case DW_FORM_strp: case DW_FORM_line_strp: case DW_FORM_strp_sup:
+	case DW_FORM_GNU_ref_alt: case DW_FORM_GNU_strp_alt: return offsz;
+	default: return -1;
+	}
+}
 
 struct abbrev_table {
 	struct abbrev *a;
@@ -813,7 +835,8 @@ static void abbrev_table_release(struct abbrev_table *t)
 	free(t->by_code);
 }
 
-static int parse_abbrevs(struct abbrev_table *t, struct raw_sec sec, uint64_t off)
+static int parse_abbrevs(struct abbrev_table *t, struct raw_sec sec, uint64_t off, uint8_t offsz,
+			 uint8_t addrsz, uint8_t version)
 {
 	struct rd r = { sec.p + off, sec.p + sec.size, 0, 0 };
 
@@ -830,6 +853,7 @@ static int parse_abbrevs(struct abbrev_table *t, struct raw_sec sec, uint64_t of
 		ab.tag = (uint16_t)rd_uleb(&r);
 		ab.children = r.p < r.end && *r.p++;
 		ab.first = (uint32_t)t->ns;
+		ab.fixed = 0;
 		for (;;) {
 			uint64_t at = rd_uleb(&r), form = rd_uleb(&r);
 			int64_t ic = 0;
@@ -844,6 +868,11 @@ static int parse_abbrevs(struct abbrev_table *t, struct raw_sec sec, uint64_t of
 				return -ENOMEM;
 			t->s[t->ns++] = (struct abbrev_spec){ (uint16_t)at, (uint16_t)form, ic };
 			ab.n++;
+			if (ab.fixed >= 0) {
+				int fs = form_fixed_size((uint16_t)form, offsz, addrsz, version);
+
+				ab.fixed = fs < 0 ? -1 : ab.fixed + fs;
+			}
 		}
 		if (grow((void **)&t->a, &t->cap, t->n + 1, sizeof(*t->a)))
 			return -ENOMEM;
@@ -1264,7 +1293,23 @@ static int add_scope_range(void *ctx, uint64_t lo, uint64_t hi)
 	return 0;
 }
 
-enum walk_kind { WALK_SKIP, WALK_SCOPE, WALK_TRANSPARENT };
+/* Tags the walk looks into: scopes that make frames, and containers. */
+static int scope_tag(uint16_t tag)
+{
+	switch (tag) {
+	case DW_TAG_subprogram:
+	case DW_TAG_inlined_subroutine:
+	case DW_TAG_entry_point:
+	case DW_TAG_lexical_block:
+	case DW_TAG_namespace:
+	case DW_TAG_try_block:
+	case DW_TAG_catch_block:
+	case DW_TAG_module:
+		return 1;
+	default:
+		return 0;
+	}
+}
 
 struct walk_frame {
 	int32_t pscope;   /* enclosing frame scope for children */
@@ -1321,7 +1366,7 @@ static int walk_unit(struct sym_dwarf *d, struct dw_cu *cu)
 	}
 	if (r.bad || (u.addrsz != 4 && u.addrsz != 8) || u.version < 2 || u.version > 5)
 		return -EINVAL;
-	ret = parse_abbrevs(&abt, abbrev, abbrev_off);
+	ret = parse_abbrevs(&abt, abbrev, abbrev_off, u.offsz, u.addrsz, u.version);
 	if (ret)
 		goto out;
 	/* A scope DIE takes well over 16 bytes: reserve for the worst case
@@ -1364,6 +1409,15 @@ static int walk_unit(struct sym_dwarf *d, struct dw_cu *cu)
 		if (!ab) {
 			r.bad = 1;
 			break;
+		}
+		/* Most DIEs (parameters, variables, types, call sites) make no
+		 * frame and have no children: step over fixed-size ones. */
+		if (!first && !ab->children && ab->fixed >= 0 &&
+		    (f.skip || !scope_tag(ab->tag))) {
+			rd_skip(&r, (uint64_t)ab->fixed);
+			if (r.bad)
+				break;
+			continue;
 		}
 		for (uint32_t i = 0; i < ab->n && !r.bad; i++) {
 			const struct abbrev_spec *s = &abt.s[ab->first + i];
@@ -1965,6 +2019,54 @@ static int cmp_top(const void *a, const void *b)
 }
 
 /*
+ * Scope ranges in DIE order come in preorder: at one start address the
+ * enclosing (wider) range comes first.  A stable radix sort on the start
+ * address alone therefore gives cmp_top's order for nested ranges, in
+ * linear time (qsort was a third of decoding a large CU).  TMP holds N
+ * elements.  Returns 1 when the addresses span too much for it.
+ */
+static int radix_sort_tops(struct dw_top *a, size_t n, struct dw_top *tmp)
+{
+	uint64_t min = UINT64_MAX, max = 0, span;
+	struct dw_top *src = a, *dst = tmp;
+	int passes = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (a[i].lo < min)
+			min = a[i].lo;
+		if (a[i].lo > max)
+			max = a[i].lo;
+	}
+	if (n < 2)
+		return 0;
+	span = max - min;
+	while (span) {
+		passes++;
+		span >>= 8;
+	}
+	if (passes > 5)
+		return 1;
+	for (int p = 0; p < passes; p++) {
+		size_t count[257] = { 0 };
+		unsigned shift = 8u * (unsigned)p;
+		struct dw_top *t;
+
+		for (size_t i = 0; i < n; i++)
+			count[((src[i].lo - min) >> shift & 0xff) + 1]++;
+		for (int k = 0; k < 256; k++)
+			count[k + 1] += count[k];
+		for (size_t i = 0; i < n; i++)
+			dst[count[(src[i].lo - min) >> shift & 0xff]++] = src[i];
+		t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != a)
+		memcpy(a, src, n * sizeof(*a));
+	return 0;
+}
+
+/*
  * Flattens the nested scope ranges of a CU into sorted, disjoint segments,
  * each naming the innermost scope there, so that a lookup is one binary
  * search whatever the number of inlined calls in a function (the chain then
@@ -1997,11 +2099,8 @@ static int build_tops(struct dw_cu *cu)
 			all[n++] = (struct dw_top){ r->lo, r->hi, (uint32_t)i };
 		}
 	}
-	for (size_t i = 1; i < n; i++)
-		if (cmp_top(&all[i - 1], &all[i]) > 0) {
-			qsort(all, n, sizeof(*all), cmp_top);
-			break;
-		}
+	if (radix_sort_tops(all, n, stack))
+		qsort(all, n, sizeof(*all), cmp_top);
 #define EMIT(to, sc)                                                              \
 	do {                                                                      \
 		if ((to) > cur) {                                                 \
