@@ -23,7 +23,7 @@
 
 #include "commands.h"
 
-#define SYMBOLIZE_BATCH 4096
+#define SYMBOLIZE_BATCH 65536
 
 struct symbolize_ctx {
 	struct sym_resolver *res;
