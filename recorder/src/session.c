@@ -1224,6 +1224,12 @@ int rec_session__run(const struct rec_opts *o)
 	if (progress)
 		fprintf(stderr, "\r\033[K");
 
+	/* Ctrl-C reaches the command too: take its status if it just died */
+	if (child > 0 && !child_done) {
+		usleep(20000);
+		if (waitpid(child, &child_status, WNOHANG) == child)
+			child_done = 1;
+	}
 	/* stop the producers, then take what they left in the rings */
 	detach_all(s);
 	drain(s);
