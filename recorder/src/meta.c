@@ -6,6 +6,7 @@
  * (with build-ids read from the ELF notes) at start.
  */
 #include <ctype.h>
+#include <stdbool.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -225,7 +226,88 @@ int rec_write_host(struct tape_writer *w, int argc, char **argv, uint64_t start_
 	return err;
 }
 
-long rec_write_kallsyms(struct tape_writer *w)
+void rec_ranges_release(struct rec_ranges *rr)
+{
+	free(rr->r);
+	rr->r = NULL;
+	rr->n = 0;
+}
+
+bool rec_ranges_contains(const struct rec_ranges *rr, uint64_t addr)
+{
+	size_t lo = 0, hi = rr->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (addr < rr->r[mid][0])
+			hi = mid;
+		else if (addr >= rr->r[mid][1])
+			lo = mid + 1;
+		else
+			return true;
+	}
+	return false;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	return cmp_u64(a, b);
+}
+
+static bool is_bpf_glue(const struct tape_ksym *k)
+{
+	return (k->module.len == 3 && !memcmp(k->module.ptr, "bpf", 3)) ||
+	       (k->name.len > 13 && !memcmp(k->name.ptr, "bpf_trace_run", 13)) ||
+	       (k->name.len > 12 && !memcmp(k->name.ptr, "__bpf_trace_", 12));
+}
+
+/* Ranges of the BPF glue symbols: each ends at the next symbol's address. */
+static void bpf_glue_ranges(const struct tape_ksym *syms, size_t n, struct rec_ranges *out)
+{
+	uint64_t *addrs = malloc(n * sizeof(*addrs));
+	size_t cnt = 0;
+
+	out->r = NULL;
+	out->n = 0;
+	if (!addrs)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		addrs[i] = syms[i].addr;
+		cnt += is_bpf_glue(&syms[i]);
+	}
+	qsort(addrs, n, sizeof(*addrs), cmp_u64);
+	out->r = cnt ? calloc(cnt, sizeof(*out->r)) : NULL;
+	for (size_t i = 0; out->r && i < n; i++) {
+		size_t lo = 0, hi = n;
+
+		if (!is_bpf_glue(&syms[i]))
+			continue;
+		while (lo < hi) { /* first address > addr */
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (addrs[mid] <= syms[i].addr)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		out->r[out->n][0] = syms[i].addr;
+		out->r[out->n][1] = lo < n ? addrs[lo] : syms[i].addr + 4096;
+		out->n++;
+	}
+	if (out->n)
+		qsort(out->r, out->n, sizeof(*out->r), cmp_range);
+	free(addrs);
+}
+
+long rec_write_kallsyms(struct tape_writer *w, struct rec_ranges *bpf_frames)
 {
 	struct tape_ksym *syms = NULL, *ns;
 	size_t n = 0, cap = 0, len;
@@ -278,6 +360,8 @@ long rec_write_kallsyms(struct tape_writer *w)
 	ret = tape_writer__ksyms(w, syms, n);
 	if (ret == 0)
 		ret = (long)n;
+	if (bpf_frames)
+		bpf_glue_ranges(syms, n, bpf_frames);
 	free(syms);
 	free(buf);
 	return ret;

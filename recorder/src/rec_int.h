@@ -109,8 +109,22 @@ int rec_buildid_cache__get(struct rec_buildid_cache *c, uint64_t dev, uint64_t i
 			   const char *path, uint8_t *buf);
 
 int rec_write_host(struct tape_writer *w, int argc, char **argv, uint64_t start_ns);
-/* Writes the /proc/kallsyms snapshot; returns the number of symbols or -errno. */
-long rec_write_kallsyms(struct tape_writer *w);
+/* Address ranges [start, end) of kernel code, sorted by start. */
+struct rec_ranges {
+	uint64_t (*r)[2];
+	size_t n;
+};
+void rec_ranges_release(struct rec_ranges *rr);
+bool rec_ranges_contains(const struct rec_ranges *rr, uint64_t addr);
+
+/*
+ * Writes the /proc/kallsyms snapshot; returns the number of symbols or
+ * -errno.  If BPF_FRAMES is not NULL it receives the ranges of the code a
+ * BPF program's kernel stack starts with when captured from a raw
+ * tracepoint: the JIT-ed programs ([bpf]) and the bpf_trace_run* /
+ * __bpf_trace_* glue.
+ */
+long rec_write_kallsyms(struct tape_writer *w, struct rec_ranges *bpf_frames);
 /*
  * Writes SCAN PROC records and MMAP records (executable mappings, with
  * build-ids) of PID, or of every process when pid == 0.  Returns the number

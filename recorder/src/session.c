@@ -116,6 +116,7 @@ struct session {
 	bool filter;
 	int tracked_fd;
 	uint32_t offcpu_type;
+	struct rec_ranges bpf_frames; /* leading kernel frames that are BPF's own */
 	uint32_t *exited; /* tgids to untrack after the next mapping drain */
 	size_t nexited, capexited;
 	uint64_t *loss_prev; /* last written per-CPU loss values */
@@ -698,20 +699,28 @@ static void writer_failed(struct session *s)
 static int put_stack(struct session *s, bool kernel, const uint64_t *ips, uint32_t n,
 		     struct rec_type *t, uint32_t *id)
 {
-	bool is_new;
+	bool is_new, trunc = n >= BT_MAX_STACK_FRAMES;
 
 	*id = 0;
+	/*
+	 * A kernel stack taken in a raw tracepoint starts inside the BPF program
+	 * and its bpf_trace_run* glue: not the event's code, drop those frames.
+	 */
+	while (kernel && n > 1 && rec_ranges_contains(&s->bpf_frames, ips[0])) {
+		ips++;
+		n--;
+	}
 	if (!n)
 		return 0;
 	if (rec_stacks__intern(s->stacks, kernel, ips, n, id, &is_new))
 		return -ENOMEM;
-	if (n >= BT_MAX_STACK_FRAMES && t)
+	if (trunc && t)
 		t->stack_trunc += 1;
 	if (is_new) {
 		struct tape_stack st = {
 			.id = *id,
 			.flags = (kernel ? TAPE_STACK_F_KERNEL : 0) |
-				 (n >= BT_MAX_STACK_FRAMES ? TAPE_STACK_F_TRUNCATED : 0),
+				 (trunc ? TAPE_STACK_F_TRUNCATED : 0),
 			.nframes = n,
 			.ips = ips,
 		};
@@ -1143,7 +1152,7 @@ int rec_session__run(const struct rec_opts *o)
 		if (tape_writer__event_desc(s->w, &d))
 			goto wfail;
 	}
-	if (rec_write_kallsyms(s->w) < 0 && o->verbosity > 0)
+	if (rec_write_kallsyms(s->w, &s->bpf_frames) < 0 && o->verbosity > 0)
 		fprintf(stderr, PROG ": warning: cannot snapshot /proc/kallsyms\n");
 
 	/* mappings: side-band first, then the scan, so nothing falls between */
@@ -1324,5 +1333,6 @@ out:
 	free(s->pfds);
 	free(s->exited);
 	free(s->loss_prev);
+	rec_ranges_release(&s->bpf_frames);
 	return ret;
 }
