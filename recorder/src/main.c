@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <tape/units.h>
+
 #include "session.h"
 
 #define PROG "bpftape-record"
@@ -112,7 +114,7 @@ int main(int argc, char **argv)
 			o.force = true;
 			break;
 		case 'd':
-			if (rec_parse_duration(optarg, &o.duration_ns) || !o.duration_ns)
+			if (tape_parse_duration_ns(optarg, &o.duration_ns) || !o.duration_ns)
 				return usage_error("invalid duration '%s' (e.g. 10s, 500ms, 2m)", optarg);
 			break;
 		case 'p':
@@ -144,7 +146,7 @@ int main(int argc, char **argv)
 			o.all_stacks = true;
 			break;
 		case 'b':
-			if (rec_parse_size(optarg, &o.buffer_bytes) || o.buffer_bytes < 4096 ||
+			if (tape_parse_size(optarg, &o.buffer_bytes) || o.buffer_bytes < 4096 ||
 			    o.buffer_bytes > (1ull << 30))
 				return usage_error("invalid buffer size '%s' (4K..1G, e.g. 8M)", optarg);
 			break;

@@ -14,12 +14,8 @@
 
 struct tape_writer;
 
-/* ---- numbers with units (util.c) ---- */
+/* ---- numbers (util.c); durations and sizes: tape/units.h ---- */
 
-/* "10s", "500ms", "2m", "1h", "250us", "100ns"; a bare number is seconds. */
-int rec_parse_duration(const char *s, uint64_t *out_ns);
-/* "64M", "4K", "1G", "512k"; a bare number is bytes (binary units). */
-int rec_parse_size(const char *s, uint64_t *out_bytes);
 /* Decimal unsigned integer in [min, max]; rejects trailing garbage. */
 int rec_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 

@@ -32,6 +32,9 @@ static void test_units__durations(void **state)
 	assert_int_equal(tape_parse_duration_ns("s", &v), -EINVAL);
 	assert_int_equal(tape_parse_duration_ns("1e30h", &v), -ERANGE);
 	assert_int_equal(tape_parse_duration_ns("nan", &v), -EINVAL);
+	assert_int_equal(tape_parse_duration_ns("99999999999999999999h", &v), -ERANGE);
+	assert_int_equal(tape_parse_duration_ns("3", &v), 0);
+	assert_int_equal(v, 3000000000ull);
 }
 
 static void test_units__sizes(void **state)
@@ -52,6 +55,9 @@ static void test_units__sizes(void **state)
 	assert_int_equal(tape_parse_size("10abc", &v), -EINVAL);
 	assert_int_equal(tape_parse_size("M", &v), -EINVAL);
 	assert_int_equal(tape_parse_size(" 4k", &v), -EINVAL);
+	assert_int_equal(tape_parse_size("4KX", &v), -EINVAL);
+	assert_int_equal(tape_parse_size("1GiB", &v), 0);
+	assert_int_equal(v, 1ull << 30);
 	assert_int_equal(tape_parse_size("99999999999T", &v), -ERANGE);
 }
 

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Recorder unit tests that need no privileges: numbers with units, probe
- * specs, tracefs format parsing (on real format texts copied from a 6.x
+ * Recorder unit tests that need no privileges: probe specs, tracefs format parsing (on real format texts copied from a 6.x
  * kernel) and stack dedup.
  */
 #include <errno.h>
@@ -13,44 +12,6 @@
 #include <cmocka.h>
 
 #include "rec_int.h"
-
-static void test_rec_parse__duration(void **state)
-{
-	uint64_t ns;
-
-	assert_int_equal(rec_parse_duration("10s", &ns), 0);
-	assert_true(ns == 10000000000ull);
-	assert_int_equal(rec_parse_duration("500ms", &ns), 0);
-	assert_true(ns == 500000000ull);
-	assert_int_equal(rec_parse_duration("2m", &ns), 0);
-	assert_true(ns == 120000000000ull);
-	assert_int_equal(rec_parse_duration("3", &ns), 0);
-	assert_true(ns == 3000000000ull);
-	assert_int_equal(rec_parse_duration("250us", &ns), 0);
-	assert_true(ns == 250000ull);
-	assert_int_not_equal(rec_parse_duration("10abc", &ns), 0);
-	assert_int_not_equal(rec_parse_duration("", &ns), 0);
-	assert_int_not_equal(rec_parse_duration("-1s", &ns), 0);
-	assert_int_not_equal(rec_parse_duration("s", &ns), 0);
-	assert_int_not_equal(rec_parse_duration("99999999999999999999h", &ns), 0);
-}
-
-static void test_rec_parse__size(void **state)
-{
-	uint64_t b;
-
-	assert_int_equal(rec_parse_size("64M", &b), 0);
-	assert_true(b == 64ull << 20);
-	assert_int_equal(rec_parse_size("4k", &b), 0);
-	assert_true(b == 4096);
-	assert_int_equal(rec_parse_size("1GiB", &b), 0);
-	assert_true(b == 1ull << 30);
-	assert_int_equal(rec_parse_size("8192", &b), 0);
-	assert_true(b == 8192);
-	assert_int_not_equal(rec_parse_size("10abc", &b), 0);
-	assert_int_not_equal(rec_parse_size("M", &b), 0);
-	assert_int_not_equal(rec_parse_size("4KX", &b), 0);
-}
 
 static void test_rec_spec__parse_valid(void **state)
 {
@@ -218,8 +179,6 @@ static void test_rec_stacks__dedup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rec_parse__duration),
-		cmocka_unit_test(test_rec_parse__size),
 		cmocka_unit_test(test_rec_spec__parse_valid),
 		cmocka_unit_test(test_rec_spec__parse_rejects),
 		cmocka_unit_test(test_rec_tp_format__parse),
