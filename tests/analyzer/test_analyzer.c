@@ -64,6 +64,7 @@ static char *slurp(const char *path)
 }
 
 /* Runs "bpftape ARGS" in tmpdir with TZ=UTC; ARGS is a shell fragment. */
+static struct run bt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static struct run bt(const char *fmt, ...)
 {
 	char args[8192], cmd[32768], outp[4400], errp[4400];

@@ -22,6 +22,7 @@
 static char tmpdir[4096];
 static const char *bin_dir, *build_dir;
 
+static char *run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *run(const char *fmt, ...)
 {
 	char cmd[16384], *buf = NULL;
