@@ -6,6 +6,7 @@
  * first when needed.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdlib.h>
@@ -152,6 +153,26 @@ out:
 	return fresh;
 }
 
+/* Results from a damaged trace lack what the damage took: say so on every
+ * use of its database, never silently. */
+static void warn_if_damaged(sqlite3 *db, const char *trace)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(db,
+			       "SELECT (SELECT value FROM stats WHERE source = 'reader' AND"
+			       " name = 'bad_chunks'), (SELECT value FROM stats WHERE"
+			       " source = 'reader' AND name = 'bytes_skipped')",
+			       -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) > 0)
+		fprintf(stderr,
+			"bpftape: warning: '%s' is damaged: %lld bad chunks, %lld bytes skipped; "
+			"using what is intact ('bpftape info --check' tells more)\n",
+			trace, (long long)sqlite3_column_int64(st, 0),
+			(long long)sqlite3_column_int64(st, 1));
+	sqlite3_finalize(st);
+}
+
 sqlite3 *ana_db_open(const char *trace, const struct ana_db_opts *opts)
 {
 	struct ana_db_opts none = {0};
@@ -192,5 +213,6 @@ sqlite3 *ana_db_open(const char *trace, const struct ana_db_opts *opts)
 	/* one read transaction for the whole run: no lock round trip per query */
 	sqlite3_exec(db, "PRAGMA mmap_size=1073741824; PRAGMA cache_size=-65536; BEGIN;", NULL,
 		     NULL, NULL);
+	warn_if_damaged(db, trace);
 	return db;
 }

@@ -693,6 +693,13 @@ static void test_info__check_names_bad_chunk_and_recovers(void **state)
 	assert_non_null(strstr(r.out, "recovered"));
 	assert_true(field_of(r.out, "damaged: ") > 0);
 	run_free(&r);
+	/* commands work on what is intact and say so, on import and reuse */
+	for (int i = 0; i < 2; i++) {
+		r = bt("folded truncated.tape");
+		assert_int_equal(r.status, 0);
+		assert_non_null(strstr(r.err, "'truncated.tape' is damaged"));
+		run_free(&r);
+	}
 	(void)state;
 }
 
