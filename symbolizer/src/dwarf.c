@@ -684,22 +684,47 @@ struct rd {
 	int be;
 };
 
-static uint64_t rd_u(struct rd *r, unsigned n)
+/* The readers are inlined into the hot loops: N is then a constant and
+ * a little-endian read on a little-endian host is one load. */
+#define RD_INLINE static inline __attribute__((always_inline))
+
+RD_INLINE uint64_t rd_u(struct rd *r, unsigned n)
 {
 	uint64_t v = 0;
 
-	if ((size_t)(r->end - r->p) < n) {
+	if (__builtin_expect((size_t)(r->end - r->p) < n, 0)) {
 		r->bad = 1;
 		r->p = r->end;
 		return 0;
 	}
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (!r->be && (n == 1 || n == 2 || n == 4 || n == 8)) {
+		if (n == 1) {
+			v = *r->p;
+		} else if (n == 2) {
+			uint16_t x;
+
+			memcpy(&x, r->p, 2);
+			v = x;
+		} else if (n == 4) {
+			uint32_t x;
+
+			memcpy(&x, r->p, 4);
+			v = x;
+		} else {
+			memcpy(&v, r->p, 8);
+		}
+		r->p += n;
+		return v;
+	}
+#endif
 	for (unsigned i = 0; i < n; i++)
 		v |= (uint64_t)r->p[r->be ? n - 1 - i : i] << (8 * i);
 	r->p += n;
 	return v;
 }
 
-static uint64_t rd_uleb(struct rd *r)
+static uint64_t rd_uleb_slow(struct rd *r)
 {
 	uint64_t v = 0;
 	unsigned shift = 0;
@@ -715,6 +740,13 @@ static uint64_t rd_uleb(struct rd *r)
 	}
 	r->bad = 1;
 	return 0;
+}
+
+RD_INLINE uint64_t rd_uleb(struct rd *r)
+{
+	if (__builtin_expect(r->p < r->end && !(*r->p & 0x80), 1))
+		return *r->p++;
+	return rd_uleb_slow(r);
 }
 
 static int64_t rd_sleb(struct rd *r)
@@ -787,6 +819,7 @@ static struct raw_sec raw_section(struct sym_dwarf *d, const char *name)
 
 struct abbrev_spec {
 	uint16_t at, form;
+	int8_t fixed; /* byte size of the value when it does not vary, else -1 */
 	int64_t implicit;
 };
 
@@ -864,15 +897,15 @@ static int parse_abbrevs(struct abbrev_table *t, struct raw_sec sec, uint64_t of
 				break;
 			if (form == DW_FORM_implicit_const)
 				ic = rd_sleb(&r);
+			int fs = form_fixed_size((uint16_t)form, offsz, addrsz, version);
+
 			if (grow((void **)&t->s, &t->caps, t->ns + 1, sizeof(*t->s)))
 				return -ENOMEM;
-			t->s[t->ns++] = (struct abbrev_spec){ (uint16_t)at, (uint16_t)form, ic };
+			t->s[t->ns++] = (struct abbrev_spec){ (uint16_t)at, (uint16_t)form,
+							      (int8_t)fs, ic };
 			ab.n++;
-			if (ab.fixed >= 0) {
-				int fs = form_fixed_size((uint16_t)form, offsz, addrsz, version);
-
+			if (ab.fixed >= 0)
 				ab.fixed = fs < 0 ? -1 : ab.fixed + fs;
-			}
 		}
 		if (grow((void **)&t->a, &t->cap, t->n + 1, sizeof(*t->a)))
 			return -ENOMEM;
@@ -1384,7 +1417,7 @@ static int walk_unit(struct sym_dwarf *d, struct dw_cu *cu)
 	}
 	while (r.p < r.end) {
 		const uint8_t *die_start = r.p;
-		struct die_vals v = { 0 };
+		struct die_vals v;
 		const struct abbrev *ab;
 		uint64_t code = rd_uleb(&r);
 		struct walk_frame *parent = depth ? &stack[depth - 1] : NULL;
@@ -1419,6 +1452,25 @@ static int walk_unit(struct sym_dwarf *d, struct dw_cu *cu)
 				break;
 			continue;
 		}
+		if (!first && (f.skip || !scope_tag(ab->tag))) {
+			/* No frame here nor below: only the sibling matters. */
+			v.has_sibling = 0;
+			for (uint32_t i = 0; i < ab->n && !r.bad; i++) {
+				const struct abbrev_spec *s = &abt.s[ab->first + i];
+
+				if (s->fixed >= 0 && s->at != DW_AT_sibling)
+					rd_skip(&r, (uint64_t)s->fixed);
+				else
+					read_attr(&u, &r, s->at, s->form, s->implicit, &v);
+			}
+			if (r.bad)
+				break;
+			f.skip = 1;
+			if (!ab->children)
+				continue;
+			goto children;
+		}
+		memset(&v, 0, sizeof(v));
 		for (uint32_t i = 0; i < ab->n && !r.bad; i++) {
 			const struct abbrev_spec *s = &abt.s[ab->first + i];
 
@@ -1499,6 +1551,7 @@ static int walk_unit(struct sym_dwarf *d, struct dw_cu *cu)
 				cu->scopes[f.scope].next = (uint32_t)cu->nscopes;
 			continue;
 		}
+children:
 		/* A subtree of no interest: jump over it when the producer
 		 * says where it ends. */
 		if (f.skip && v.has_sibling) {
@@ -1679,8 +1732,8 @@ static int lt_entries5(struct sym_dwarf *d, struct rd *r, struct lt_hdr *h, stru
 	return 0;
 }
 
-static int lt_emit(struct dw_cu *cu, size_t *cap, uint64_t addr, uint32_t file, uint32_t line,
-		   uint32_t col, int end)
+RD_INLINE int lt_emit(struct dw_cu *cu, size_t *cap, uint64_t addr, uint32_t file, uint32_t line,
+		      uint32_t col, int end)
 {
 	struct dw_row *prev = cu->nrows ? &cu->rows[cu->nrows - 1] : NULL;
 	struct dw_row row = { addr, line, (uint16_t)(file < 0xffff ? file : 0xffff), (uint8_t)end,
@@ -1693,7 +1746,8 @@ static int lt_emit(struct dw_cu *cu, size_t *cap, uint64_t addr, uint32_t file, 
 	}
 	/* An end of sequence at a row's own address sorts before it. */
 	swap = prev && !prev->end && prev->addr == addr && end;
-	if (grow((void **)&cu->rows, cap, cu->nrows + 1, sizeof(*cu->rows)))
+	if (__builtin_expect(cu->nrows >= *cap, 0) &&
+	    grow((void **)&cu->rows, cap, cu->nrows + 1, sizeof(*cu->rows)))
 		return -ENOMEM;
 	if (swap) {
 		cu->rows[cu->nrows] = cu->rows[cu->nrows - 1];
@@ -1917,15 +1971,32 @@ static int decode_lines_raw(struct sym_dwarf *d, struct dw_cu *cu, uint64_t off)
 	{
 		uint64_t addr = 0;
 		uint32_t file = 1, line = 1, col = 0;
+		/* What each special opcode adds, without two divisions a row. */
+		uint32_t sp_addr[256];
+		int32_t sp_line[256];
+
+		for (unsigned op = h.opcode_base; op < 256; op++) {
+			unsigned adj = op - h.opcode_base;
+
+			sp_addr[op] = adj / h.line_range * h.min_inst;
+			sp_line[op] = h.line_base + (int32_t)(adj % h.line_range);
+		}
+		/* A guess from the program's size saves the reallocations. */
+		if (!cap && r.end > r.p) {
+			size_t want = (size_t)(r.end - r.p) / 3 + 16;
+
+			cu->rows = malloc(want * sizeof(*cu->rows));
+			if (!cu->rows)
+				goto nomem;
+			cap = want;
+		}
 
 		while (r.p < r.end && !r.bad) {
 			uint8_t op = (uint8_t)rd_u(&r, 1);
 
 			if (op >= h.opcode_base) {
-				uint8_t adj = (uint8_t)(op - h.opcode_base);
-
-				addr += (uint64_t)(adj / h.line_range) * h.min_inst;
-				line += (uint32_t)(h.line_base + adj % h.line_range);
+				addr += sp_addr[op];
+				line += (uint32_t)sp_line[op];
 				if (lt_emit(cu, &cap, addr, file, line, col, 0))
 					goto nomem;
 				continue;
@@ -1990,6 +2061,14 @@ static int decode_lines_raw(struct sym_dwarf *d, struct dw_cu *cu, uint64_t off)
 					rd_uleb(&r);
 				break;
 			}
+		}
+	}
+	if (cap > cu->nrows + cu->nrows / 4 + 16) {
+		struct dw_row *fit = realloc(cu->rows, (cu->nrows + 1) * sizeof(*cu->rows));
+
+		if (fit) {
+			cu->rows = fit;
+			cap = cu->nrows + 1;
 		}
 	}
 	if (sort_rows(cu))

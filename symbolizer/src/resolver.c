@@ -544,13 +544,40 @@ struct addr_idx {
 	size_t idx;
 };
 
-static int cmp_addr_idx(const void *a, const void *b)
+/*
+ * Stable LSD radix sort of ORDER by address (TMP holds N elements): a
+ * batch's addresses share most of their high bytes, whose passes are
+ * skipped, so this is a few linear passes where qsort cost n log n
+ * comparisons through a function pointer.
+ */
+static void sort_addr_idx(struct addr_idx *order, struct addr_idx *tmp, size_t n)
 {
-	const struct addr_idx *x = a, *y = b;
+	struct addr_idx *src = order, *dst = tmp, *t;
 
-	if (x->addr != y->addr)
-		return x->addr < y->addr ? -1 : 1;
-	return x->idx < y->idx ? -1 : x->idx > y->idx;
+	for (unsigned shift = 0; shift < 64; shift += 8) {
+		size_t count[256] = { 0 }, sum = 0;
+		int trivial = 0;
+
+		for (size_t i = 0; i < n; i++)
+			count[src[i].addr >> shift & 0xff]++;
+		for (int k = 0; k < 256; k++) {
+			size_t c = count[k];
+
+			if (c == n)
+				trivial = 1;
+			count[k] = sum;
+			sum += c;
+		}
+		if (trivial)
+			continue;
+		for (size_t i = 0; i < n; i++)
+			dst[count[src[i].addr >> shift & 0xff]++] = src[i];
+		t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != order)
+		memcpy(order, src, n * sizeof(*order));
 }
 
 int sym_resolver__lookup(struct sym_resolver *r, const char *path, const uint8_t *build_id,
@@ -596,12 +623,14 @@ int sym_resolver__lookup(struct sym_resolver *r, const char *path, const uint8_t
 	/* In address order, the binary searches of consecutive lookups walk
 	 * the same cache lines and each CU is decoded while it is hot. */
 	if (n > 8) {
-		struct addr_idx *order = malloc(n * sizeof(*order));
+		struct addr_idx *order = n < SIZE_MAX / (2 * sizeof(*order))
+						 ? malloc(2 * n * sizeof(*order))
+						 : NULL;
 
 		if (order) {
 			for (size_t i = 0; i < n; i++)
 				order[i] = (struct addr_idx){ addrs[i], i };
-			qsort(order, n, sizeof(*order), cmp_addr_idx);
+			sort_addr_idx(order, order + n, n);
 			for (size_t i = 0; i < n && !ret; i++)
 				ret = lookup_one(r, f, order[i].addr, &out[order[i].idx]);
 			free(order);
