@@ -20,14 +20,14 @@
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 /* Set by the recorder before load. */
-const volatile __u32 filter_pids = 0;     /* only tgids in `tracked` */
+const volatile __u32 filter_pids = 0;	  /* only tgids in `tracked` */
 const volatile __u32 follow_children = 0; /* add forked children to `tracked` */
 const volatile __u32 n_rings = 1;
 /* syscall events served from the raw_syscalls hooks (see bt_sys_enter) */
 const volatile __u32 sys_raw_enter_type = 0; /* raw_syscalls:sys_enter */
 const volatile __u32 sys_raw_exit_type = 0;  /* raw_syscalls:sys_exit */
-const volatile __u32 sys_per_nr = 0;         /* syscalls:sys_{enter,exit}_* present */
-const volatile __u32 offcpu_type = 0;        /* type id of the offcpu event, 0 = off */
+const volatile __u32 sys_per_nr = 0;	     /* syscalls:sys_{enter,exit}_* present */
+const volatile __u32 offcpu_type = 0;	     /* type id of the offcpu event, 0 = off */
 const volatile __u64 wakeup_bytes = 1 << 20; /* force a wakeup above this */
 
 struct ring {
@@ -58,7 +58,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, BT_MAX_TYPES * BT_LOSS_NKINDS);
+	__uint(max_entries, BT_MAX_TYPES *BT_LOSS_NKINDS);
 	__type(key, __u32);
 	__type(value, __u64);
 } losses SEC(".maps");

@@ -69,7 +69,7 @@ struct bt_proc {
 	__u64 ts_ns;
 	__u32 pid; /* tgid of the task (the child for fork) */
 	__u32 tid;
-	__u32 ppid; /* parent's tgid */
+	__u32 ppid;	 /* parent's tgid */
 	__s32 exit_code; /* EXIT: task->exit_code (wait status) */
 	__u32 cpu;
 	__u32 __pad0;
@@ -111,7 +111,8 @@ struct bt_offcpu {
 	__u32 state; /* prev_state at the switch: 0 = preempted (runnable) */
 	__u32 __pad0;
 };
-#define BT_OFFCPU_VALUE_BYTES (sizeof(struct bt_event) + sizeof(struct bt_offcpu) + 2 * BT_STACK_BYTES)
+#define BT_OFFCPU_VALUE_BYTES                                                                      \
+	(sizeof(struct bt_event) + sizeof(struct bt_offcpu) + 2 * BT_STACK_BYTES)
 
 /* Loss counters: per-CPU array indexed by type_id * BT_LOSS_NKINDS + kind.
  * type_id 0 holds lifecycle (process) losses. */

@@ -35,8 +35,9 @@ int main(int argc, char **argv)
 		syscall(SYS_getppid);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (timing && n)
-		fprintf(stderr, "ns_per_call %.1f\n",
-			((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) /
-				(double)n);
+		fprintf(
+		    stderr, "ns_per_call %.1f\n",
+		    ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) /
+			(double)n);
 	return 0;
 }

@@ -199,7 +199,8 @@ int rec_write_host(struct tape_writer *w, int argc, char **argv, uint64_t start_
 	gethostname(hostname, sizeof(hostname) - 1);
 	snprintf(recorder, sizeof(recorder), "bpftape-record %s", BPFTAPE_VERSION);
 	if (rec_read_file("/sys/kernel/notes", &notes, &notes_len) == 0) {
-		kbid_len = find_build_id_note((const uint8_t *)notes, notes_len, kbid, sizeof(kbid));
+		kbid_len =
+		    find_build_id_note((const uint8_t *)notes, notes_len, kbid, sizeof(kbid));
 		free(notes);
 	}
 
@@ -392,8 +393,7 @@ static void proc_status(pid_t pid, char *comm, size_t commsz, uint32_t *ppid)
 	free(buf);
 }
 
-static long scan_one(struct tape_writer *w, struct rec_buildid_cache *bc, pid_t pid,
-		     uint64_t ts_ns)
+static long scan_one(struct tape_writer *w, struct rec_buildid_cache *bc, pid_t pid, uint64_t ts_ns)
 {
 	char path[64], exe[4096], comm[64], line[4600];
 	struct tape_proc pr = {0};
@@ -462,8 +462,7 @@ static long scan_one(struct tape_writer *w, struct rec_buildid_cache *bc, pid_t 
 	return maps;
 }
 
-long rec_scan_procs(struct tape_writer *w, struct rec_buildid_cache *bc, pid_t pid,
-		    uint64_t ts_ns)
+long rec_scan_procs(struct tape_writer *w, struct rec_buildid_cache *bc, pid_t pid, uint64_t ts_ns)
 {
 	DIR *d;
 	struct dirent *de;

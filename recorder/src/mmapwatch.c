@@ -71,8 +71,8 @@ int rec_mmapwatch__open(struct rec_mmapwatch **out, int ncpus)
 		w->fd = (int)syscall(SYS_perf_event_open, &a, -1, c, -1, PERF_FLAG_FD_CLOEXEC);
 		if (w->fd < 0 && errno == EINVAL) {
 			a.build_id = 0; /* kernels before 5.12 */
-			w->fd = (int)syscall(SYS_perf_event_open, &a, -1, c, -1,
-					     PERF_FLAG_FD_CLOEXEC);
+			w->fd =
+			    (int)syscall(SYS_perf_event_open, &a, -1, c, -1, PERF_FLAG_FD_CLOEXEC);
 		}
 		if (w->fd < 0) {
 			if (errno == ENODEV || errno == ENOENT)
@@ -81,8 +81,8 @@ int rec_mmapwatch__open(struct rec_mmapwatch **out, int ncpus)
 			break;
 		}
 		w->size = WATCH_PAGES * mw->page;
-		w->base = mmap(NULL, w->size + mw->page, PROT_READ | PROT_WRITE, MAP_SHARED, w->fd,
-			       0);
+		w->base =
+		    mmap(NULL, w->size + mw->page, PROT_READ | PROT_WRITE, MAP_SHARED, w->fd, 0);
 		if (w->base == MAP_FAILED) {
 			w->base = NULL;
 			err = -errno;
@@ -121,8 +121,8 @@ uint64_t rec_mmapwatch__lost(const struct rec_mmapwatch *mw)
 	return mw->lost;
 }
 
-static int handle(struct rec_mmapwatch *mw, const struct perf_event_header *h,
-		  rec_mmapwatch_fn fn, void *ctx)
+static int handle(struct rec_mmapwatch *mw, const struct perf_event_header *h, rec_mmapwatch_fn fn,
+		  void *ctx)
 {
 	const uint8_t *p = (const uint8_t *)h;
 	struct rec_mmap_info mi = {0};
@@ -204,14 +204,15 @@ int rec_mmapwatch__drain(struct rec_mmapwatch *mw, rec_mmapwatch_fn fn, void *ct
 			if (h.size < sizeof(h))
 				break; /* corrupt: give up on this ring */
 			if (off + h.size <= w->size) {
-				err = handle(mw, (const struct perf_event_header *)(w->data + off), fn,
-					     ctx);
+				err = handle(mw, (const struct perf_event_header *)(w->data + off),
+					     fn, ctx);
 			} else if (h.size <= mw->tmp_size) {
 				size_t a = w->size - off;
 
 				memcpy(mw->tmp, w->data + off, a);
 				memcpy(mw->tmp + a, w->data, h.size - a);
-				err = handle(mw, (const struct perf_event_header *)mw->tmp, fn, ctx);
+				err =
+				    handle(mw, (const struct perf_event_header *)mw->tmp, fn, ctx);
 			}
 			tail += h.size;
 		}

@@ -9,8 +9,8 @@
 struct rec_mmap_info {
 	uint64_t ts_ns; /* CLOCK_MONOTONIC */
 	uint32_t pid;
-	uint32_t prot;  /* PROT_* */
-	uint32_t flags; /* MAP_* */
+	uint32_t prot;		/* PROT_* */
+	uint32_t flags;		/* MAP_* */
 	uint32_t build_id_size; /* 0: use dev/inode and read the file */
 	uint8_t build_id[20];
 	uint64_t start, len, pgoff, dev, inode;

@@ -37,10 +37,10 @@ enum rec_spec_kind {
 
 struct rec_spec {
 	enum rec_spec_kind kind;
-	char text[256];    /* as written */
-	char cat[128];     /* tracepoint category glob / probe target */
-	char name[128];    /* tracepoint name glob / function */
-	unsigned int hz;   /* profile */
+	char text[256];	     /* as written */
+	char cat[128];	     /* tracepoint category glob / probe target */
+	char name[128];	     /* tracepoint name glob / function */
+	unsigned int hz;     /* profile */
 	unsigned int stacks; /* REC_STACK_* requested by the spec itself */
 };
 
@@ -66,7 +66,7 @@ int rec_tracefs__match(const char *root, const char *cat_glob, const char *name_
 
 /* What the BPF side needs to know about a tracepoint's raw record. */
 struct rec_tp_layout {
-	uint32_t id;         /* tracefs ID */
+	uint32_t id;	     /* tracefs ID */
 	uint32_t fixed_size; /* end of the last fixed field */
 	uint32_t n_loc;
 	uint16_t loc_off[8];
@@ -126,8 +126,7 @@ long rec_write_kallsyms(struct tape_writer *w, struct rec_ranges *bpf_frames);
  * build-ids) of PID, or of every process when pid == 0.  Returns the number
  * of mappings written.
  */
-long rec_scan_procs(struct tape_writer *w, struct rec_buildid_cache *bc, pid_t pid,
-		    uint64_t ts_ns);
+long rec_scan_procs(struct tape_writer *w, struct rec_buildid_cache *bc, pid_t pid, uint64_t ts_ns);
 
 uint64_t rec_now_mono_ns(void);
 

@@ -51,7 +51,7 @@ struct rec_type {
 	int sys_kind; /* SYS_* below: served by the raw_syscalls hooks */
 	uint32_t sys_nr;
 	uint64_t events;
-	uint64_t stack_trunc;   /* userspace counters */
+	uint64_t stack_trunc; /* userspace counters */
 	uint64_t payload_trunc;
 	uint64_t w_stack_trunc, w_payload_trunc; /* last values written */
 };
@@ -79,7 +79,7 @@ static int classify_syscall(const char *cat, const char *name, uint32_t *nr)
 	int n;
 
 	if (!strcmp(cat, "raw_syscalls"))
-		return !strcmp(name, "sys_enter") ? SYS_RAW_ENTER
+		return !strcmp(name, "sys_enter")  ? SYS_RAW_ENTER
 		       : !strcmp(name, "sys_exit") ? SYS_RAW_EXIT
 						   : SYS_NONE;
 	if (strcmp(cat, "syscalls"))
@@ -117,7 +117,7 @@ struct session {
 	int tracked_fd;
 	uint32_t offcpu_type;
 	struct rec_ranges bpf_frames; /* leading kernel frames that are BPF's own */
-	uint32_t *exited; /* tgids to untrack after the next mapping drain */
+	uint32_t *exited;	      /* tgids to untrack after the next mapping drain */
 	size_t nexited, capexited;
 	uint64_t *loss_prev; /* last written per-CPU loss values */
 	uint64_t events, procs, maps, stacks_written;
@@ -199,26 +199,24 @@ static bool kernel_has_kprobes(const char *tracefs)
 
 /* Format texts stored with uprobe events, in tracefs syntax, so readers
  * decode their payload by field name like a tracepoint's. */
-static const char uprobe_format[] =
-	"name: uprobe\nID: 0\nformat:\n"
-	"\tfield:u64 arg0;\toffset:0;\tsize:8;\tsigned:0;\n"
-	"\tfield:u64 arg1;\toffset:8;\tsize:8;\tsigned:0;\n"
-	"\tfield:u64 arg2;\toffset:16;\tsize:8;\tsigned:0;\n"
-	"\tfield:u64 arg3;\toffset:24;\tsize:8;\tsigned:0;\n"
-	"\tfield:u64 arg4;\toffset:32;\tsize:8;\tsigned:0;\n"
-	"\tfield:u64 arg5;\toffset:40;\tsize:8;\tsigned:0;\n"
-	"\nprint fmt: \"(%llx) arg0=%llx\", REC->arg0\n";
-static const char uretprobe_format[] =
-	"name: uretprobe\nID: 0\nformat:\n"
-	"\tfield:u64 ret;\toffset:0;\tsize:8;\tsigned:0;\n"
-	"\nprint fmt: \"ret=%llx\", REC->ret\n";
+static const char uprobe_format[] = "name: uprobe\nID: 0\nformat:\n"
+				    "\tfield:u64 arg0;\toffset:0;\tsize:8;\tsigned:0;\n"
+				    "\tfield:u64 arg1;\toffset:8;\tsize:8;\tsigned:0;\n"
+				    "\tfield:u64 arg2;\toffset:16;\tsize:8;\tsigned:0;\n"
+				    "\tfield:u64 arg3;\toffset:24;\tsize:8;\tsigned:0;\n"
+				    "\tfield:u64 arg4;\toffset:32;\tsize:8;\tsigned:0;\n"
+				    "\tfield:u64 arg5;\toffset:40;\tsize:8;\tsigned:0;\n"
+				    "\nprint fmt: \"(%llx) arg0=%llx\", REC->arg0\n";
+static const char uretprobe_format[] = "name: uretprobe\nID: 0\nformat:\n"
+				       "\tfield:u64 ret;\toffset:0;\tsize:8;\tsigned:0;\n"
+				       "\nprint fmt: \"ret=%llx\", REC->ret\n";
 
 /* offcpu events: struct bt_offcpu */
 static const char offcpu_format[] =
-	"name: offcpu\nID: 0\nformat:\n"
-	"\tfield:u64 duration_ns;\toffset:0;\tsize:8;\tsigned:0;\n"
-	"\tfield:u32 state;\toffset:8;\tsize:4;\tsigned:0;\n"
-	"\nprint fmt: \"duration_ns=%llu state=%u\", REC->duration_ns, REC->state\n";
+    "name: offcpu\nID: 0\nformat:\n"
+    "\tfield:u64 duration_ns;\toffset:0;\tsize:8;\tsigned:0;\n"
+    "\tfield:u32 state;\toffset:8;\tsize:4;\tsigned:0;\n"
+    "\nprint fmt: \"duration_ns=%llu state=%u\", REC->duration_ns, REC->state\n";
 
 /* Returns 0, or an exit code (1 runtime, 2 usage) after printing the error. */
 static int resolve_specs(struct session *s)
@@ -252,7 +250,9 @@ static int resolve_specs(struct session *s)
 				have_tracefs = true;
 			}
 			if (rec_tracefs__match(tracefs, sp->cat, sp->name, &names, &n) || !n) {
-				fprintf(stderr, PROG ": unknown tracepoint '%s:%s' (no match in %s/events)\n",
+				fprintf(stderr,
+					PROG
+					": unknown tracepoint '%s:%s' (no match in %s/events)\n",
 					sp->cat, sp->name, tracefs);
 				free(names);
 				return 2;
@@ -269,7 +269,8 @@ static int resolve_specs(struct session *s)
 				t->spec = sp->text;
 				snprintf(t->cat, sizeof(t->cat), "%s", names[j].cat);
 				snprintf(t->tp, sizeof(t->tp), "%s", names[j].name);
-				snprintf(t->name, sizeof(t->name), "%s:%s", names[j].cat, names[j].name);
+				snprintf(t->name, sizeof(t->name), "%s:%s", names[j].cat,
+					 names[j].name);
 				snprintf(path, sizeof(path), "%s/events/%s/%s/format", tracefs,
 					 names[j].cat, names[j].name);
 				if (rec_read_file(path, &t->format, NULL)) {
@@ -279,7 +280,8 @@ static int resolve_specs(struct session *s)
 					return 1;
 				}
 				if (rec_tp_format__parse(t->format, &lay, err, sizeof(err))) {
-					fprintf(stderr, PROG ": cannot parse '%s': %s\n", path, err);
+					fprintf(stderr, PROG ": cannot parse '%s': %s\n", path,
+						err);
 					free(names);
 					return 1;
 				}
@@ -300,7 +302,8 @@ static int resolve_specs(struct session *s)
 				 * explicit ,kstack or ,stack on the spec still gets it.
 				 */
 				if (!(sp->stacks & REC_STACK_K) &&
-				    (!strcmp(t->cat, "syscalls") || !strcmp(t->cat, "raw_syscalls")))
+				    (!strcmp(t->cat, "syscalls") ||
+				     !strcmp(t->cat, "raw_syscalls")))
 					t->cfg.flags &= (uint16_t)~BT_CFG_KSTACK;
 				/* the raw hooks build at most the 64-byte enter record */
 				if (t->sys_kind != SYS_NONE && (lay.fixed_size > 64 || lay.n_loc))
@@ -311,8 +314,8 @@ static int resolve_specs(struct session *s)
 		}
 		case REC_SPEC_USDT:
 			if (strchr(sp->cat, '/') && access(sp->cat, R_OK)) {
-				fprintf(stderr, PROG ": '%s': cannot read '%s': %s\n", sp->text, sp->cat,
-					strerror(errno));
+				fprintf(stderr, PROG ": '%s': cannot read '%s': %s\n", sp->text,
+					sp->cat, strerror(errno));
 				return 2;
 			}
 			if (add_type(s, &t))
@@ -335,8 +338,8 @@ static int resolve_specs(struct session *s)
 			bool ret = sp->kind == REC_SPEC_URETPROBE;
 
 			if (strchr(sp->cat, '/') && access(sp->cat, R_OK)) {
-				fprintf(stderr, PROG ": '%s': cannot read '%s': %s\n", sp->text, sp->cat,
-					strerror(errno));
+				fprintf(stderr, PROG ": '%s': cannot read '%s': %s\n", sp->text,
+					sp->cat, strerror(errno));
 				return 2;
 			}
 			if (add_type(s, &t))
@@ -359,11 +362,13 @@ static int resolve_specs(struct session *s)
 		}
 		case REC_SPEC_KPROBE:
 		case REC_SPEC_KRETPROBE:
-			if (!have_tracefs && rec_tracefs__root(tracefs, sizeof(tracefs), err, sizeof(err)) == 0)
+			if (!have_tracefs &&
+			    rec_tracefs__root(tracefs, sizeof(tracefs), err, sizeof(err)) == 0)
 				have_tracefs = true;
 			if (!kernel_has_kprobes(tracefs)) {
 				fprintf(stderr,
-					PROG ": cannot use '%s': this kernel has no kprobes (CONFIG_KPROBES / CONFIG_KPROBE_EVENTS)\n",
+					PROG ": cannot use '%s': this kernel has no kprobes "
+					     "(CONFIG_KPROBES / CONFIG_KPROBE_EVENTS)\n",
 					sp->text);
 				return 1;
 			}
@@ -479,7 +484,8 @@ static int setup_bpf(struct session *s)
 	if (!s->ring_fds || rec_rings__new(&s->rb, handle_ring, s))
 		return -1;
 	for (int i = 0; i < s->nrings; i++) {
-		int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "bt_ring", 0, 0, (uint32_t)rsize, NULL);
+		int fd =
+		    bpf_map_create(BPF_MAP_TYPE_RINGBUF, "bt_ring", 0, 0, (uint32_t)rsize, NULL);
 		uint32_t key = (uint32_t)i;
 
 		s->ring_fds[i] = fd;
@@ -495,7 +501,8 @@ static int setup_bpf(struct session *s)
 		}
 		err = rec_rings__add(s->rb, fd, rsize);
 		if (err) {
-			fprintf(stderr, PROG ": cannot map ring buffer %d: %s\n", i, strerror(-err));
+			fprintf(stderr, PROG ": cannot map ring buffer %d: %s\n", i,
+				strerror(-err));
 			return -1;
 		}
 	}
@@ -509,7 +516,7 @@ static int setup_bpf(struct session *s)
 	}
 	for (uint32_t id = 1; id < s->ntypes; id++) {
 		struct rec_type *t = &s->types[id];
-		int mfd = t->sys_kind == SYS_ENTER ? bpf_map__fd(skel->maps.sys_enter_types)
+		int mfd = t->sys_kind == SYS_ENTER  ? bpf_map__fd(skel->maps.sys_enter_types)
 			  : t->sys_kind == SYS_EXIT ? bpf_map__fd(skel->maps.sys_exit_types)
 						    : -1;
 
@@ -548,11 +555,11 @@ static int attach_all(struct session *s)
 		} else if (t->source == TAPE_SRC_TRACEPOINT) {
 			LIBBPF_OPTS(bpf_tracepoint_opts, topts, .bpf_cookie = id);
 			struct bpf_link *l = bpf_program__attach_tracepoint_opts(
-				s->skel->progs.bt_tracepoint, t->cat, t->tp, &topts);
+			    s->skel->progs.bt_tracepoint, t->cat, t->tp, &topts);
 
 			if (!l) {
-				fprintf(stderr, PROG ": cannot attach to tracepoint '%s': %s\n", t->name,
-					strerror(errno));
+				fprintf(stderr, PROG ": cannot attach to tracepoint '%s': %s\n",
+					t->name, strerror(errno));
 				return -1;
 			}
 			if (add_link(s, l))
@@ -563,12 +570,13 @@ static int attach_all(struct session *s)
 				    .func_name = t->tp);
 			/* -p: only that process; otherwise every process, filtered in BPF */
 			struct bpf_link *l = bpf_program__attach_uprobe_opts(
-				ret ? s->skel->progs.bt_uretprobe : s->skel->progs.bt_uprobe,
-				s->o->pid > 0 ? s->o->pid : -1, t->cat, 0, &uopts);
+			    ret ? s->skel->progs.bt_uretprobe : s->skel->progs.bt_uprobe,
+			    s->o->pid > 0 ? s->o->pid : -1, t->cat, 0, &uopts);
 
 			if (!l) {
 				fprintf(stderr, PROG ": cannot attach '%s': %s\n", t->spec,
-					errno == ENOENT ? "no such file or symbol" : strerror(errno));
+					errno == ENOENT ? "no such file or symbol"
+							: strerror(errno));
 				return -1;
 			}
 			if (add_link(s, l))
@@ -585,7 +593,8 @@ static int attach_all(struct session *s)
 						     name + 1, &uo);
 			if (!l) {
 				fprintf(stderr, PROG ": cannot attach '%s': %s\n", t->spec,
-					errno == ENOENT ? "no such file or probe" : strerror(errno));
+					errno == ENOENT ? "no such file or probe"
+							: strerror(errno));
 				return -1;
 			}
 			if (add_link(s, l))
@@ -605,8 +614,9 @@ static int attach_all(struct session *s)
 				if (fd < 0) {
 					if (errno == ENODEV)
 						continue; /* offline */
-					fprintf(stderr, PROG ": cannot open CPU clock on CPU %d: %s\n",
-						cpu, strerror(errno));
+					fprintf(stderr,
+						PROG ": cannot open CPU clock on CPU %d: %s\n", cpu,
+						strerror(errno));
 					return -1;
 				}
 				int *np = realloc(s->pfds, (s->npfds + 1) * sizeof(int));
@@ -618,9 +628,10 @@ static int attach_all(struct session *s)
 				s->pfds[s->npfds++] = fd;
 				LIBBPF_OPTS(bpf_perf_event_opts, popts, .bpf_cookie = id);
 				struct bpf_link *l = bpf_program__attach_perf_event_opts(
-					s->skel->progs.bt_profile, fd, &popts);
+				    s->skel->progs.bt_profile, fd, &popts);
 				if (!l) {
-					fprintf(stderr, PROG ": cannot attach CPU sampler on CPU %d: %s\n",
+					fprintf(stderr,
+						PROG ": cannot attach CPU sampler on CPU %d: %s\n",
 						cpu, strerror(errno));
 					return -1;
 				}
@@ -641,7 +652,8 @@ static int attach_all(struct session *s)
 			return -1;
 	}
 	for (int i = 0; i < 2; i++) {
-		struct bpf_program *p = i ? s->skel->progs.bt_sys_exit : s->skel->progs.bt_sys_enter;
+		struct bpf_program *p =
+		    i ? s->skel->progs.bt_sys_exit : s->skel->progs.bt_sys_enter;
 		struct bpf_link *l;
 
 		if (!(i ? sys_exit : sys_enter))
@@ -667,8 +679,8 @@ static int attach_lifecycle(struct session *s)
 		struct bpf_link *l = bpf_program__attach(progs[i]);
 
 		if (!l) {
-			fprintf(stderr, PROG ": cannot attach %s: %s\n", bpf_program__name(progs[i]),
-				strerror(errno));
+			fprintf(stderr, PROG ": cannot attach %s: %s\n",
+				bpf_program__name(progs[i]), strerror(errno));
 			return -1;
 		}
 		if (add_link(s, l))
@@ -718,11 +730,11 @@ static int put_stack(struct session *s, bool kernel, const uint64_t *ips, uint32
 		t->stack_trunc += 1;
 	if (is_new) {
 		struct tape_stack st = {
-			.id = *id,
-			.flags = (kernel ? TAPE_STACK_F_KERNEL : 0) |
-				 (trunc ? TAPE_STACK_F_TRUNCATED : 0),
-			.nframes = n,
-			.ips = ips,
+		    .id = *id,
+		    .flags =
+			(kernel ? TAPE_STACK_F_KERNEL : 0) | (trunc ? TAPE_STACK_F_TRUNCATED : 0),
+		    .nframes = n,
+		    .ips = ips,
 		};
 		if (tape_writer__stack(s->w, &st))
 			return -EIO;
@@ -920,10 +932,10 @@ struct loss_totals {
 static uint64_t recursion_misses(struct session *s)
 {
 	struct bpf_program *progs[] = {
-		s->skel->progs.bt_tracepoint, s->skel->progs.bt_profile, s->skel->progs.bt_sys_enter,
-		s->skel->progs.bt_sys_exit,   s->skel->progs.bt_fork,    s->skel->progs.bt_exec,
-		s->skel->progs.bt_exit,       s->skel->progs.bt_comm,    s->skel->progs.bt_uprobe,
-		s->skel->progs.bt_uretprobe,  s->skel->progs.bt_offcpu,   s->skel->progs.bt_usdt,
+	    s->skel->progs.bt_tracepoint, s->skel->progs.bt_profile, s->skel->progs.bt_sys_enter,
+	    s->skel->progs.bt_sys_exit,	  s->skel->progs.bt_fork,    s->skel->progs.bt_exec,
+	    s->skel->progs.bt_exit,	  s->skel->progs.bt_comm,    s->skel->progs.bt_uprobe,
+	    s->skel->progs.bt_uretprobe,  s->skel->progs.bt_offcpu,  s->skel->progs.bt_usdt,
 	};
 	uint64_t total = 0;
 
@@ -944,9 +956,9 @@ static int write_losses(struct session *s, bool final, struct loss_totals *tot)
 	int ncpu = s->ncpus; /* per-CPU map values: one per possible CPU */
 	uint64_t *vals = calloc((size_t)ncpu, 8), now = rec_now_mono_ns();
 	static const uint32_t kind_map[BT_LOSS_NKINDS] = {
-		[BT_LOSS_RINGBUF] = TAPE_LOSS_RINGBUF,
-		[BT_LOSS_KSTACK] = TAPE_LOSS_KSTACK,
-		[BT_LOSS_USTACK] = TAPE_LOSS_USTACK,
+	    [BT_LOSS_RINGBUF] = TAPE_LOSS_RINGBUF,
+	    [BT_LOSS_KSTACK] = TAPE_LOSS_KSTACK,
+	    [BT_LOSS_USTACK] = TAPE_LOSS_USTACK,
 	};
 	struct loss_totals t = {0};
 
@@ -1010,7 +1022,8 @@ static int write_losses(struct session *s, bool final, struct loss_totals *tot)
 	}
 	t.recursion = recursion_misses(s);
 	if (t.recursion != s->recursion_written) {
-		struct tape_loss l = {now, TAPE_LOSS_ANY, TAPE_LOSS_ANY, TAPE_LOSS_OTHER, t.recursion};
+		struct tape_loss l = {now, TAPE_LOSS_ANY, TAPE_LOSS_ANY, TAPE_LOSS_OTHER,
+				      t.recursion};
 
 		s->recursion_written = t.recursion;
 		if (tape_writer__loss(s->w, &l))
@@ -1115,7 +1128,8 @@ int rec_session__run(const struct rec_opts *o)
 		goto out;
 	ret = 1;
 	if (!have_privileges()) {
-		fprintf(stderr, PROG ": need root or CAP_BPF and CAP_PERFMON to load BPF programs\n");
+		fprintf(stderr,
+			PROG ": need root or CAP_BPF and CAP_PERFMON to load BPF programs\n");
 		goto out;
 	}
 	if (o->pid > 0 && kill(o->pid, 0) && errno == ESRCH) {
@@ -1189,9 +1203,9 @@ int rec_session__run(const struct rec_opts *o)
 		go_fd = -1;
 	}
 	if (o->verbosity > 0)
-		fprintf(stderr, PROG ": recording %u event type(s) into '%s', %d rings of %llu KiB\n",
-			s->ntypes - 1, o->output, s->nrings,
-			(unsigned long long)(s->ring_bytes >> 10));
+		fprintf(
+		    stderr, PROG ": recording %u event type(s) into '%s', %d rings of %llu KiB\n",
+		    s->ntypes - 1, o->output, s->nrings, (unsigned long long)(s->ring_bytes >> 10));
 
 	last_flush = last_progress = rec_now_mono_ns();
 	while (!stop_signal && !s->fatal) {
@@ -1223,9 +1237,12 @@ int rec_session__run(const struct rec_opts *o)
 
 			tape_writer__stats(s->w, &st);
 			human_bytes(st.bytes_written, b, sizeof(b));
-			fprintf(stderr, "\r\033[K%s: %.0f events/s, %s written, %llu lost",
-				PROG, (double)(s->events - last_events) * 1e9 / (double)(now - last_progress),
-				b, (unsigned long long)(tot.ringbuf + tot.proc + tot.mmap + tot.recursion));
+			fprintf(stderr, "\r\033[K%s: %.0f events/s, %s written, %llu lost", PROG,
+				(double)(s->events - last_events) * 1e9 /
+				    (double)(now - last_progress),
+				b,
+				(unsigned long long)(tot.ringbuf + tot.proc + tot.mmap +
+						     tot.recursion));
 			last_events = s->events;
 			last_progress = now;
 		}
@@ -1278,23 +1295,27 @@ int rec_session__run(const struct rec_opts *o)
 		s->w = NULL;
 		if (o->verbosity >= 0) {
 			struct stat sb;
-			uint64_t fsize = stat(o->output, &sb) == 0 ? (uint64_t)sb.st_size
-								   : st.bytes_written;
+			uint64_t fsize =
+			    stat(o->output, &sb) == 0 ? (uint64_t)sb.st_size : st.bytes_written;
 
 			human_bytes(fsize, b, sizeof(b));
-			fprintf(stderr,
-				PROG ": recorded %llu events (%llu distinct stacks, %llu process "
-				"records, %llu mappings) in %.1f s into '%s' (%s, %.1f bytes/event); "
-				"lost %llu events",
-				(unsigned long long)s->events, (unsigned long long)s->stacks_written,
-				(unsigned long long)s->procs, (unsigned long long)s->maps, secs,
-				o->output, b, s->events ? (double)fsize / (double)s->events : 0.0,
-				(unsigned long long)lost);
+			fprintf(
+			    stderr,
+			    PROG
+			    ": recorded %llu events (%llu distinct stacks, %llu process "
+			    "records, %llu mappings) in %.1f s into '%s' (%s, %.1f bytes/event); "
+			    "lost %llu events",
+			    (unsigned long long)s->events, (unsigned long long)s->stacks_written,
+			    (unsigned long long)s->procs, (unsigned long long)s->maps, secs,
+			    o->output, b, s->events ? (double)fsize / (double)s->events : 0.0,
+			    (unsigned long long)lost);
 			if (tot.kstack + tot.ustack + tot.trunc + tot.payload)
 				fprintf(stderr,
-					", %llu stack captures failed, %llu stacks truncated, %llu payloads truncated",
+					", %llu stack captures failed, %llu stacks truncated, %llu "
+					"payloads truncated",
 					(unsigned long long)(tot.kstack + tot.ustack),
-					(unsigned long long)tot.trunc, (unsigned long long)tot.payload);
+					(unsigned long long)tot.trunc,
+					(unsigned long long)tot.payload);
 			fprintf(stderr, ".\n");
 		}
 	}

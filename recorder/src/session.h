@@ -17,12 +17,12 @@ struct rec_opts {
 	const char *output;
 	bool force;
 	uint64_t duration_ns; /* 0 = until stopped */
-	pid_t pid;            /* -p; 0 = none */
-	char **cmd;           /* -- COMMAND ARGS (NULL-terminated), or NULL */
+	pid_t pid;	      /* -p; 0 = none */
+	char **cmd;	      /* -- COMMAND ARGS (NULL-terminated), or NULL */
 	unsigned int hz;      /* -F for the default profile */
 	struct rec_spec *specs;
 	size_t nspecs;
-	bool all_stacks;      /* -g */
+	bool all_stacks;       /* -g */
 	uint64_t buffer_bytes; /* size of each ring; 0 = automatic */
 	int zstd_level;
 	int verbosity; /* -1 quiet, 0 normal, 1 verbose */

@@ -19,14 +19,22 @@
 const char *rec_spec_kind__name(enum rec_spec_kind k)
 {
 	switch (k) {
-	case REC_SPEC_PROFILE: return "profile";
-	case REC_SPEC_TRACEPOINT: return "tracepoint";
-	case REC_SPEC_KPROBE: return "kprobe";
-	case REC_SPEC_KRETPROBE: return "kretprobe";
-	case REC_SPEC_UPROBE: return "uprobe";
-	case REC_SPEC_URETPROBE: return "uretprobe";
-	case REC_SPEC_USDT: return "usdt";
-	case REC_SPEC_OFFCPU: return "offcpu";
+	case REC_SPEC_PROFILE:
+		return "profile";
+	case REC_SPEC_TRACEPOINT:
+		return "tracepoint";
+	case REC_SPEC_KPROBE:
+		return "kprobe";
+	case REC_SPEC_KRETPROBE:
+		return "kretprobe";
+	case REC_SPEC_UPROBE:
+		return "uprobe";
+	case REC_SPEC_URETPROBE:
+		return "uretprobe";
+	case REC_SPEC_USDT:
+		return "usdt";
+	case REC_SPEC_OFFCPU:
+		return "offcpu";
 	}
 	return "?";
 }
@@ -38,14 +46,14 @@ static int valid_glob(const char *s)
 	for (; *s; s++) {
 		char c = *s;
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '*' || c == '?' || c == '[' || c == ']' || c == '-' || c == '.'))
+		      c == '_' || c == '*' || c == '?' || c == '[' || c == ']' || c == '-' ||
+		      c == '.'))
 			return 0;
 	}
 	return 1;
 }
 
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errsz,
-							const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errsz, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -84,7 +92,8 @@ int rec_spec__parse(const char *s, struct rec_spec *out, char *err, size_t errsz
 				out->stacks |= REC_STACK_U;
 			else
 				return fail(err, errsz,
-					    "invalid probe spec '%s': unknown option (use stack, kstack or ustack)",
+					    "invalid probe spec '%s': unknown option (use stack, "
+					    "kstack or ustack)",
 					    s);
 		}
 	}
@@ -107,11 +116,11 @@ int rec_spec__parse(const char *s, struct rec_spec *out, char *err, size_t errsz
 		if (nf == 1)
 			return 0;
 		uint64_t hz;
-		if (nf != 3 || strcmp(fields[1], "hz") ||
-		    rec_parse_uint(fields[2], 1, 100000, &hz))
-			return fail(err, errsz,
-				    "invalid probe spec '%s': expected profile:hz:N with N in 1..100000",
-				    s);
+		if (nf != 3 || strcmp(fields[1], "hz") || rec_parse_uint(fields[2], 1, 100000, &hz))
+			return fail(
+			    err, errsz,
+			    "invalid probe spec '%s': expected profile:hz:N with N in 1..100000",
+			    s);
 		out->hz = (unsigned int)hz;
 		return 0;
 	}
@@ -119,7 +128,8 @@ int rec_spec__parse(const char *s, struct rec_spec *out, char *err, size_t errsz
 		out->kind = REC_SPEC_TRACEPOINT;
 		if (nf != 3 || !valid_glob(fields[1]) || !valid_glob(fields[2]))
 			return fail(err, errsz,
-				    "invalid probe spec '%s': expected tracepoint:CATEGORY:NAME", s);
+				    "invalid probe spec '%s': expected tracepoint:CATEGORY:NAME",
+				    s);
 		snprintf(out->cat, sizeof(out->cat), "%s", fields[1]);
 		snprintf(out->name, sizeof(out->name), "%s", fields[2]);
 		return 0;
@@ -127,19 +137,20 @@ int rec_spec__parse(const char *s, struct rec_spec *out, char *err, size_t errsz
 	if (!strcmp(kind, "kprobe") || !strcmp(kind, "k") || !strcmp(kind, "kretprobe") ||
 	    !strcmp(kind, "kr")) {
 		out->kind = kind[1] == 'r' || !strcmp(kind, "kretprobe") ? REC_SPEC_KRETPROBE
-									  : REC_SPEC_KPROBE;
+									 : REC_SPEC_KPROBE;
 		if (nf != 2 || !valid_glob(fields[1]))
-			return fail(err, errsz, "invalid probe spec '%s': expected kprobe:FUNCTION", s);
+			return fail(err, errsz, "invalid probe spec '%s': expected kprobe:FUNCTION",
+				    s);
 		snprintf(out->name, sizeof(out->name), "%s", fields[1]);
 		return 0;
 	}
 	if (!strcmp(kind, "uprobe") || !strcmp(kind, "u") || !strcmp(kind, "uretprobe") ||
 	    !strcmp(kind, "ur")) {
 		out->kind = !strcmp(kind, "ur") || !strcmp(kind, "uretprobe") ? REC_SPEC_URETPROBE
-									       : REC_SPEC_UPROBE;
+									      : REC_SPEC_UPROBE;
 		if (nf != 3 || !*fields[1] || !*fields[2])
-			return fail(err, errsz, "invalid probe spec '%s': expected uprobe:PATH:SYMBOL",
-				    s);
+			return fail(err, errsz,
+				    "invalid probe spec '%s': expected uprobe:PATH:SYMBOL", s);
 		snprintf(out->cat, sizeof(out->cat), "%s", fields[1]);
 		snprintf(out->name, sizeof(out->name), "%s", fields[2]);
 		return 0;
@@ -156,7 +167,8 @@ int rec_spec__parse(const char *s, struct rec_spec *out, char *err, size_t errsz
 	if (!strcmp(kind, "offcpu")) {
 		out->kind = REC_SPEC_OFFCPU;
 		if (nf != 1)
-			return fail(err, errsz, "invalid probe spec '%s': offcpu takes no arguments", s);
+			return fail(err, errsz,
+				    "invalid probe spec '%s': offcpu takes no arguments", s);
 		return 0;
 	}
 	if (nf == 2 && valid_glob(fields[0]) && valid_glob(fields[1])) {

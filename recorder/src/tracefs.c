@@ -222,7 +222,8 @@ int rec_tp_format__parse(const char *text, struct rec_tp_layout *out, char *err,
 		int rel = strstr(f, "__rel_loc") != NULL;
 		if (strstr(f, "__data_loc") || rel) {
 			if (size != 4) {
-				snprintf(err, errsz, "bad __data_loc size in '%s'", l + strspn(l, " \t"));
+				snprintf(err, errsz, "bad __data_loc size in '%s'",
+					 l + strspn(l, " \t"));
 				return -EINVAL;
 			}
 			if (out->n_loc < 8) {

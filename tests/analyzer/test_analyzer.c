@@ -441,12 +441,18 @@ static void test_hist__log2_format_is_bcc_byte_compatible(void **state)
 	{
 		const char *head =
 		    "               nsecs                         : count    distribution\n"
-		    "                   0 -> 1                    : 0        |                    |\n"
-		    "                   2 -> 3                    : 0        |                    |\n"
-		    "                   4 -> 7                    : 0        |                    |\n"
-		    "                   8 -> 15                   : 0        |                    |\n"
-		    "                  16 -> 31                   : 3        |********************|\n"
-		    "                  32 -> 63                   : 0        |                    |\n";
+		    "                   0 -> 1                    : 0        |                    "
+		    "|\n"
+		    "                   2 -> 3                    : 0        |                    "
+		    "|\n"
+		    "                   4 -> 7                    : 0        |                    "
+		    "|\n"
+		    "                   8 -> 15                   : 0        |                    "
+		    "|\n"
+		    "                  16 -> 31                   : 3        "
+		    "|********************|\n"
+		    "                  32 -> 63                   : 0        |                    "
+		    "|\n";
 
 		assert_true(strncmp(buf, head, strlen(head)) == 0);
 	}

@@ -39,14 +39,16 @@ int main(int argc, char **argv)
 			       t.procs[i].filename);
 		for (size_t i = 0; i < t.nmmaps; i++)
 			printf("mmap pid=%u %llx-%llx off=%llx bid=%u f=%u %s\n", t.mmaps[i].pid,
-			       (unsigned long long)t.mmaps[i].start, (unsigned long long)t.mmaps[i].end,
+			       (unsigned long long)t.mmaps[i].start,
+			       (unsigned long long)t.mmaps[i].end,
 			       (unsigned long long)t.mmaps[i].pgoff, t.mmaps[i].build_id_size,
 			       t.mmaps[i].flags, t.mmaps[i].path);
 		for (size_t i = 0; i < t.nevents && i < 20; i++)
-			printf("event type=%u cpu=%u pid=%u tid=%u ts=%llu k=%u u=%u f=%u psize=%u\n",
-			       t.events[i].type_id, t.events[i].cpu, t.events[i].pid, t.events[i].tid,
-			       (unsigned long long)t.events[i].ts_ns, t.events[i].kstack_id,
-			       t.events[i].ustack_id, t.events[i].flags, t.events[i].payload_size);
+			printf(
+			    "event type=%u cpu=%u pid=%u tid=%u ts=%llu k=%u u=%u f=%u psize=%u\n",
+			    t.events[i].type_id, t.events[i].cpu, t.events[i].pid, t.events[i].tid,
+			    (unsigned long long)t.events[i].ts_ns, t.events[i].kstack_id,
+			    t.events[i].ustack_id, t.events[i].flags, t.events[i].payload_size);
 	}
 	if (t.has_end)
 		printf("end status=%d events=%llu lost=%llu\n", t.end.status,

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Recorder unit tests that need no privileges: probe specs, tracefs format parsing (on real format texts copied from a 6.x
- * kernel) and stack dedup.
+ * Recorder unit tests that need no privileges: probe specs, tracefs format parsing (on real format
+ * texts copied from a 6.x kernel) and stack dedup.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -54,10 +54,10 @@ static void test_rec_spec__parse_valid(void **state)
 static void test_rec_spec__parse_rejects(void **state)
 {
 	static const char *const bad[] = {
-		"",          "bogus:x:y",       "t:sched",        "t:sched:a:b",  "tracepoint::x",
-		"t:a b:c",   "profile:hz:0",  "profile:hz:abc", "profile:99x",  "profile:khz:9",
-		"kprobe:",   "u:/bin/sh",     "usdt:/x:p",      "offcpu:x",     "t:sched:x,bogus",
-		"t:a;rm:b",
+	    "",		"bogus:x:y",	"t:sched",	  "t:sched:a:b", "tracepoint::x",
+	    "t:a b:c",	"profile:hz:0", "profile:hz:abc", "profile:99x", "profile:khz:9",
+	    "kprobe:",	"u:/bin/sh",	"usdt:/x:p",	  "offcpu:x",	 "t:sched:x,bogus",
+	    "t:a;rm:b",
 	};
 	struct rec_spec s;
 	char err[256];
@@ -72,33 +72,33 @@ static void test_rec_spec__parse_rejects(void **state)
 }
 
 static const char exec_format[] =
-	"name: sched_process_exec\n"
-	"ID: 365\n"
-	"format:\n"
-	"\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"
-	"\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n"
-	"\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n"
-	"\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n"
-	"\n"
-	"\tfield:__data_loc char[] filename;\toffset:8;\tsize:4;\tsigned:0;\n"
-	"\tfield:pid_t pid;\toffset:12;\tsize:4;\tsigned:1;\n"
-	"\tfield:pid_t old_pid;\toffset:16;\tsize:4;\tsigned:1;\n"
-	"\n"
-	"print fmt: \"filename=%s pid=%d old_pid=%d\", __get_str(filename), REC->pid, REC->old_pid\n";
+    "name: sched_process_exec\n"
+    "ID: 365\n"
+    "format:\n"
+    "\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"
+    "\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n"
+    "\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n"
+    "\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n"
+    "\n"
+    "\tfield:__data_loc char[] filename;\toffset:8;\tsize:4;\tsigned:0;\n"
+    "\tfield:pid_t pid;\toffset:12;\tsize:4;\tsigned:1;\n"
+    "\tfield:pid_t old_pid;\toffset:16;\tsize:4;\tsigned:1;\n"
+    "\n"
+    "print fmt: \"filename=%s pid=%d old_pid=%d\", __get_str(filename), REC->pid, REC->old_pid\n";
 
 static const char sys_enter_format[] =
-	"name: sys_enter\n"
-	"ID: 443\n"
-	"format:\n"
-	"\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"
-	"\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n"
-	"\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n"
-	"\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n"
-	"\n"
-	"\tfield:long id;\toffset:8;\tsize:8;\tsigned:1;\n"
-	"\tfield:unsigned long args[6];\toffset:16;\tsize:48;\tsigned:0;\n"
-	"\n"
-	"print fmt: \"NR %ld\", REC->id\n";
+    "name: sys_enter\n"
+    "ID: 443\n"
+    "format:\n"
+    "\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"
+    "\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n"
+    "\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n"
+    "\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n"
+    "\n"
+    "\tfield:long id;\toffset:8;\tsize:8;\tsigned:1;\n"
+    "\tfield:unsigned long args[6];\toffset:16;\tsize:48;\tsigned:0;\n"
+    "\n"
+    "print fmt: \"NR %ld\", REC->id\n";
 
 static void test_rec_tp_format__parse(void **state)
 {
@@ -119,10 +119,9 @@ static void test_rec_tp_format__parse(void **state)
 
 	assert_int_not_equal(rec_tp_format__parse("name: x\nformat:\n", &l, err, sizeof(err)), 0);
 	assert_non_null(strstr(err, "ID"));
-	assert_int_not_equal(
-		rec_tp_format__parse("ID: 5\n\tfield:int x;\toffset:zz;\tsize:4;\n", &l, err,
-				     sizeof(err)),
-		0);
+	assert_int_not_equal(rec_tp_format__parse("ID: 5\n\tfield:int x;\toffset:zz;\tsize:4;\n",
+						  &l, err, sizeof(err)),
+			     0);
 	assert_non_null(strstr(err, "bad field"));
 }
 
@@ -179,10 +178,10 @@ static void test_rec_stacks__dedup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rec_spec__parse_valid),
-		cmocka_unit_test(test_rec_spec__parse_rejects),
-		cmocka_unit_test(test_rec_tp_format__parse),
-		cmocka_unit_test(test_rec_stacks__dedup),
+	    cmocka_unit_test(test_rec_spec__parse_valid),
+	    cmocka_unit_test(test_rec_spec__parse_rejects),
+	    cmocka_unit_test(test_rec_tp_format__parse),
+	    cmocka_unit_test(test_rec_stacks__dedup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -267,8 +267,8 @@ static void test_record__getppid_exact_count(void **state)
 
 	path_of(prog, sizeof(prog), "getppid");
 	tl_tmp_path(out, sizeof(out), ".tape");
-	char *args[] = {recorder, "-q", "-o", out, "-e", "t:syscalls:sys_enter_getppid", "--",
-			prog, "20000", NULL};
+	char *args[] = {recorder, "-q", "-o",	 out, "-e", "t:syscalls:sys_enter_getppid",
+			"--",	  prog, "20000", NULL};
 	assert_int_equal(record(args, 0), 0);
 	assert_int_equal(stat(out, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
@@ -323,8 +323,8 @@ static void test_record__forker_lifecycle(void **state)
 
 	path_of(prog, sizeof(prog), "forker");
 	tl_tmp_path(out, sizeof(out), ".tape");
-	char *args[] = {recorder, "-q", "-o", out, "-e", "t:sched:sched_process_exit", "--", prog,
-			"200", NULL};
+	char *args[] = {recorder, "-q", "-o",  out, "-e", "t:sched:sched_process_exit",
+			"--",	  prog, "200", NULL};
 	assert_int_equal(record(args, 0), 0);
 	assert_int_equal(trace_load(out, &t), 0);
 	assert_int_equal(t.read_error, 0);
@@ -393,8 +393,8 @@ static void test_record__exec_filename_data_loc(void **state)
 	path_of(prog, sizeof(prog), "exit_with");
 	tl_tmp_path(out, sizeof(out), ".tape");
 	/* the command's exit status becomes the recorder's */
-	char *args[] = {recorder, "-q", "-o", out, "-e", "t:sched:sched_process_exec", "--", prog,
-			"3", NULL};
+	char *args[] = {recorder, "-q", "-o", out, "-e", "t:sched:sched_process_exec",
+			"--",	  prog, "3",  NULL};
 	assert_int_equal(record(args, 3), 3);
 	assert_int_equal(trace_load(out, &t), 0);
 	assert_int_equal(t.read_error, 0);
@@ -513,8 +513,8 @@ static void test_record__pid_filter_scans_mappings(void **state)
 			scan_proc++;
 	for (size_t i = 0; i < t.nmmaps; i++) {
 		assert_int_equal(t.mmaps[i].pid, (uint32_t)child);
-		if ((t.mmaps[i].flags & TAPE_MMAP_F_SCAN) && ends_with(t.mmaps[i].path, "/burner") &&
-		    t.mmaps[i].build_id_size == 20)
+		if ((t.mmaps[i].flags & TAPE_MMAP_F_SCAN) &&
+		    ends_with(t.mmaps[i].path, "/burner") && t.mmaps[i].build_id_size == 20)
 			scan_maps++;
 	}
 	assert_int_equal(scan_proc, 1);
@@ -540,9 +540,21 @@ static void test_record__wildcards_and_syscall_exit(void **state)
 
 	path_of(prog, sizeof(prog), "getppid");
 	tl_tmp_path(out, sizeof(out), ".tape");
-	char *args[] = {recorder, "-q", "-o", out, "-g", "-e", "t:sched:sched_process_e[xz]*",
-			"-e", "t:syscalls:sys_exit_getppi?", "-e", "raw_syscalls:sys_exit", "--",
-			prog, "1000", NULL};
+	char *args[] = {recorder,
+			"-q",
+			"-o",
+			out,
+			"-g",
+			"-e",
+			"t:sched:sched_process_e[xz]*",
+			"-e",
+			"t:syscalls:sys_exit_getppi?",
+			"-e",
+			"raw_syscalls:sys_exit",
+			"--",
+			prog,
+			"1000",
+			NULL};
 	assert_int_equal(record(args, 0), 0);
 	assert_int_equal(trace_load(out, &t), 0);
 	assert_int_equal(t.read_error, 0);
@@ -561,7 +573,8 @@ static void test_record__wildcards_and_syscall_exit(void **state)
 	/* the recorder forked the command: getppid() returns the recorder */
 	uint32_t cmd_pid = 0, recorder_pid = 0;
 	for (size_t i = 0; i < t.nprocs; i++)
-		if (t.procs[i].kind == TAPE_PROC_EXEC && ends_with(t.procs[i].filename, "/getppid")) {
+		if (t.procs[i].kind == TAPE_PROC_EXEC &&
+		    ends_with(t.procs[i].filename, "/getppid")) {
 			cmd_pid = t.procs[i].pid;
 			recorder_pid = t.procs[i].ppid;
 		}
@@ -610,8 +623,8 @@ static void test_record__uprobe_args_and_returns(void **state)
 	tl_tmp_path(out, sizeof(out), ".tape");
 	snprintf(spec1, sizeof(spec1), "uprobe:%s:burner_leaf_spin,ustack", burner);
 	snprintf(spec2, sizeof(spec2), "ur:%s:burner_branch_b", burner);
-	char *args[] = {recorder, "-q", "-o", out, "-e", spec1, "-e", spec2, "--", burner, "0.5",
-			NULL};
+	char *args[] = {recorder, "-q",	 "-o", out,    "-e",  spec1,
+			"-e",	  spec2, "--", burner, "0.5", NULL};
 	assert_int_equal(record(args, 0), 0);
 	assert_int_equal(trace_load(out, &t), 0);
 	assert_int_equal(t.read_error, 0);
@@ -766,8 +779,12 @@ static void test_record__comm_rename(void **state)
 	struct trace t;
 
 	tl_tmp_path(out, sizeof(out), ".tape");
-	char *args[] = {recorder, "-q", "-o", out, "-e", "t:sched:sched_process_exec", "--",
-			"/bin/sh", "-c", "echo -n renamed >/proc/$$/comm; exit 5", NULL};
+	char *args[] = {recorder, "-q",
+			"-o",	  out,
+			"-e",	  "t:sched:sched_process_exec",
+			"--",	  "/bin/sh",
+			"-c",	  "echo -n renamed >/proc/$$/comm; exit 5",
+			NULL};
 	assert_int_equal(record(args, 5), 5);
 	assert_int_equal(trace_load(out, &t), 0);
 	int comm = 0, exec_comm = 0;
@@ -799,17 +816,17 @@ static void test_record__errors_are_one_line(void **state)
 		int code;
 		const char *needle;
 	} cases[] = {
-		{"t:sched", 2, "invalid probe spec"},
-		{"bogus:thing:x", 2, "unknown probe type"},
-		{"nosuchcat:nosuchevent", 2, "unknown tracepoint"},
-		{"t:nosuchcat:nosuchevent", 2, "unknown tracepoint"},
-		{"usdt:/nonexistent/x:prov:probe", 2, "cannot read '/nonexistent/x'"},
-		{"uprobe:/nonexistent/bin:main", 2, "cannot read '/nonexistent/bin'"},
-		{"profile:hz:0", 2, "profile:hz:N"},
+	    {"t:sched", 2, "invalid probe spec"},
+	    {"bogus:thing:x", 2, "unknown probe type"},
+	    {"nosuchcat:nosuchevent", 2, "unknown tracepoint"},
+	    {"t:nosuchcat:nosuchevent", 2, "unknown tracepoint"},
+	    {"usdt:/nonexistent/x:prov:probe", 2, "cannot read '/nonexistent/x'"},
+	    {"uprobe:/nonexistent/bin:main", 2, "cannot read '/nonexistent/bin'"},
+	    {"profile:hz:0", 2, "profile:hz:N"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *args[] = {recorder, "-o", out, "-e", (char *)cases[i].spec, "--", prog, "0",
-				NULL};
+		char *args[] = {recorder, "-o", out, "-e", (char *)cases[i].spec,
+				"--",	  prog, "0", NULL};
 		rc = read_stderr_of(args, msg, sizeof(msg));
 		assert_int_equal(rc, cases[i].code);
 		assert_non_null(strstr(msg, cases[i].needle));
@@ -819,7 +836,8 @@ static void test_record__errors_are_one_line(void **state)
 	}
 	/* kprobes: missing here (runtime error, 1), or not implemented (usage, 2) */
 	{
-		char *args[] = {recorder, "-o", out, "-e", "kprobe:vfs_read", "--", prog, "0", NULL};
+		char *args[] = {recorder, "-o", out, "-e", "kprobe:vfs_read",
+				"--",	  prog, "0", NULL};
 		rc = read_stderr_of(args, msg, sizeof(msg));
 		assert_true(rc == 1 || rc == 2);
 		assert_non_null(strstr(msg, "kprobe"));
@@ -863,7 +881,8 @@ static void test_record__errors_are_one_line(void **state)
 		assert_int_equal(WEXITSTATUS(st), 1);
 		char *text = NULL;
 		assert_int_equal(rec_read_file(errfile, &text, NULL), 0);
-		assert_non_null(strstr(text, "bpftape-record: need root or CAP_BPF and CAP_PERFMON"));
+		assert_non_null(
+		    strstr(text, "bpftape-record: need root or CAP_BPF and CAP_PERFMON"));
 		free(text);
 		unlink(errfile);
 		assert_int_equal(access(out, F_OK), -1);
@@ -874,16 +893,17 @@ static void test_record__errors_are_one_line(void **state)
 		assert_true(fd >= 0);
 		assert_int_equal(write(fd, "keep", 4), 4);
 		close(fd);
-		char *args[] = {recorder, "-o", out, "-e", "t:sched:sched_process_exec", "--", prog,
-				"0", NULL};
+		char *args[] = {recorder, "-o", out, "-e", "t:sched:sched_process_exec",
+				"--",	  prog, "0", NULL};
 		rc = read_stderr_of(args, msg, sizeof(msg));
 		assert_int_equal(rc, 1);
 		assert_non_null(strstr(msg, "exists"));
 		struct stat sb;
 		assert_int_equal(stat(out, &sb), 0);
 		assert_int_equal(sb.st_size, 4);
-		char *fargs[] = {recorder, "-q", "-f", "-o", out, "-e", "t:sched:sched_process_exec",
-				 "--", prog, "0", NULL};
+		char *fargs[] = {
+		    recorder, "-q", "-f", "-o", out, "-e", "t:sched:sched_process_exec",
+		    "--",     prog, "0",  NULL};
 		assert_int_equal(record(fargs, 0), 0);
 		assert_int_equal(stat(out, &sb), 0);
 		assert_true(sb.st_size > 4);
@@ -898,8 +918,8 @@ static void test_record__errors_are_one_line(void **state)
 		assert_true(fd >= 0);
 		close(fd);
 		assert_int_equal(symlink(target, out), 0);
-		char *args[] = {recorder, "-f", "-o", out, "-e", "t:sched:sched_process_exec", "--",
-				prog, "0", NULL};
+		char *args[] = {recorder, "-f", "-o", out, "-e", "t:sched:sched_process_exec",
+				"--",	  prog, "0",  NULL};
 		rc = read_stderr_of(args, msg, sizeof(msg));
 		assert_int_equal(rc, 1);
 		struct stat sb;
@@ -913,18 +933,18 @@ static void test_record__errors_are_one_line(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_record__getppid_exact_count),
-		cmocka_unit_test(test_record__exec_filename_data_loc),
-		cmocka_unit_test(test_record__forker_lifecycle),
-		cmocka_unit_test(test_record__profile_burner_ratio),
-		cmocka_unit_test(test_record__sigkill_leaves_readable_file),
-		cmocka_unit_test(test_record__pid_filter_scans_mappings),
-		cmocka_unit_test(test_record__wildcards_and_syscall_exit),
-		cmocka_unit_test(test_record__comm_rename),
-		cmocka_unit_test(test_record__usdt_args),
-		cmocka_unit_test(test_record__offcpu_sleep),
-		cmocka_unit_test(test_record__uprobe_args_and_returns),
-		cmocka_unit_test(test_record__errors_are_one_line),
+	    cmocka_unit_test(test_record__getppid_exact_count),
+	    cmocka_unit_test(test_record__exec_filename_data_loc),
+	    cmocka_unit_test(test_record__forker_lifecycle),
+	    cmocka_unit_test(test_record__profile_burner_ratio),
+	    cmocka_unit_test(test_record__sigkill_leaves_readable_file),
+	    cmocka_unit_test(test_record__pid_filter_scans_mappings),
+	    cmocka_unit_test(test_record__wildcards_and_syscall_exit),
+	    cmocka_unit_test(test_record__comm_rename),
+	    cmocka_unit_test(test_record__usdt_args),
+	    cmocka_unit_test(test_record__offcpu_sleep),
+	    cmocka_unit_test(test_record__uprobe_args_and_returns),
+	    cmocka_unit_test(test_record__errors_are_one_line),
 	};
 
 	tl_require_root();

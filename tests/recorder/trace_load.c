@@ -13,15 +13,15 @@
 #include "trace_load.h"
 
 /* Appends VAL, growing ARR geometrically (capacity = next power of two). */
-#define PUSH(arr, n, val)                                                             \
-	do {                                                                          \
-		if (((n) & ((n) - 1)) == 0) {                                         \
-			void *np_ = realloc((arr), ((n) ? 2 * (n) : 1) * sizeof(*(arr))); \
-			if (!np_)                                                     \
-				abort();                                              \
-			(arr) = np_;                                                  \
-		}                                                                     \
-		(arr)[(n)++] = (val);                                                 \
+#define PUSH(arr, n, val)                                                                          \
+	do {                                                                                       \
+		if (((n) & ((n)-1)) == 0) {                                                        \
+			void *np_ = realloc((arr), ((n) ? 2 * (n) : 1) * sizeof(*(arr)));          \
+			if (!np_)                                                                  \
+				abort();                                                           \
+			(arr) = np_;                                                               \
+		}                                                                                  \
+		(arr)[(n)++] = (val);                                                              \
 	} while (0)
 
 static void cpy(char *dst, size_t size, struct tape_str s)
@@ -178,7 +178,8 @@ int trace_load(const char *path, struct trace *t)
 			size_t i;
 			for (i = 0; i < t->nlosses; i++) {
 				struct tl_loss *o = &t->losses[i];
-				if (o->type_id == x.type_id && o->cpu == x.cpu && o->kind == x.kind) {
+				if (o->type_id == x.type_id && o->cpu == x.cpu &&
+				    o->kind == x.kind) {
 					o->count = x.count;
 					break;
 				}

@@ -66,7 +66,7 @@ struct trace {
 	int read_error; /* 0, or the first negative error from the reader */
 	char errmsg[512];
 	/* ordering checks */
-	bool stack_before_use;  /* every referenced stack id was defined earlier */
+	bool stack_before_use; /* every referenced stack id was defined earlier */
 	bool desc_before_use;
 };
 
