@@ -120,6 +120,17 @@ struct name_slot {
 	const char *name;
 };
 
+enum raw_id {
+	RAW_INFO, RAW_ABBREV, RAW_ADDR, RAW_RANGES, RAW_RNGLISTS, RAW_STR, RAW_LINE_STR,
+	RAW_STR_OFFSETS, RAW_LINE, RAW_NSEC
+};
+
+static const char *const raw_sec_names[RAW_NSEC] = {
+	".debug_info",	  ".debug_abbrev",   ".debug_addr",	   ".debug_ranges",
+	".debug_rnglists", ".debug_str",	     ".debug_line_str", ".debug_str_offsets",
+	".debug_line",
+};
+
 struct sym_dwarf {
 	struct sym_elf *e;
 	Dwarf_Debug dbg;
@@ -135,6 +146,12 @@ struct sym_dwarf {
 	char **paths; /* interned file paths, freed with the sym_dwarf */
 	size_t paths_cap, paths_used;
 	size_t mem, budget;
+	/* Sections read directly, looked up and loaded once. */
+	struct raw_sec_c {
+		const uint8_t *p;
+		uint64_t size;
+	} raw[RAW_NSEC];
+	int raw_loaded;
 	char errmsg[256];
 };
 
@@ -724,7 +741,7 @@ RD_INLINE uint64_t rd_u(struct rd *r, unsigned n)
 	return v;
 }
 
-static uint64_t rd_uleb_slow(struct rd *r)
+RD_INLINE uint64_t rd_uleb_slow(struct rd *r)
 {
 	uint64_t v = 0;
 	unsigned shift = 0;
@@ -749,7 +766,7 @@ RD_INLINE uint64_t rd_uleb(struct rd *r)
 	return rd_uleb_slow(r);
 }
 
-static int64_t rd_sleb(struct rd *r)
+RD_INLINE int64_t rd_sleb(struct rd *r)
 {
 	int64_t v = 0;
 	unsigned shift = 0;
@@ -770,7 +787,7 @@ static int64_t rd_sleb(struct rd *r)
 	return 0;
 }
 
-static void rd_skip(struct rd *r, uint64_t n)
+RD_INLINE void rd_skip(struct rd *r, uint64_t n)
 {
 	if ((uint64_t)(r->end - r->p) < n) {
 		r->bad = 1;
@@ -780,7 +797,7 @@ static void rd_skip(struct rd *r, uint64_t n)
 	r->p += n;
 }
 
-static void rd_skip_str(struct rd *r)
+RD_INLINE void rd_skip_str(struct rd *r)
 {
 	const uint8_t *z = memchr(r->p, 0, (size_t)(r->end - r->p));
 
@@ -797,7 +814,7 @@ struct raw_sec {
 	uint64_t size;
 };
 
-static struct raw_sec raw_section(struct sym_dwarf *d, const char *name)
+static struct raw_sec raw_section_load(struct sym_dwarf *d, const char *name)
 {
 	struct raw_sec out = { NULL, 0 };
 
@@ -814,6 +831,26 @@ static struct raw_sec raw_section(struct sym_dwarf *d, const char *name)
 		}
 		break;
 	}
+	return out;
+}
+
+static void raw_sections_load(struct sym_dwarf *d)
+{
+	if (d->raw_loaded)
+		return;
+	for (int i = 0; i < RAW_NSEC; i++) {
+		struct raw_sec r = raw_section_load(d, raw_sec_names[i]);
+
+		d->raw[i].p = r.p;
+		d->raw[i].size = r.size;
+	}
+	d->raw_loaded = 1;
+}
+
+static struct raw_sec raw_section(struct sym_dwarf *d, enum raw_id id)
+{
+	struct raw_sec out = { d->raw[id].p, d->raw[id].size };
+
 	return out;
 }
 
@@ -1361,14 +1398,14 @@ static int walk_unit(struct sym_dwarf *d, struct dw_cu *cu)
 	int depth = 0, ret = 0, first = 1;
 
 	u.be = d->e->ehdr.e_ident[EI_DATA] == ELFDATA2MSB;
-	u.info = raw_section(d, ".debug_info");
-	abbrev = raw_section(d, ".debug_abbrev");
-	u.addr = raw_section(d, ".debug_addr");
-	u.ranges = raw_section(d, ".debug_ranges");
-	u.rnglists = raw_section(d, ".debug_rnglists");
-	u.str = raw_section(d, ".debug_str");
-	u.line_str = raw_section(d, ".debug_line_str");
-	u.str_offsets = raw_section(d, ".debug_str_offsets");
+	u.info = raw_section(d, RAW_INFO);
+	abbrev = raw_section(d, RAW_ABBREV);
+	u.addr = raw_section(d, RAW_ADDR);
+	u.ranges = raw_section(d, RAW_RANGES);
+	u.rnglists = raw_section(d, RAW_RNGLISTS);
+	u.str = raw_section(d, RAW_STR);
+	u.line_str = raw_section(d, RAW_LINE_STR);
+	u.str_offsets = raw_section(d, RAW_STR_OFFSETS);
 	if (!u.info.p || cu->hdr_off >= u.info.size)
 		return -EINVAL;
 	r = (struct rd){ u.info.p + cu->hdr_off, u.info.p + u.info.size, 0, u.be };
@@ -1865,9 +1902,9 @@ full:
 
 static int decode_lines_raw(struct sym_dwarf *d, struct dw_cu *cu, uint64_t off)
 {
-	struct raw_sec sec = raw_section(d, ".debug_line");
-	struct raw_sec line_str = raw_section(d, ".debug_line_str");
-	struct raw_sec str = raw_section(d, ".debug_str");
+	struct raw_sec sec = raw_section(d, RAW_LINE);
+	struct raw_sec line_str = raw_section(d, RAW_LINE_STR);
+	struct raw_sec str = raw_section(d, RAW_STR);
 	struct lt_entry *dirs = NULL, *files = NULL;
 	size_t ndirs = 0, nfiles = 0, cap = 0;
 	struct lt_hdr h = { 0 };
@@ -1969,6 +2006,8 @@ static int decode_lines_raw(struct sym_dwarf *d, struct dw_cu *cu, uint64_t off)
 	/* The line number program. */
 	r.p = prog;
 	{
+		/* A copy whose address does not escape: kept in registers. */
+		struct rd q = r;
 		uint64_t addr = 0;
 		uint32_t file = 1, line = 1, col = 0;
 		/* What each special opcode adds, without two divisions a row. */
@@ -1982,8 +2021,8 @@ static int decode_lines_raw(struct sym_dwarf *d, struct dw_cu *cu, uint64_t off)
 			sp_line[op] = h.line_base + (int32_t)(adj % h.line_range);
 		}
 		/* A guess from the program's size saves the reallocations. */
-		if (!cap && r.end > r.p) {
-			size_t want = (size_t)(r.end - r.p) / 3 + 16;
+		if (!cap && q.end > q.p) {
+			size_t want = (size_t)(q.end - q.p) / 3 + 16;
 
 			cu->rows = malloc(want * sizeof(*cu->rows));
 			if (!cu->rows)
@@ -1991,8 +2030,8 @@ static int decode_lines_raw(struct sym_dwarf *d, struct dw_cu *cu, uint64_t off)
 			cap = want;
 		}
 
-		while (r.p < r.end && !r.bad) {
-			uint8_t op = (uint8_t)rd_u(&r, 1);
+		while (q.p < q.end && !q.bad) {
+			uint8_t op = (uint8_t)rd_u(&q, 1);
 
 			if (op >= h.opcode_base) {
 				addr += sp_addr[op];
@@ -2003,16 +2042,16 @@ static int decode_lines_raw(struct sym_dwarf *d, struct dw_cu *cu, uint64_t off)
 			}
 			switch (op) {
 			case 0: {
-				uint64_t elen = rd_uleb(&r);
+				uint64_t elen = rd_uleb(&q);
 				const uint8_t *next;
 				uint8_t sub;
 
-				if (r.bad || !elen || elen > (uint64_t)(r.end - r.p)) {
-					r.bad = 1;
+				if (q.bad || !elen || elen > (uint64_t)(q.end - q.p)) {
+					q.bad = 1;
 					break;
 				}
-				next = r.p + elen;
-				sub = (uint8_t)rd_u(&r, 1);
+				next = q.p + elen;
+				sub = (uint8_t)rd_u(&q, 1);
 				if (sub == DW_LNE_end_sequence) {
 					if (lt_emit(cu, &cap, addr, file, line, col, 1))
 						goto nomem;
@@ -2022,9 +2061,9 @@ static int decode_lines_raw(struct sym_dwarf *d, struct dw_cu *cu, uint64_t off)
 					col = 0;
 				} else if (sub == DW_LNE_set_address) {
 					if (elen - 1 == 8 || elen - 1 == 4)
-						addr = rd_u(&r, (unsigned)(elen - 1));
+						addr = rd_u(&q, (unsigned)(elen - 1));
 				}
-				r.p = next;
+				q.p = next;
 				break;
 			}
 			case DW_LNS_copy:
@@ -2032,16 +2071,16 @@ static int decode_lines_raw(struct sym_dwarf *d, struct dw_cu *cu, uint64_t off)
 					goto nomem;
 				break;
 			case DW_LNS_advance_pc:
-				addr += rd_uleb(&r) * h.min_inst;
+				addr += rd_uleb(&q) * h.min_inst;
 				break;
 			case DW_LNS_advance_line:
-				line += (uint32_t)rd_sleb(&r);
+				line += (uint32_t)rd_sleb(&q);
 				break;
 			case DW_LNS_set_file:
-				file = (uint32_t)rd_uleb(&r);
+				file = (uint32_t)rd_uleb(&q);
 				break;
 			case DW_LNS_set_column:
-				col = (uint32_t)rd_uleb(&r);
+				col = (uint32_t)rd_uleb(&q);
 				break;
 			case DW_LNS_negate_stmt:
 			case DW_LNS_set_basic_block:
@@ -2052,16 +2091,17 @@ static int decode_lines_raw(struct sym_dwarf *d, struct dw_cu *cu, uint64_t off)
 				addr += (uint64_t)((255 - h.opcode_base) / h.line_range) * h.min_inst;
 				break;
 			case DW_LNS_fixed_advance_pc:
-				addr += rd_u(&r, 2);
+				addr += rd_u(&q, 2);
 				break;
 			default:
 				/* An opcode this reader does not know: skip its
 				 * ULEB operands as the header says. */
 				for (unsigned k = 0; k < h.std_lens[op - 1]; k++)
-					rd_uleb(&r);
+					rd_uleb(&q);
 				break;
 			}
 		}
+		r.bad = q.bad;
 	}
 	if (cap > cu->nrows + cu->nrows / 4 + 16) {
 		struct dw_row *fit = realloc(cu->rows, (cu->nrows + 1) * sizeof(*cu->rows));
@@ -2178,8 +2218,15 @@ static int build_tops(struct dw_cu *cu)
 			all[n++] = (struct dw_top){ r->lo, r->hi, (uint32_t)i };
 		}
 	}
-	if (radix_sort_tops(all, n, stack))
-		qsort(all, n, sizeof(*all), cmp_top);
+	{
+		size_t i = 1;
+
+		/* Often already in order (functions laid out as written). */
+		while (i < n && all[i - 1].lo <= all[i].lo)
+			i++;
+		if (i < n && radix_sort_tops(all, n, stack))
+			qsort(all, n, sizeof(*all), cmp_top);
+	}
 #define EMIT(to, sc)                                                              \
 	do {                                                                      \
 		if ((to) > cur) {                                                 \
@@ -2226,6 +2273,7 @@ static int decode_cu(struct sym_dwarf *d, struct dw_cu *cu)
 {
 	int ret;
 
+	raw_sections_load(d);
 	ret = walk_unit(d, cu);
 	if (ret == -EINVAL && !d->errmsg[0])
 		set_err(d, "DIE tree", NULL);
@@ -2559,18 +2607,15 @@ static const struct dw_row *find_row(struct dw_cu *cu, uint64_t addr)
 
 		if (!k)
 			return NULL;
+		/* Within the sequence, gallop from the last row found there. */
+		hi = cu->row_hint >= cu->seqs[k - 1].start &&
+				     cu->row_hint - cu->seqs[k - 1].start < cu->seqs[k - 1].n
+			     ? cu->row_hint - cu->seqs[k - 1].start
+			     : 0;
 		cu->seq_hint = k - 1;
 		rows += cu->seqs[k - 1].start;
-		lo = 0;
-		hi = cu->seqs[k - 1].n;
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-
-			if (rows[mid].addr <= addr)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
+		lo = GALLOP_UPPER(rows, cu->seqs[k - 1].n, addr, addr, hi);
+		cu->row_hint = cu->seqs[k - 1].start + (lo ? lo - 1 : 0);
 	} else {
 		lo = GALLOP_UPPER(cu->rows, cu->nrows, addr, addr, cu->row_hint);
 		cu->row_hint = lo ? lo - 1 : 0;
