@@ -152,6 +152,14 @@ struct ana_filter {
 	int64_t since_ns, until_ns; /* relative to trace start; -1 = unset */
 };
 void ana_filter_init(struct ana_filter *f);
+/*
+ * The filter options every listing command shares: -e/--event, -p/--pid,
+ * -c/--comm, --since ('S'), --until ('U').  Returns 1 when OPT was one of
+ * them and ARG is valid, 0 when OPT is not a filter option, -1 after
+ * printing why ARG is invalid (exit 2).  Commands that give -e another
+ * meaning handle it before calling this.
+ */
+int ana_filter_option(struct ana_filter *f, int opt, const char *arg);
 /* Appends " AND ..." conditions on events alias E (threads alias T for
  * comm) to SQL; parameters are inlined safely (sqlite3_mprintf %Q). */
 char *ana_filter_sql(sqlite3 *db, const struct ana_filter *f);

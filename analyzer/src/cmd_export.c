@@ -200,7 +200,7 @@ int cmd_export(int argc, char **argv)
 	struct ana_db_opts dbo = {0};
 	struct ana_filter f;
 	const char *format = "csv", *output = NULL;
-	char *cond, *end;
+	char *cond;
 	sqlite3 *db;
 	FILE *out = stdout;
 	int c, ret;
@@ -208,32 +208,18 @@ int cmd_export(int argc, char **argv)
 	ana_filter_init(&f);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "f:o:e:p:c:h", opts, NULL)) != -1) {
+		int fo = ana_filter_option(&f, c, optarg);
+
+		if (fo < 0)
+			return 2;
+		if (fo > 0)
+			continue;
 		switch (c) {
 		case 'f':
 			format = optarg;
 			break;
 		case 'o':
 			output = optarg;
-			break;
-		case 'e':
-			f.event = optarg;
-			break;
-		case 'p':
-			f.pid = strtoll(optarg, &end, 10);
-			if (*end || end == optarg || f.pid < 0) {
-				ana_err("invalid pid '%s'", optarg);
-				return 2;
-			}
-			break;
-		case 'c':
-			f.comm = optarg;
-			break;
-		case 'S':
-		case 'U':
-			if (ana_parse_duration_ns(optarg, c == 'S' ? &f.since_ns : &f.until_ns)) {
-				ana_err("invalid time '%s' (e.g. 1.5s, 500ms)", optarg);
-				return 2;
-			}
 			break;
 		case 'D':
 			dbo.db_path = optarg;

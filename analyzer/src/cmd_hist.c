@@ -350,6 +350,13 @@ int cmd_hist(int argc, char **argv)
 	ana_filter_init(&f);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "e:f:l:b:u:p:c:h", opts, NULL)) != -1) {
+		/* -e is the histogram's event here, not a filter */
+		int fo = c == 'e' ? 0 : ana_filter_option(&f, c, optarg);
+
+		if (fo < 0)
+			return 2;
+		if (fo > 0)
+			continue;
 		switch (c) {
 		case 'e':
 			event = optarg;
@@ -392,28 +399,6 @@ int cmd_hist(int argc, char **argv)
 				return 2;
 			}
 			unit = optarg;
-			break;
-		case 'p':
-			f.pid = strtoll(optarg, &end, 10);
-			if (*end || end == optarg || f.pid < 0) {
-				ana_err("invalid pid '%s'", optarg);
-				return 2;
-			}
-			break;
-		case 'c':
-			f.comm = optarg;
-			break;
-		case 'S':
-			if (ana_parse_duration_ns(optarg, &f.since_ns)) {
-				ana_err("invalid time '%s' (e.g. 1.5s, 500ms)", optarg);
-				return 2;
-			}
-			break;
-		case 'U':
-			if (ana_parse_duration_ns(optarg, &f.until_ns)) {
-				ana_err("invalid time '%s' (e.g. 1.5s, 500ms)", optarg);
-				return 2;
-			}
 			break;
 		case 'D':
 			dbo.db_path = optarg;

@@ -77,6 +77,36 @@ void ana_filter_init(struct ana_filter *f)
 	f->until_ns = -1;
 }
 
+int ana_filter_option(struct ana_filter *f, int opt, const char *arg)
+{
+	char *end;
+
+	switch (opt) {
+	case 'e':
+		f->event = arg;
+		return 1;
+	case 'p':
+		f->pid = strtoll(arg, &end, 10);
+		if (*end || end == arg || f->pid < 0) {
+			ana_err("invalid pid '%s'", arg);
+			return -1;
+		}
+		return 1;
+	case 'c':
+		f->comm = arg;
+		return 1;
+	case 'S':
+	case 'U':
+		if (ana_parse_duration_ns(arg, opt == 'S' ? &f->since_ns : &f->until_ns)) {
+			ana_err("invalid time '%s' (e.g. 1.5s, 500ms)", arg);
+			return -1;
+		}
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 int64_t ana_db_start_ns(sqlite3 *db)
 {
 	sqlite3_stmt *st = NULL;
