@@ -667,10 +667,27 @@ static char *make_path(const char *comp_dir, const char *dir, const char *name)
 	}
 	if (!comp_dir)
 		return strdup(name);
-	if (dir)
-		n = asprintf(&out, "%s/%s/%s", comp_dir, dir, name);
-	else
-		n = asprintf(&out, "%s/%s", comp_dir, name);
+	{
+		/* comp_dir "/" [dir "/"] name, without asprintf's cost (a
+		 * library has thousands of file entries). */
+		size_t lc = strlen(comp_dir), ld = dir ? strlen(dir) : 0, ln = strlen(name);
+		char *p;
+
+		out = malloc(lc + 1 + ld + 1 + ln + 1);
+		if (!out)
+			return NULL;
+		p = out;
+		memcpy(p, comp_dir, lc);
+		p += lc;
+		*p++ = '/';
+		if (dir) {
+			memcpy(p, dir, ld);
+			p += ld;
+			*p++ = '/';
+		}
+		memcpy(p, name, ln + 1);
+		n = 0;
+	}
 	return n < 0 ? NULL : out;
 }
 
@@ -1381,6 +1398,13 @@ static int scope_tag(uint16_t tag)
 	}
 }
 
+/* Tags that make frames (the other scope tags only contain them). */
+static int frame_tag(uint16_t tag)
+{
+	return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ||
+	       tag == DW_TAG_entry_point;
+}
+
 struct walk_frame {
 	int32_t pscope;   /* enclosing frame scope for children */
 	int32_t scope;    /* scope this DIE opened, -1 for none */
@@ -1489,8 +1513,11 @@ static int walk_unit(struct sym_dwarf *d, struct dw_cu *cu)
 				break;
 			continue;
 		}
-		if (!first && (f.skip || !scope_tag(ab->tag))) {
-			/* No frame here nor below: only the sibling matters. */
+		if (!first && (f.skip || !scope_tag(ab->tag) || !frame_tag(ab->tag))) {
+			/* No frame here (nor below unless this is a container
+			 * such as a lexical block): only the sibling matters. */
+			int container = !f.skip && scope_tag(ab->tag);
+
 			v.has_sibling = 0;
 			for (uint32_t i = 0; i < ab->n && !r.bad; i++) {
 				const struct abbrev_spec *s = &abt.s[ab->first + i];
@@ -1502,7 +1529,8 @@ static int walk_unit(struct sym_dwarf *d, struct dw_cu *cu)
 			}
 			if (r.bad)
 				break;
-			f.skip = 1;
+			if (!container)
+				f.skip = 1;
 			if (!ab->children)
 				continue;
 			goto children;
@@ -1865,7 +1893,9 @@ static int sort_rows(struct dw_cu *cu)
 	int ordered = 1;
 
 	for (size_t i = 0; i < cu->nrows; i++) {
-		if (i > start && cmp_row(&cu->rows[i - 1], &cu->rows[i]) > 0)
+		if (i > start && (cu->rows[i - 1].addr > cu->rows[i].addr ||
+				  (cu->rows[i - 1].addr == cu->rows[i].addr && !cu->rows[i - 1].end &&
+				   cu->rows[i].end)))
 			goto full;
 		if (!cu->rows[i].end && i + 1 < cu->nrows)
 			continue;
