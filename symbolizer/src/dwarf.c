@@ -60,6 +60,7 @@ struct seq_span {
 
 struct unit;
 struct abbrev_table;
+struct dw_top;
 
 struct dw_scope {
 	Dwarf_Off off;
@@ -70,7 +71,11 @@ struct dw_scope {
 	const char *name;
 	const char *name_hint; /* own linkage name, else own name, from the walk */
 	uint64_t ref_abs;      /* abstract_origin / specification */
+	uint64_t kids;         /* lazy: .debug_info offset of the first child */
+	struct dw_top *sub;    /* expanded: flattened ranges of the subtree */
+	uint32_t nsub;
 	uint8_t inlined, resolved, has_link, ref_local;
+	uint8_t lazy;          /* 1 children not walked yet, 2 walked */
 };
 
 struct dw_range {
@@ -622,6 +627,8 @@ static void cu_unit_free(struct dw_cu *cu);
 
 static void cu_release(struct sym_dwarf *d, struct dw_cu *cu)
 {
+	for (size_t i = 0; i < cu->nscopes; i++)
+		free(cu->scopes[i].sub);
 	cu_unit_free(cu);
 	free(cu->files);
 	free(cu->rows);
@@ -1411,15 +1418,211 @@ struct walk_frame {
 	uint8_t skip;     /* children are not of interest */
 };
 
+/*
+ * Walks DIEs from R: the whole unit (PSCOPE -1, R at the CU DIE), or the
+ * children of scope PSCOPE (R at its first child).  With LAZY, the
+ * children of an outermost function are not walked but remembered
+ * (expand_scope() walks them when an address lands in the function), so
+ * a unit with few addresses in it costs little more than its top level.
+ */
+static int walk_dies(struct sym_dwarf *d, struct dw_cu *cu, struct unit *up,
+		     const struct abbrev_table *abtp, struct rd r, int32_t pscope, int lazy)
+{
+	struct walk_frame stack[MAX_DIE_DEPTH];
+	int depth = 0, ret = 0, first = pscope < 0;
+
+	if (pscope >= 0) {
+		stack[0] = (struct walk_frame){ pscope, -1, 0 };
+		depth = 1;
+	}
+	while (r.p < r.end) {
+		const uint8_t *die_start = r.p;
+		struct die_vals v;
+		const struct abbrev *ab;
+		uint64_t code = rd_uleb(&r);
+		struct walk_frame *parent = depth ? &stack[depth - 1] : NULL;
+		struct walk_frame f = { parent ? parent->pscope : -1, -1, parent ? parent->skip : 0 };
+
+		if (r.bad)
+			break;
+		if (!code) {
+			if (!depth) {
+				if (first)
+					continue;
+				break; /* padding after the CU DIE's children */
+			}
+			depth--;
+			if (stack[depth].scope >= 0)
+				cu->scopes[stack[depth].scope].next = (uint32_t)cu->nscopes;
+			if (!depth)
+				break;
+			continue;
+		}
+		ab = find_abbrev(abtp, code);
+		if (!ab) {
+			r.bad = 1;
+			break;
+		}
+		/* Most DIEs (parameters, variables, types, call sites) make no
+		 * frame and have no children: step over fixed-size ones. */
+		if (!first && !ab->children && ab->fixed >= 0 &&
+		    (f.skip || !scope_tag(ab->tag))) {
+			rd_skip(&r, (uint64_t)ab->fixed);
+			if (r.bad)
+				break;
+			continue;
+		}
+		if (!first && (f.skip || !scope_tag(ab->tag) || !frame_tag(ab->tag))) {
+			/* No frame here (nor below unless this is a container
+			 * such as a lexical block): only the sibling matters. */
+			int container = !f.skip && scope_tag(ab->tag);
+
+			v.has_sibling = 0;
+			for (uint32_t i = 0; i < ab->n && !r.bad; i++) {
+				const struct abbrev_spec *s = &abtp->s[ab->first + i];
+
+				if (s->fixed >= 0 && s->at != DW_AT_sibling)
+					rd_skip(&r, (uint64_t)s->fixed);
+				else
+					read_attr(up, &r, s->at, s->form, s->implicit, &v);
+			}
+			if (r.bad)
+				break;
+			if (!container)
+				f.skip = 1;
+			if (!ab->children)
+				continue;
+			goto children;
+		}
+		memset(&v, 0, sizeof(v));
+		for (uint32_t i = 0; i < ab->n && !r.bad; i++) {
+			const struct abbrev_spec *s = &abtp->s[ab->first + i];
+
+			read_attr(up, &r, s->at, s->form, s->implicit, &v);
+		}
+		if (r.bad)
+			break;
+		if (first) {
+			/* The CU DIE: bases for addrx and rnglistx. */
+			first = 0;
+			up->addr_base = v.addr_base;
+			up->have_addr_base = v.has_addr_base;
+			up->rnglists_base = v.rnglists_base;
+			up->have_rnglists_base = v.has_rnglists_base;
+			cu->stmt_list = v.stmt_list;
+			cu->has_stmt_list = v.has_stmt_list;
+			up->str_offsets_base = v.str_offsets_base;
+			up->have_str_offsets_base = v.has_str_offsets_base;
+		} else if (!f.skip) {
+			switch (ab->tag) {
+			case DW_TAG_subprogram:
+			case DW_TAG_inlined_subroutine:
+			case DW_TAG_entry_point: {
+				struct scope_ctx sc = { d, cu, (uint32_t)cu->nscopes };
+				struct dw_scope *s;
+				int rr;
+
+				if (grow((void **)&cu->scopes, &cu->cap_scopes, cu->nscopes + 1,
+					 sizeof(*cu->scopes))) {
+					ret = -ENOMEM;
+					return ret;
+				}
+				s = &cu->scopes[cu->nscopes++];
+				memset(s, 0, sizeof(*s));
+				s->off = (Dwarf_Off)(die_start - up->info.p);
+				s->parent = f.pscope;
+				s->inlined = ab->tag == DW_TAG_inlined_subroutine;
+				s->call_file = v.call_file;
+				s->call_line = v.call_line;
+				s->ref_abs = v.ref_abs;
+				s->ref_local = v.ref_local;
+				if (v.link_form)
+					s->name_hint = unit_str(up, v.link_form, v.link_val, v.link_ptr);
+				s->has_link = s->name_hint != NULL;
+				if (!s->name_hint && v.name_form)
+					s->name_hint = unit_str(up, v.name_form, v.name_val, v.name_ptr);
+				s->first_range = (uint32_t)cu->nranges;
+				s->next = (uint32_t)cu->nscopes;
+				rr = unit_ranges(up, &v, add_scope_range, &sc);
+				if (rr == -ENOMEM) {
+					ret = rr;
+					return ret;
+				}
+				if (!cu->scopes[sc.scope].nranges) {
+					/* Declaration, abstract instance or optimized
+					 * away: nothing below makes frames. */
+					cu->nscopes--;
+					f.skip = 1;
+				} else {
+					f.scope = (int32_t)sc.scope;
+					f.pscope = (int32_t)sc.scope;
+				}
+				break;
+			}
+			case DW_TAG_lexical_block:
+			case DW_TAG_namespace:
+			case DW_TAG_try_block:
+			case DW_TAG_catch_block:
+			case DW_TAG_module:
+				break;
+			default:
+				f.skip = 1;
+				break;
+			}
+		}
+		if (!ab->children) {
+			if (f.scope >= 0)
+				cu->scopes[f.scope].next = (uint32_t)cu->nscopes;
+			continue;
+		}
+children:
+		/* An outermost function: its subtree waits for an address
+		 * in it, when the producer says where it ends. */
+		if (lazy && f.scope >= 0 && cu->scopes[f.scope].parent < 0 && v.has_sibling) {
+			uint64_t to = up->start + v.sibling;
+
+			if (to > (uint64_t)(r.p - up->info.p) && to <= (uint64_t)(r.end - up->info.p)) {
+				cu->scopes[f.scope].kids = (uint64_t)(r.p - up->info.p);
+				cu->scopes[f.scope].lazy = 1;
+				r.p = up->info.p + to;
+				continue;
+			}
+		}
+		/* A subtree of no interest: jump over it when the producer
+		 * says where it ends. */
+		if (f.skip && v.has_sibling) {
+			uint64_t to = up->start + v.sibling;
+
+			if (to > (uint64_t)(r.p - up->info.p) && to <= (uint64_t)(r.end - up->info.p)) {
+				r.p = up->info.p + to;
+				continue;
+			}
+		}
+		if (depth >= MAX_DIE_DEPTH) {
+			r.bad = 1;
+			break;
+		}
+		stack[depth++] = f;
+	}
+	/* Close scopes left open by a truncated unit. */
+	while (depth > 0) {
+		depth--;
+		if (stack[depth].scope >= 0)
+			cu->scopes[stack[depth].scope].next = (uint32_t)cu->nscopes;
+	}
+	if (r.bad)
+		ret = -EINVAL;
+	return ret;
+}
+
 static int walk_unit(struct sym_dwarf *d, struct dw_cu *cu)
 {
 	struct abbrev_table abt = { 0 };
-	struct walk_frame stack[MAX_DIE_DEPTH];
 	struct unit u = { .d = d, .cu = cu };
 	struct raw_sec abbrev;
 	struct rd r;
 	uint64_t len, abbrev_off;
-	int depth = 0, ret = 0, first = 1;
+	int ret = 0;
 
 	u.be = d->e->ehdr.e_ident[EI_DATA] == ELFDATA2MSB;
 	u.info = raw_section(d, RAW_INFO);
@@ -1476,171 +1679,7 @@ static int walk_unit(struct sym_dwarf *d, struct dw_cu *cu)
 		}
 		cu->cap_scopes = cu->cap_ranges = want;
 	}
-	while (r.p < r.end) {
-		const uint8_t *die_start = r.p;
-		struct die_vals v;
-		const struct abbrev *ab;
-		uint64_t code = rd_uleb(&r);
-		struct walk_frame *parent = depth ? &stack[depth - 1] : NULL;
-		struct walk_frame f = { parent ? parent->pscope : -1, -1, parent ? parent->skip : 0 };
-
-		if (r.bad)
-			break;
-		if (!code) {
-			if (!depth) {
-				if (first)
-					continue;
-				break; /* padding after the CU DIE's children */
-			}
-			depth--;
-			if (stack[depth].scope >= 0)
-				cu->scopes[stack[depth].scope].next = (uint32_t)cu->nscopes;
-			if (!depth)
-				break;
-			continue;
-		}
-		ab = find_abbrev(&abt, code);
-		if (!ab) {
-			r.bad = 1;
-			break;
-		}
-		/* Most DIEs (parameters, variables, types, call sites) make no
-		 * frame and have no children: step over fixed-size ones. */
-		if (!first && !ab->children && ab->fixed >= 0 &&
-		    (f.skip || !scope_tag(ab->tag))) {
-			rd_skip(&r, (uint64_t)ab->fixed);
-			if (r.bad)
-				break;
-			continue;
-		}
-		if (!first && (f.skip || !scope_tag(ab->tag) || !frame_tag(ab->tag))) {
-			/* No frame here (nor below unless this is a container
-			 * such as a lexical block): only the sibling matters. */
-			int container = !f.skip && scope_tag(ab->tag);
-
-			v.has_sibling = 0;
-			for (uint32_t i = 0; i < ab->n && !r.bad; i++) {
-				const struct abbrev_spec *s = &abt.s[ab->first + i];
-
-				if (s->fixed >= 0 && s->at != DW_AT_sibling)
-					rd_skip(&r, (uint64_t)s->fixed);
-				else
-					read_attr(&u, &r, s->at, s->form, s->implicit, &v);
-			}
-			if (r.bad)
-				break;
-			if (!container)
-				f.skip = 1;
-			if (!ab->children)
-				continue;
-			goto children;
-		}
-		memset(&v, 0, sizeof(v));
-		for (uint32_t i = 0; i < ab->n && !r.bad; i++) {
-			const struct abbrev_spec *s = &abt.s[ab->first + i];
-
-			read_attr(&u, &r, s->at, s->form, s->implicit, &v);
-		}
-		if (r.bad)
-			break;
-		if (first) {
-			/* The CU DIE: bases for addrx and rnglistx. */
-			first = 0;
-			u.addr_base = v.addr_base;
-			u.have_addr_base = v.has_addr_base;
-			u.rnglists_base = v.rnglists_base;
-			u.have_rnglists_base = v.has_rnglists_base;
-			cu->stmt_list = v.stmt_list;
-			cu->has_stmt_list = v.has_stmt_list;
-			u.str_offsets_base = v.str_offsets_base;
-			u.have_str_offsets_base = v.has_str_offsets_base;
-		} else if (!f.skip) {
-			switch (ab->tag) {
-			case DW_TAG_subprogram:
-			case DW_TAG_inlined_subroutine:
-			case DW_TAG_entry_point: {
-				struct scope_ctx sc = { d, cu, (uint32_t)cu->nscopes };
-				struct dw_scope *s;
-				int rr;
-
-				if (grow((void **)&cu->scopes, &cu->cap_scopes, cu->nscopes + 1,
-					 sizeof(*cu->scopes))) {
-					ret = -ENOMEM;
-					goto out;
-				}
-				s = &cu->scopes[cu->nscopes++];
-				memset(s, 0, sizeof(*s));
-				s->off = (Dwarf_Off)(die_start - u.info.p);
-				s->parent = f.pscope;
-				s->inlined = ab->tag == DW_TAG_inlined_subroutine;
-				s->call_file = v.call_file;
-				s->call_line = v.call_line;
-				s->ref_abs = v.ref_abs;
-				s->ref_local = v.ref_local;
-				if (v.link_form)
-					s->name_hint = unit_str(&u, v.link_form, v.link_val, v.link_ptr);
-				s->has_link = s->name_hint != NULL;
-				if (!s->name_hint && v.name_form)
-					s->name_hint = unit_str(&u, v.name_form, v.name_val, v.name_ptr);
-				s->first_range = (uint32_t)cu->nranges;
-				s->next = (uint32_t)cu->nscopes;
-				rr = unit_ranges(&u, &v, add_scope_range, &sc);
-				if (rr == -ENOMEM) {
-					ret = rr;
-					goto out;
-				}
-				if (!cu->scopes[sc.scope].nranges) {
-					/* Declaration, abstract instance or optimized
-					 * away: nothing below makes frames. */
-					cu->nscopes--;
-					f.skip = 1;
-				} else {
-					f.scope = (int32_t)sc.scope;
-					f.pscope = (int32_t)sc.scope;
-				}
-				break;
-			}
-			case DW_TAG_lexical_block:
-			case DW_TAG_namespace:
-			case DW_TAG_try_block:
-			case DW_TAG_catch_block:
-			case DW_TAG_module:
-				break;
-			default:
-				f.skip = 1;
-				break;
-			}
-		}
-		if (!ab->children) {
-			if (f.scope >= 0)
-				cu->scopes[f.scope].next = (uint32_t)cu->nscopes;
-			continue;
-		}
-children:
-		/* A subtree of no interest: jump over it when the producer
-		 * says where it ends. */
-		if (f.skip && v.has_sibling) {
-			uint64_t to = u.start + v.sibling;
-
-			if (to > (uint64_t)(r.p - u.info.p) && to <= (uint64_t)(r.end - u.info.p)) {
-				r.p = u.info.p + to;
-				continue;
-			}
-		}
-		if (depth >= MAX_DIE_DEPTH) {
-			r.bad = 1;
-			break;
-		}
-		stack[depth++] = f;
-	}
-	/* Close scopes left open by a truncated unit. */
-	while (depth > 0) {
-		depth--;
-		if (stack[depth].scope >= 0)
-			cu->scopes[stack[depth].scope].next = (uint32_t)cu->nscopes;
-	}
-	if (r.bad)
-		ret = -EINVAL;
+	ret = walk_dies(d, cu, &u, &abt, r, -1, 1);
 out:
 	/* Keep the unit and its abbreviations for reading names later. */
 	if (ret != -ENOMEM && !cu->unit) {
@@ -2222,26 +2261,33 @@ static int radix_sort_tops(struct dw_top *a, size_t n, struct dw_top *tmp)
  * follows parent links).  Ranges are nested in sane DWARF; one that is not
  * is clipped to its enclosing range.
  */
-static int build_tops(struct dw_cu *cu)
+static int flatten_scopes(struct dw_cu *cu, int32_t head, size_t from, size_t to,
+			  struct dw_top **out, size_t *nout)
 {
-	struct dw_top *all, *stack;
+	struct dw_top *all, *stack, *tops;
 	size_t n = 0, depth = 0, nseg = 0;
 	uint64_t cur = 0;
 
-	for (size_t i = 0; i < cu->nscopes; i++)
+	if (head >= 0)
+		n += cu->scopes[head].nranges;
+	for (size_t i = from; i < to; i++)
 		n += cu->scopes[i].nranges;
 	all = malloc((n ? n : 1) * sizeof(*all));
 	stack = malloc((n ? n : 1) * sizeof(*stack));
-	cu->tops = malloc((2 * n + 1) * sizeof(*cu->tops));
-	if (!all || !stack || !cu->tops) {
+	tops = malloc((2 * n + 1) * sizeof(*tops));
+	if (!all || !stack || !tops) {
 		free(all);
 		free(stack);
+		free(tops);
 		return -ENOMEM;
 	}
 	n = 0;
-	for (size_t i = 0; i < cu->nscopes; i++) {
-		const struct dw_scope *s = &cu->scopes[i];
+	/* The head (the expanded function) first: preorder, outer first. */
+	for (size_t j = 0, i; j < (head >= 0) + (to - from); j++) {
+		const struct dw_scope *s;
 
+		i = head >= 0 ? (j == 0 ? (size_t)head : from + j - 1) : from + j;
+		s = &cu->scopes[i];
 		for (uint32_t k = 0; k < s->nranges; k++) {
 			const struct dw_range *r = &cu->ranges[s->first_range + k];
 
@@ -2251,16 +2297,30 @@ static int build_tops(struct dw_cu *cu)
 	{
 		size_t i = 1;
 
-		/* Often already in order (functions laid out as written). */
+		/* Often already in order (functions laid out as written);
+		 * small sets by insertion, which is stable like the radix
+		 * sort. */
 		while (i < n && all[i - 1].lo <= all[i].lo)
 			i++;
-		if (i < n && radix_sort_tops(all, n, stack))
+		if (i < n && n <= 32) {
+			for (; i < n; i++) {
+				struct dw_top t = all[i];
+				size_t j = i;
+
+				while (j > 0 && all[j - 1].lo > t.lo) {
+					all[j] = all[j - 1];
+					j--;
+				}
+				all[j] = t;
+			}
+		} else if (i < n && radix_sort_tops(all, n, stack)) {
 			qsort(all, n, sizeof(*all), cmp_top);
+		}
 	}
 #define EMIT(to, sc)                                                              \
 	do {                                                                      \
 		if ((to) > cur) {                                                 \
-			cu->tops[nseg++] = (struct dw_top){ cur, (to), (sc) };   \
+			tops[nseg++] = (struct dw_top){ cur, (to), (sc) };       \
 			cur = (to);                                               \
 		}                                                                 \
 	} while (0)
@@ -2286,10 +2346,51 @@ static int build_tops(struct dw_cu *cu)
 		depth--;
 	}
 #undef EMIT
-	cu->ntops = nseg;
+	*out = tops;
+	*nout = nseg;
 	free(all);
 	free(stack);
 	return 0;
+}
+
+static int build_tops(struct dw_cu *cu)
+{
+	return flatten_scopes(cu, -1, 0, cu->nscopes, &cu->tops, &cu->ntops);
+}
+
+/*
+ * Walks the children of the outermost function IDX, which the unit's walk
+ * left for later, and flattens its subtree.  Returns 0, -EINVAL when the
+ * subtree is malformed (what was read is used), or -ENOMEM.
+ */
+static int expand_scope(struct sym_dwarf *d, struct dw_cu *cu, uint32_t idx)
+{
+	size_t from = cu->nscopes, cap = cu->cap_scopes, capr = cu->cap_ranges, nsub = 0;
+	struct dw_top *sub = NULL;
+	struct unit *up = cu->unit;
+	struct rd r;
+	int ret = 0, fret;
+
+	cu->scopes[idx].lazy = 2;
+	if (!up || !cu->abt || cu->scopes[idx].kids >= up->end)
+		return -EINVAL;
+	r = (struct rd){ up->info.p + cu->scopes[idx].kids, up->info.p + up->end, 0, up->be };
+	ret = walk_dies(d, cu, up, cu->abt, r, (int32_t)idx, 0);
+	if (ret == -ENOMEM)
+		return ret;
+	fret = flatten_scopes(cu, (int32_t)idx, from, cu->nscopes, &sub, &nsub);
+	if (fret)
+		return fret;
+	cu->scopes[idx].sub = sub;
+	cu->scopes[idx].nsub = (uint32_t)nsub;
+	{
+		size_t add = nsub * sizeof(*sub) + (cu->cap_scopes - cap) * sizeof(*cu->scopes) +
+			     (cu->cap_ranges - capr) * sizeof(*cu->ranges);
+
+		cu->mem += add;
+		d->mem += add;
+	}
+	return ret;
 }
 
 static void evict(struct sym_dwarf *d, struct dw_cu *keep)
@@ -2682,9 +2783,34 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *f
 	cu->top_hint = lo ? lo - 1 : 0;
 	if (lo > 0 && addr < cu->tops[lo - 1].hi) {
 		uint32_t inner[MAX_DIE_DEPTH + 2];
+		uint32_t top = cu->tops[lo - 1].scope;
+		int32_t first_sc = (int32_t)top;
 		int k = 0;
 
-		for (int32_t sc = (int32_t)cu->tops[lo - 1].scope;
+		if (top < cu->nscopes && cu->scopes[top].lazy == 1) {
+			ret = expand_scope(d, cu, top);
+			if (ret == -ENOMEM)
+				return ret;
+			if (ret)
+				*bad = 1;
+		}
+		if (top < cu->nscopes && cu->scopes[top].sub) {
+			/* The innermost scope inside the expanded function. */
+			const struct dw_scope *ts = &cu->scopes[top];
+			size_t lo2 = 0, hi2 = ts->nsub;
+
+			while (lo2 < hi2) {
+				size_t mid = lo2 + (hi2 - lo2) / 2;
+
+				if (ts->sub[mid].lo <= addr)
+					lo2 = mid + 1;
+				else
+					hi2 = mid;
+			}
+			if (lo2 > 0 && addr < ts->sub[lo2 - 1].hi)
+				first_sc = (int32_t)ts->sub[lo2 - 1].scope;
+		}
+		for (int32_t sc = first_sc;
 		     sc >= 0 && (size_t)sc < cu->nscopes && k < MAX_DIE_DEPTH;
 		     sc = cu->scopes[sc].parent)
 			inner[k++] = (uint32_t)sc;
