@@ -33,6 +33,7 @@
 
 #include "rec_int.h"
 #include "trace_load.h"
+#include <tape/reader.h>
 
 static char recorder[512], samples[512];
 
@@ -476,6 +477,54 @@ static void test_record__sigkill_leaves_readable_file(void **state)
 		assert_int_equal(WEXITSTATUS(st), 0);
 	}
 	unlink(out);
+}
+
+/* Ctrl-C and SIGTERM end a recording like -d does: exit 0, an END record,
+ * the footer written. */
+static void test_record__sigint_and_sigterm_stop_cleanly(void **state)
+{
+	const int sigs[] = {SIGINT, SIGTERM};
+
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct tape_file_info fi;
+		struct tape_reader *r;
+		char out[256], err[256];
+		struct stat sb;
+		struct trace t;
+		pid_t pid;
+		int st;
+
+		tl_tmp_path(out, sizeof(out), ".tape");
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			int fd = open("/dev/null", O_WRONLY);
+
+			dup2(fd, 1);
+			dup2(fd, 2);
+			execl(recorder, recorder, "-q", "-o", out, "-e", "profile", "-d", "60s",
+			      (char *)NULL);
+			_exit(126);
+		}
+		for (int k = 0; k < 200 && (stat(out, &sb) || sb.st_size < 4096); k++)
+			usleep(50000);
+		usleep(500000);
+		kill(pid, sigs[i]);
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), 0);
+
+		assert_int_equal(trace_load(out, &t), 0);
+		assert_int_equal(t.read_error, 0);
+		assert_true(t.has_end);
+		trace_free(&t);
+		assert_int_equal(tape_reader__open(&r, out, err, sizeof(err)), 0);
+		tape_reader__file_info(r, &fi);
+		assert_true(fi.has_footer);
+		tape_reader__close(r);
+		unlink(out);
+	}
+	(void)state;
 }
 
 static void test_record__pid_filter_scans_mappings(void **state)
@@ -938,6 +987,7 @@ int main(void)
 	    cmocka_unit_test(test_record__forker_lifecycle),
 	    cmocka_unit_test(test_record__profile_burner_ratio),
 	    cmocka_unit_test(test_record__sigkill_leaves_readable_file),
+	    cmocka_unit_test(test_record__sigint_and_sigterm_stop_cleanly),
 	    cmocka_unit_test(test_record__pid_filter_scans_mappings),
 	    cmocka_unit_test(test_record__wildcards_and_syscall_exit),
 	    cmocka_unit_test(test_record__comm_rename),
