@@ -123,6 +123,7 @@ struct session {
 	uint64_t events, procs, maps, stacks_written;
 	uint64_t mmap_lost_written;
 	uint64_t recursion_written;
+	uint64_t malformed; /* ring records too short or inconsistent to use */
 	int fatal; /* writer error */
 	char errbuf[512];
 };
@@ -751,14 +752,18 @@ static int handle_event(struct session *s, const uint8_t *data, size_t size)
 	uint64_t kips[BT_MAX_STACK_FRAMES], uips[BT_MAX_STACK_FRAMES];
 	size_t pad;
 
-	if (size < sizeof(e))
+	if (size < sizeof(e)) {
+		s->malformed++;
 		return 0;
+	}
 	memcpy(&e, data, sizeof(e));
 	pad = ((size_t)e.payload_size + 7) & ~(size_t)7;
 	if (e.type_id == 0 || e.type_id >= s->ntypes || e.kstack_n > BT_MAX_STACK_FRAMES ||
 	    e.ustack_n > BT_MAX_STACK_FRAMES ||
-	    sizeof(e) + pad + 8ull * (e.kstack_n + e.ustack_n) > size)
+	    sizeof(e) + pad + 8ull * (e.kstack_n + e.ustack_n) > size) {
+		s->malformed++;
 		return 0;
+	}
 	t = &s->types[e.type_id];
 	/* copy: the ring memory is not 8-aligned for u64 access guarantees */
 	memcpy(kips, data + sizeof(e) + pad, 8ull * e.kstack_n);
@@ -809,8 +814,10 @@ static int handle_proc(struct session *s, const uint8_t *data, size_t size)
 	struct bt_proc p;
 	struct tape_proc pr = {0};
 
-	if (size < BT_PROC_SMALL_SIZE)
+	if (size < BT_PROC_SMALL_SIZE) {
+		s->malformed++;
 		return 0;
+	}
 	memset(&p, 0, sizeof(p));
 	memcpy(&p, data, size < sizeof(p) ? size : sizeof(p));
 	p.comm[BT_COMM_LEN - 1] = 0;
@@ -839,6 +846,7 @@ static int handle_proc(struct session *s, const uint8_t *data, size_t size)
 			note_exited(s, p.pid);
 		break;
 	default:
+		s->malformed++;
 		return 0;
 	}
 	if (tape_writer__proc(s->w, &pr))
@@ -1020,7 +1028,8 @@ static int write_losses(struct session *s, bool final, struct loss_totals *tot)
 		if (tape_writer__loss(s->w, &l))
 			writer_failed(s);
 	}
-	t.recursion = recursion_misses(s);
+	/* OTHER: runs the kernel skipped, and records nobody could use */
+	t.recursion = recursion_misses(s) + s->malformed;
 	if (t.recursion != s->recursion_written) {
 		struct tape_loss l = {now, TAPE_LOSS_ANY, TAPE_LOSS_ANY, TAPE_LOSS_OTHER,
 				      t.recursion};
