@@ -888,6 +888,7 @@ struct abbrev {
 	uint64_t code;
 	uint16_t tag;
 	uint8_t children;
+	uint8_t has_pc; /* low_pc with high_pc, or ranges: can have addresses */
 	uint32_t first, n;
 	int32_t fixed; /* byte size of the attributes when all are fixed, else -1 */
 };
@@ -948,6 +949,24 @@ static int parse_abbrevs(struct abbrev_table *t, struct raw_sec sec, uint64_t of
 		ab.children = r.p < r.end && *r.p++;
 		ab.first = (uint32_t)t->ns;
 		ab.fixed = 0;
+		{
+			int low = 0, high = 0, ranges = 0;
+			struct rd look = r;
+
+			/* A first pass over the specs for the pc attributes. */
+			for (;;) {
+				uint64_t at = rd_uleb(&look), form = rd_uleb(&look);
+
+				if (look.bad || (!at && !form))
+					break;
+				if (form == DW_FORM_implicit_const)
+					rd_sleb(&look);
+				low |= at == DW_AT_low_pc;
+				high |= at == DW_AT_high_pc;
+				ranges |= at == DW_AT_ranges;
+			}
+			ab.has_pc = (uint8_t)((low && high) || ranges);
+		}
 		for (;;) {
 			uint64_t at = rd_uleb(&r), form = rd_uleb(&r);
 			int64_t ic = 0;
@@ -1466,16 +1485,18 @@ static int walk_dies(struct sym_dwarf *d, struct dw_cu *cu, struct unit *up,
 		/* Most DIEs (parameters, variables, types, call sites) make no
 		 * frame and have no children: step over fixed-size ones. */
 		if (!first && !ab->children && ab->fixed >= 0 &&
-		    (f.skip || !scope_tag(ab->tag))) {
+		    (f.skip || !scope_tag(ab->tag) || (frame_tag(ab->tag) && !ab->has_pc))) {
 			rd_skip(&r, (uint64_t)ab->fixed);
 			if (r.bad)
 				break;
 			continue;
 		}
-		if (!first && (f.skip || !scope_tag(ab->tag) || !frame_tag(ab->tag))) {
+		if (!first && (f.skip || !scope_tag(ab->tag) || !frame_tag(ab->tag) || !ab->has_pc)) {
 			/* No frame here (nor below unless this is a container
-			 * such as a lexical block): only the sibling matters. */
-			int container = !f.skip && scope_tag(ab->tag);
+			 * such as a lexical block; a function without addresses
+			 * -- a declaration, an abstract instance -- has none
+			 * below either): only the sibling matters. */
+			int container = !f.skip && scope_tag(ab->tag) && !frame_tag(ab->tag);
 
 			v.has_sibling = 0;
 			for (uint32_t i = 0; i < ab->n && !r.bad; i++) {
