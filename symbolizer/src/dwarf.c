@@ -1885,6 +1885,44 @@ RD_INLINE int lt_emit(struct dw_cu *cu, size_t *cap, uint64_t addr, uint32_t fil
 }
 
 /*
+ * A row that repeats the file and line of the row before it, at a higher
+ * address, answers no lookup differently (rows keep no column): it is held
+ * back and dropped when the next row comes after it, which leaves clang's
+ * line tables (a row per column) a fraction of their size.  A next row at
+ * or below its address, where the exact rows matter, emits it first.
+ */
+struct lt_pending {
+	uint64_t addr;
+	uint32_t file, line;
+	int set;
+	size_t dropped;
+	int compact; /* 0: every row, as the program says */
+};
+
+RD_INLINE int lt_row(struct dw_cu *cu, size_t *cap, struct lt_pending *pd, uint64_t addr,
+		     uint32_t file, uint32_t line, int end)
+{
+	const struct dw_row *last;
+
+	if (pd->set) {
+		pd->set = 0;
+		if (addr <= pd->addr) {
+			if (lt_emit(cu, cap, pd->addr, pd->file, pd->line, 0, 0))
+				return -ENOMEM;
+		} else {
+			pd->dropped++;
+		}
+	}
+	last = cu->nrows ? &cu->rows[cu->nrows - 1] : NULL;
+	if (pd->compact && !end && last && !last->end && addr > last->addr && last->line == line &&
+	    last->file == (file < 0xffff ? file : 0xffff)) {
+		*pd = (struct lt_pending){ addr, file, line, 1, pd->dropped, 1 };
+		return 0;
+	}
+	return lt_emit(cu, cap, addr, file, line, 0, end);
+}
+
+/*
  * Results point at file paths until the resolver is freed, while decoded
  * CUs may be dropped and decoded again: paths live in an interning table
  * of the sym_dwarf, one copy per distinct path.  Takes PATH (malloc'ed).
@@ -1946,7 +1984,7 @@ static int cmp_seq(const void *a, const void *b)
  * section: .text, .text.startup, .text.unlikely) are disjoint: sorting the
  * sequences as blocks is enough.  Anything else gets a full sort.
  */
-static int sort_rows(struct dw_cu *cu)
+static int sort_rows(struct dw_cu *cu, int allow_full)
 {
 	struct seq_span *seqs = NULL;
 	size_t nseq = 0, cap = 0, start = 0;
@@ -1985,6 +2023,8 @@ static int sort_rows(struct dw_cu *cu)
 	return 0;
 full:
 	free(seqs);
+	if (!allow_full)
+		return 1;
 	if (cu->nrows > 1)
 		qsort(cu->rows, cu->nrows, sizeof(*cu->rows), cmp_row);
 	return 0;
@@ -2093,13 +2133,21 @@ static int decode_lines_raw(struct sym_dwarf *d, struct dw_cu *cu, uint64_t off)
 		}
 	}
 
-	/* The line number program. */
-	r.p = prog;
-	{
+	/* The line number program: compacted, unless sequences overlap (then
+	 * the rows are sorted as a whole, and a second pass keeps them all). */
+	for (int compact = 1;; compact = 0) {
+		struct lt_pending pd = { 0, 0, 0, 0, 0, compact };
+		int sret;
 		/* A copy whose address does not escape: kept in registers. */
-		struct rd q = r;
+		struct rd q;
+
+		r.p = prog;
+		r.bad = 0;
+		cu->nrows = 0;
+		q = r;
+		{
 		uint64_t addr = 0;
-		uint32_t file = 1, line = 1, col = 0;
+		uint32_t file = 1, line = 1;
 		/* What each special opcode adds, without two divisions a row. */
 		uint32_t sp_addr[256];
 		int32_t sp_line[256];
@@ -2126,7 +2174,7 @@ static int decode_lines_raw(struct sym_dwarf *d, struct dw_cu *cu, uint64_t off)
 			if (op >= h.opcode_base) {
 				addr += sp_addr[op];
 				line += (uint32_t)sp_line[op];
-				if (lt_emit(cu, &cap, addr, file, line, col, 0))
+				if (lt_row(cu, &cap, &pd, addr, file, line, 0))
 					goto nomem;
 				continue;
 			}
@@ -2143,12 +2191,11 @@ static int decode_lines_raw(struct sym_dwarf *d, struct dw_cu *cu, uint64_t off)
 				next = q.p + elen;
 				sub = (uint8_t)rd_u(&q, 1);
 				if (sub == DW_LNE_end_sequence) {
-					if (lt_emit(cu, &cap, addr, file, line, col, 1))
+					if (lt_row(cu, &cap, &pd, addr, file, line, 1))
 						goto nomem;
 					addr = 0;
 					file = 1;
 					line = 1;
-					col = 0;
 				} else if (sub == DW_LNE_set_address) {
 					if (elen - 1 == 8 || elen - 1 == 4)
 						addr = rd_u(&q, (unsigned)(elen - 1));
@@ -2157,7 +2204,7 @@ static int decode_lines_raw(struct sym_dwarf *d, struct dw_cu *cu, uint64_t off)
 				break;
 			}
 			case DW_LNS_copy:
-				if (lt_emit(cu, &cap, addr, file, line, col, 0))
+				if (lt_row(cu, &cap, &pd, addr, file, line, 0))
 					goto nomem;
 				break;
 			case DW_LNS_advance_pc:
@@ -2170,7 +2217,7 @@ static int decode_lines_raw(struct sym_dwarf *d, struct dw_cu *cu, uint64_t off)
 				file = (uint32_t)rd_uleb(&q);
 				break;
 			case DW_LNS_set_column:
-				col = (uint32_t)rd_uleb(&q);
+				rd_uleb(&q); /* columns are not kept */
 				break;
 			case DW_LNS_negate_stmt:
 			case DW_LNS_set_basic_block:
@@ -2191,18 +2238,24 @@ static int decode_lines_raw(struct sym_dwarf *d, struct dw_cu *cu, uint64_t off)
 				break;
 			}
 		}
-		r.bad = q.bad;
-	}
-	if (cap > cu->nrows + cu->nrows / 4 + 16) {
-		struct dw_row *fit = realloc(cu->rows, (cu->nrows + 1) * sizeof(*cu->rows));
-
-		if (fit) {
-			cu->rows = fit;
-			cap = cu->nrows + 1;
 		}
+		r.bad = q.bad;
+		if (pd.set && lt_emit(cu, &cap, pd.addr, pd.file, pd.line, 0, 0))
+			goto nomem;
+		if (cap > cu->nrows + cu->nrows / 4 + 16) {
+			struct dw_row *fit = realloc(cu->rows, (cu->nrows + 1) * sizeof(*cu->rows));
+
+			if (fit) {
+				cu->rows = fit;
+				cap = cu->nrows + 1;
+			}
+		}
+		sret = sort_rows(cu, !compact || !pd.dropped);
+		if (sret < 0)
+			goto nomem;
+		if (!sret)
+			break;
 	}
-	if (sort_rows(cu))
-		goto nomem;
 	cu->mem += cap * sizeof(*cu->rows);
 	ret = r.bad ? -EINVAL : 0;
 	goto out;
