@@ -48,7 +48,9 @@ static void symbolize_usage(FILE *f)
 		"ADDR is hex (0x...) in FILE's own virtual address space, as addr2line takes\n"
 		"it (for a PIE or shared library: the link-time address). Without ADDR\n"
 		"arguments, addresses are read from stdin, one per line. Unknown names print\n"
-		"as '?" "?', unknown locations as '?" "?:0'.\n"
+		"as '?"
+		"?', unknown locations as '?"
+		"?:0'.\n"
 		"\n"
 		"Options:\n"
 		"  -e, --exe FILE        the ELF binary (executable, shared library, debug file)\n"
@@ -272,7 +274,7 @@ static int add_addr(struct symbolize_ctx *c, uint64_t addr)
 
 static int stdin_ready(void)
 {
-	struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+	struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
 
 	return poll(&p, 1, 0) > 0;
 }
@@ -297,7 +299,8 @@ static int read_stdin(struct symbolize_ctx *c)
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0) {
-			fprintf(stderr, "bpftape symbolize: cannot read stdin: %s\n", strerror(errno));
+			fprintf(stderr, "bpftape symbolize: cannot read stdin: %s\n",
+				strerror(errno));
 			return 1;
 		}
 		for (ssize_t i = 0; i <= got; i++) {
@@ -315,9 +318,10 @@ static int read_stdin(struct symbolize_ctx *c)
 				break;
 			lineno++;
 			if (overlong || (llen && parse_addr(line, llen, &addr))) {
-				fprintf(stderr,
-					"bpftape symbolize: stdin line %zu: invalid address '%.*s'\n",
-					lineno, (int)(llen > 64 ? 64 : llen), line);
+				fprintf(
+				    stderr,
+				    "bpftape symbolize: stdin line %zu: invalid address '%.*s'\n",
+				    lineno, (int)(llen > 64 ? 64 : llen), line);
 				flush_batch(c);
 				return 1;
 			}
@@ -335,16 +339,16 @@ static int read_stdin(struct symbolize_ctx *c)
 int cmd_symbolize(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "exe", required_argument, NULL, 'e' },
-		{ "debug-dir", required_argument, NULL, 'd' },
-		{ "demangle", no_argument, NULL, 'C' },
-		{ "symtab-only", no_argument, NULL, 's' },
-		{ "reason", no_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"exe", required_argument, NULL, 'e'},
+	    {"debug-dir", required_argument, NULL, 'd'},
+	    {"demangle", no_argument, NULL, 'C'},
+	    {"symtab-only", no_argument, NULL, 's'},
+	    {"reason", no_argument, NULL, 'r'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct sym_resolver_opts opts = { 0 };
-	struct symbolize_ctx c = { 0 };
+	struct sym_resolver_opts opts = {0};
+	struct symbolize_ctx c = {0};
 	const char **dirs = NULL;
 	int opt, rc = 0, err;
 
@@ -391,14 +395,16 @@ int cmd_symbolize(int argc, char **argv)
 		uint64_t addr;
 
 		if (parse_addr(argv[i], strlen(argv[i]), &addr)) {
-			fprintf(stderr, "bpftape symbolize: invalid address '%s' (want hex, e.g. 0x1139)\n",
+			fprintf(stderr,
+				"bpftape symbolize: invalid address '%s' (want hex, e.g. 0x1139)\n",
 				argv[i]);
 			free(dirs);
 			return 2;
 		}
 	}
 	if (access(c.exe, R_OK)) {
-		fprintf(stderr, "bpftape symbolize: cannot open '%s': %s\n", c.exe, strerror(errno));
+		fprintf(stderr, "bpftape symbolize: cannot open '%s': %s\n", c.exe,
+			strerror(errno));
 		free(dirs);
 		return 1;
 	}

@@ -124,7 +124,7 @@ struct session {
 	uint64_t mmap_lost_written;
 	uint64_t recursion_written;
 	uint64_t malformed; /* ring records too short or inconsistent to use */
-	int fatal; /* writer error */
+	int fatal;	    /* writer error */
 	char errbuf[512];
 };
 

@@ -33,8 +33,8 @@
 
 #include "sym_int.h"
 
-#define MAX_NAME_DEPTH 8   /* abstract_origin / specification hops */
-#define MAX_DIE_DEPTH 256  /* nesting of scopes we walk */
+#define MAX_NAME_DEPTH 8  /* abstract_origin / specification hops */
+#define MAX_DIE_DEPTH 256 /* nesting of scopes we walk */
 
 struct dw_sec {
 	char *name;
@@ -48,8 +48,8 @@ struct dw_sec {
 struct dw_row {
 	uint64_t addr;
 	uint32_t line;
-	uint16_t file;   /* 0xffff: a file number beyond what we keep */
-	uint8_t end;     /* end_sequence: no line from here */
+	uint16_t file; /* 0xffff: a file number beyond what we keep */
+	uint8_t end;   /* end_sequence: no line from here */
 	uint8_t pad;
 };
 
@@ -64,18 +64,18 @@ struct dw_top;
 
 struct dw_scope {
 	Dwarf_Off off;
-	uint32_t next;        /* index after this scope's subtree */
-	int32_t parent;       /* enclosing frame scope, -1 for none */
+	uint32_t next;	/* index after this scope's subtree */
+	int32_t parent; /* enclosing frame scope, -1 for none */
 	uint32_t first_range, nranges;
 	uint32_t call_file, call_line;
 	const char *name;
 	const char *name_hint; /* own linkage name, else own name, from the walk */
 	uint64_t ref_abs;      /* abstract_origin / specification */
-	uint64_t kids;         /* lazy: .debug_info offset of the first child */
+	uint64_t kids;	       /* lazy: .debug_info offset of the first child */
 	struct dw_top *sub;    /* expanded: flattened ranges of the subtree */
 	uint32_t nsub;
 	uint8_t inlined, resolved, has_link, ref_local;
-	uint8_t lazy;          /* 1 children not walked yet, 2 walked */
+	uint8_t lazy; /* 1 children not walked yet, 2 walked */
 };
 
 struct dw_range {
@@ -107,10 +107,10 @@ struct dw_cu {
 	struct dw_top *tops;
 	size_t ntops;
 	size_t row_hint, top_hint; /* last positions: batches come sorted */
-	struct seq_span *seqs;     /* sequences in address order, when the rows
+	struct seq_span *seqs;	   /* sequences in address order, when the rows
 				    * are not (NULL: rows are sorted) */
 	size_t nseqs, seq_hint;
-	struct unit *unit;         /* kept to read names on demand */
+	struct unit *unit; /* kept to read names on demand */
 	struct abbrev_table *abt;
 	size_t mem;
 };
@@ -126,14 +126,21 @@ struct name_slot {
 };
 
 enum raw_id {
-	RAW_INFO, RAW_ABBREV, RAW_ADDR, RAW_RANGES, RAW_RNGLISTS, RAW_STR, RAW_LINE_STR,
-	RAW_STR_OFFSETS, RAW_LINE, RAW_NSEC
+	RAW_INFO,
+	RAW_ABBREV,
+	RAW_ADDR,
+	RAW_RANGES,
+	RAW_RNGLISTS,
+	RAW_STR,
+	RAW_LINE_STR,
+	RAW_STR_OFFSETS,
+	RAW_LINE,
+	RAW_NSEC
 };
 
 static const char *const raw_sec_names[RAW_NSEC] = {
-	".debug_info",	  ".debug_abbrev",   ".debug_addr",	   ".debug_ranges",
-	".debug_rnglists", ".debug_str",	     ".debug_line_str", ".debug_str_offsets",
-	".debug_line",
+    ".debug_info", ".debug_abbrev",   ".debug_addr",	    ".debug_ranges", ".debug_rnglists",
+    ".debug_str",  ".debug_line_str", ".debug_str_offsets", ".debug_line",
 };
 
 struct sym_dwarf {
@@ -244,13 +251,13 @@ static int obj_load_section(void *obj, Dwarf_Half idx, Dwarf_Small **data, int *
 }
 
 static const Dwarf_Obj_Access_Methods obj_methods = {
-	.get_section_info = obj_section_info,
-	.get_byte_order = obj_byte_order,
-	.get_length_size = obj_length_size,
-	.get_pointer_size = obj_pointer_size,
-	.get_section_count = obj_section_count,
-	.load_section = obj_load_section,
-	.relocate_a_section = NULL,
+    .get_section_info = obj_section_info,
+    .get_byte_order = obj_byte_order,
+    .get_length_size = obj_length_size,
+    .get_pointer_size = obj_pointer_size,
+    .get_section_count = obj_section_count,
+    .load_section = obj_load_section,
+    .relocate_a_section = NULL,
 };
 
 /*
@@ -270,9 +277,9 @@ static int lists_section_ok(const uint8_t *p, uint64_t size, int big_endian)
 		if (size - pos < 4)
 			return 0;
 		l32 = big_endian ? (uint32_t)p[pos] << 24 | (uint32_t)p[pos + 1] << 16 |
-					   (uint32_t)p[pos + 2] << 8 | p[pos + 3]
+				       (uint32_t)p[pos + 2] << 8 | p[pos + 3]
 				 : (uint32_t)p[pos] | (uint32_t)p[pos + 1] << 8 |
-					   (uint32_t)p[pos + 2] << 16 | (uint32_t)p[pos + 3] << 24;
+				       (uint32_t)p[pos + 2] << 16 | (uint32_t)p[pos + 3] << 24;
 		len = l32;
 		if (l32 == 0xffffffffu) {
 			if (size - pos < 12)
@@ -289,13 +296,13 @@ static int lists_section_ok(const uint8_t *p, uint64_t size, int big_endian)
 			return 0;
 		{
 			const uint8_t *h = p + pos + hdr;
-			unsigned version = big_endian ? (unsigned)h[0] << 8 | h[1]
-						      : (unsigned)h[1] << 8 | h[0];
+			unsigned version =
+			    big_endian ? (unsigned)h[0] << 8 | h[1] : (unsigned)h[1] << 8 | h[0];
 
 			count = big_endian ? (uint64_t)h[4] << 24 | (uint64_t)h[5] << 16 |
-						     (uint64_t)h[6] << 8 | h[7]
+						 (uint64_t)h[6] << 8 | h[7]
 					   : (uint64_t)h[4] | (uint64_t)h[5] << 8 |
-						     (uint64_t)h[6] << 16 | (uint64_t)h[7] << 24;
+						 (uint64_t)h[6] << 16 | (uint64_t)h[7] << 24;
 			if (version != 5 || (h[2] != 4 && h[2] != 8) || h[3] != 0 ||
 			    count > (len - 8) / offsz)
 				return 0;
@@ -458,9 +465,8 @@ static int die_ranges(struct sym_dwarf *d, Dwarf_Die die, uint16_t version, uint
 			res = dwarf_formudata(attr, &val, &err);
 		else
 			res = dwarf_global_formref(attr, &val, &err);
-		if (res != DW_DLV_OK ||
-		    dwarf_rnglists_get_rle_head(attr, form, val, &head, &count, &goff, &err) !=
-			    DW_DLV_OK) {
+		if (res != DW_DLV_OK || dwarf_rnglists_get_rle_head(attr, form, val, &head, &count,
+								    &goff, &err) != DW_DLV_OK) {
 			ret = -EINVAL;
 			goto out;
 		}
@@ -495,9 +501,8 @@ static int die_ranges(struct sym_dwarf *d, Dwarf_Die die, uint16_t version, uint
 			res = dwarf_formudata(attr, &uoff, &err);
 			off = uoff;
 		}
-		if (res != DW_DLV_OK ||
-		    dwarf_get_ranges_b(d->dbg, off, die, &real, &rs, &cnt, &bytes, &err) !=
-			    DW_DLV_OK) {
+		if (res != DW_DLV_OK || dwarf_get_ranges_b(d->dbg, off, die, &real, &rs, &cnt,
+							   &bytes, &err) != DW_DLV_OK) {
 			ret = -EINVAL;
 			goto out;
 		}
@@ -534,7 +539,7 @@ static int add_curange(void *ctx, uint64_t lo, uint64_t hi)
 
 	if (grow((void **)&d->curanges, &c->cap, d->ncuranges + 1, sizeof(*d->curanges)))
 		return -ENOMEM;
-	d->curanges[d->ncuranges++] = (struct dw_curange){ lo, hi, c->cu };
+	d->curanges[d->ncuranges++] = (struct dw_curange){lo, hi, c->cu};
 	return 0;
 }
 
@@ -549,7 +554,7 @@ static int cmp_curange(const void *a, const void *b)
 
 static int index_cus(struct sym_dwarf *d)
 {
-	struct curange_ctx rc = { .d = d };
+	struct curange_ctx rc = {.d = d};
 	size_t cap_cus = 0;
 	Dwarf_Error err = NULL;
 	uint64_t hdr_next = 0, hdr;
@@ -840,7 +845,7 @@ struct raw_sec {
 
 static struct raw_sec raw_section_load(struct sym_dwarf *d, const char *name)
 {
-	struct raw_sec out = { NULL, 0 };
+	struct raw_sec out = {NULL, 0};
 
 	for (size_t i = 1; i < d->nsecs; i++) {
 		Dwarf_Small *data;
@@ -873,7 +878,7 @@ static void raw_sections_load(struct sym_dwarf *d)
 
 static struct raw_sec raw_section(struct sym_dwarf *d, enum raw_id id)
 {
-	struct raw_sec out = { d->raw[id].p, d->raw[id].size };
+	struct raw_sec out = {d->raw[id].p, d->raw[id].size};
 
 	return out;
 }
@@ -897,20 +902,49 @@ struct abbrev {
 static int form_fixed_size(uint16_t form, uint8_t offsz, uint8_t addrsz, uint8_t version)
 {
 	switch (form) {
-	case DW_FORM_flag_present: case DW_FORM_implicit_const: return 0;
-	case DW_FORM_data1: case DW_FORM_ref1: case DW_FORM_flag: case DW_FORM_strx1:
-	case DW_FORM_addrx1: return 1;
-	case DW_FORM_data2: case DW_FORM_ref2: case DW_FORM_strx2: case DW_FORM_addrx2: return 2;
-	case DW_FORM_strx3: case DW_FORM_addrx3: return 3;
-	case DW_FORM_data4: case DW_FORM_ref4: case DW_FORM_strx4: case DW_FORM_addrx4:
-	case DW_FORM_ref_sup4: return 4;
-	case DW_FORM_data8: case DW_FORM_ref8: case DW_FORM_ref_sig8: case DW_FORM_ref_sup8: return 8;
-	case DW_FORM_data16: return 16;
-	case DW_FORM_addr: return addrsz;
-	case DW_FORM_ref_addr: return version <= 2 ? addrsz : offsz;
-	case DW_FORM_sec_offset: case DW_FORM_strp: case DW_FORM_line_strp: case DW_FORM_strp_sup:
-	case DW_FORM_GNU_ref_alt: case DW_FORM_GNU_strp_alt: return offsz;
-	default: return -1;
+	case DW_FORM_flag_present:
+	case DW_FORM_implicit_const:
+		return 0;
+	case DW_FORM_data1:
+	case DW_FORM_ref1:
+	case DW_FORM_flag:
+	case DW_FORM_strx1:
+	case DW_FORM_addrx1:
+		return 1;
+	case DW_FORM_data2:
+	case DW_FORM_ref2:
+	case DW_FORM_strx2:
+	case DW_FORM_addrx2:
+		return 2;
+	case DW_FORM_strx3:
+	case DW_FORM_addrx3:
+		return 3;
+	case DW_FORM_data4:
+	case DW_FORM_ref4:
+	case DW_FORM_strx4:
+	case DW_FORM_addrx4:
+	case DW_FORM_ref_sup4:
+		return 4;
+	case DW_FORM_data8:
+	case DW_FORM_ref8:
+	case DW_FORM_ref_sig8:
+	case DW_FORM_ref_sup8:
+		return 8;
+	case DW_FORM_data16:
+		return 16;
+	case DW_FORM_addr:
+		return addrsz;
+	case DW_FORM_ref_addr:
+		return version <= 2 ? addrsz : offsz;
+	case DW_FORM_sec_offset:
+	case DW_FORM_strp:
+	case DW_FORM_line_strp:
+	case DW_FORM_strp_sup:
+	case DW_FORM_GNU_ref_alt:
+	case DW_FORM_GNU_strp_alt:
+		return offsz;
+	default:
+		return -1;
 	}
 }
 
@@ -933,12 +967,12 @@ static void abbrev_table_release(struct abbrev_table *t)
 static int parse_abbrevs(struct abbrev_table *t, struct raw_sec sec, uint64_t off, uint8_t offsz,
 			 uint8_t addrsz, uint8_t version)
 {
-	struct rd r = { sec.p + off, sec.p + sec.size, 0, 0 };
+	struct rd r = {sec.p + off, sec.p + sec.size, 0, 0};
 
 	if (!sec.p || off >= sec.size)
 		return -EINVAL;
 	for (;;) {
-		struct abbrev ab = { 0 };
+		struct abbrev ab = {0};
 
 		ab.code = rd_uleb(&r);
 		if (r.bad)
@@ -981,8 +1015,8 @@ static int parse_abbrevs(struct abbrev_table *t, struct raw_sec sec, uint64_t of
 
 			if (grow((void **)&t->s, &t->caps, t->ns + 1, sizeof(*t->s)))
 				return -ENOMEM;
-			t->s[t->ns++] = (struct abbrev_spec){ (uint16_t)at, (uint16_t)form,
-							      (int8_t)fs, ic };
+			t->s[t->ns++] =
+			    (struct abbrev_spec){(uint16_t)at, (uint16_t)form, (int8_t)fs, ic};
 			ab.n++;
 			if (ab.fixed >= 0)
 				ab.fixed = fs < 0 ? -1 : ab.fixed + fs;
@@ -1024,7 +1058,7 @@ struct die_vals {
 	uint16_t name_form, link_form;
 	uint64_t name_val, link_val;
 	const char *name_ptr, *link_ptr;
-	uint64_t ref_abs; /* abstract_origin or specification, .debug_info offset */
+	uint64_t ref_abs;  /* abstract_origin or specification, .debug_info offset */
 	uint8_t ref_local; /* the reference stays inside this unit */
 };
 
@@ -1051,43 +1085,155 @@ static void read_attr(struct unit *u, struct rd *r, uint16_t at, uint16_t form, 
 again:
 	at_start = r->p;
 	switch (form) {
-	case DW_FORM_addr: val = rd_u(r, u->addrsz); is_addr = 1; break;
-	case DW_FORM_addrx: case DW_FORM_GNU_addr_index: val = rd_uleb(r); is_addrx = 1; break;
-	case DW_FORM_addrx1: val = rd_u(r, 1); is_addrx = 1; break;
-	case DW_FORM_addrx2: val = rd_u(r, 2); is_addrx = 1; break;
-	case DW_FORM_addrx3: val = rd_u(r, 3); is_addrx = 1; break;
-	case DW_FORM_addrx4: val = rd_u(r, 4); is_addrx = 1; break;
-	case DW_FORM_data1: case DW_FORM_flag: val = rd_u(r, 1); is_const = 1; break;
-	case DW_FORM_strx1: val = rd_u(r, 1); is_str = 1; break;
-	case DW_FORM_data2: val = rd_u(r, 2); is_const = 1; break;
-	case DW_FORM_strx2: val = rd_u(r, 2); is_str = 1; break;
-	case DW_FORM_strx3: val = rd_u(r, 3); is_str = 1; break;
-	case DW_FORM_data4: case DW_FORM_ref_sup4: val = rd_u(r, 4); is_const = 1; break;
-	case DW_FORM_strx4: val = rd_u(r, 4); is_str = 1; break;
-	case DW_FORM_data8: case DW_FORM_ref_sig8: case DW_FORM_ref_sup8: val = rd_u(r, 8); is_const = 1; break;
-	case DW_FORM_data16: rd_skip(r, 16); break;
-	case DW_FORM_sdata: val = (uint64_t)rd_sleb(r); is_const = 1; break;
-	case DW_FORM_udata: val = rd_uleb(r); is_const = 1; break;
-	case DW_FORM_implicit_const: val = (uint64_t)ic; is_const = 1; break;
-	case DW_FORM_flag_present: val = 1; break;
-	case DW_FORM_string: rd_skip_str(r); is_str = 1; break;
-	case DW_FORM_strp: case DW_FORM_line_strp: val = rd_u(r, u->offsz); is_str = 1; break;
-	case DW_FORM_strp_sup: case DW_FORM_GNU_strp_alt: case DW_FORM_GNU_ref_alt:
-		val = rd_u(r, u->offsz); break;
-	case DW_FORM_sec_offset: val = rd_u(r, u->offsz); is_const = 1; break;
-	case DW_FORM_strx: case DW_FORM_GNU_str_index: val = rd_uleb(r); is_str = 1; break;
-	case DW_FORM_loclistx: val = rd_uleb(r); break;
-	case DW_FORM_rnglistx: val = rd_uleb(r); if (at == DW_AT_ranges) { v->ranges_x = 1; } is_const = 1; break;
-	case DW_FORM_ref1: val = rd_u(r, 1); is_ref = 1; break;
-	case DW_FORM_ref2: val = rd_u(r, 2); is_ref = 1; break;
-	case DW_FORM_ref4: val = rd_u(r, 4); is_ref = 1; break;
-	case DW_FORM_ref8: val = rd_u(r, 8); is_ref = 1; break;
-	case DW_FORM_ref_udata: val = rd_uleb(r); is_ref = 1; break;
-	case DW_FORM_ref_addr: val = rd_u(r, u->version <= 2 ? u->addrsz : u->offsz); is_refaddr = 1; break;
-	case DW_FORM_exprloc: case DW_FORM_block: rd_skip(r, rd_uleb(r)); break;
-	case DW_FORM_block1: rd_skip(r, rd_u(r, 1)); break;
-	case DW_FORM_block2: rd_skip(r, rd_u(r, 2)); break;
-	case DW_FORM_block4: rd_skip(r, rd_u(r, 4)); break;
+	case DW_FORM_addr:
+		val = rd_u(r, u->addrsz);
+		is_addr = 1;
+		break;
+	case DW_FORM_addrx:
+	case DW_FORM_GNU_addr_index:
+		val = rd_uleb(r);
+		is_addrx = 1;
+		break;
+	case DW_FORM_addrx1:
+		val = rd_u(r, 1);
+		is_addrx = 1;
+		break;
+	case DW_FORM_addrx2:
+		val = rd_u(r, 2);
+		is_addrx = 1;
+		break;
+	case DW_FORM_addrx3:
+		val = rd_u(r, 3);
+		is_addrx = 1;
+		break;
+	case DW_FORM_addrx4:
+		val = rd_u(r, 4);
+		is_addrx = 1;
+		break;
+	case DW_FORM_data1:
+	case DW_FORM_flag:
+		val = rd_u(r, 1);
+		is_const = 1;
+		break;
+	case DW_FORM_strx1:
+		val = rd_u(r, 1);
+		is_str = 1;
+		break;
+	case DW_FORM_data2:
+		val = rd_u(r, 2);
+		is_const = 1;
+		break;
+	case DW_FORM_strx2:
+		val = rd_u(r, 2);
+		is_str = 1;
+		break;
+	case DW_FORM_strx3:
+		val = rd_u(r, 3);
+		is_str = 1;
+		break;
+	case DW_FORM_data4:
+	case DW_FORM_ref_sup4:
+		val = rd_u(r, 4);
+		is_const = 1;
+		break;
+	case DW_FORM_strx4:
+		val = rd_u(r, 4);
+		is_str = 1;
+		break;
+	case DW_FORM_data8:
+	case DW_FORM_ref_sig8:
+	case DW_FORM_ref_sup8:
+		val = rd_u(r, 8);
+		is_const = 1;
+		break;
+	case DW_FORM_data16:
+		rd_skip(r, 16);
+		break;
+	case DW_FORM_sdata:
+		val = (uint64_t)rd_sleb(r);
+		is_const = 1;
+		break;
+	case DW_FORM_udata:
+		val = rd_uleb(r);
+		is_const = 1;
+		break;
+	case DW_FORM_implicit_const:
+		val = (uint64_t)ic;
+		is_const = 1;
+		break;
+	case DW_FORM_flag_present:
+		val = 1;
+		break;
+	case DW_FORM_string:
+		rd_skip_str(r);
+		is_str = 1;
+		break;
+	case DW_FORM_strp:
+	case DW_FORM_line_strp:
+		val = rd_u(r, u->offsz);
+		is_str = 1;
+		break;
+	case DW_FORM_strp_sup:
+	case DW_FORM_GNU_strp_alt:
+	case DW_FORM_GNU_ref_alt:
+		val = rd_u(r, u->offsz);
+		break;
+	case DW_FORM_sec_offset:
+		val = rd_u(r, u->offsz);
+		is_const = 1;
+		break;
+	case DW_FORM_strx:
+	case DW_FORM_GNU_str_index:
+		val = rd_uleb(r);
+		is_str = 1;
+		break;
+	case DW_FORM_loclistx:
+		val = rd_uleb(r);
+		break;
+	case DW_FORM_rnglistx:
+		val = rd_uleb(r);
+		if (at == DW_AT_ranges) {
+			v->ranges_x = 1;
+		}
+		is_const = 1;
+		break;
+	case DW_FORM_ref1:
+		val = rd_u(r, 1);
+		is_ref = 1;
+		break;
+	case DW_FORM_ref2:
+		val = rd_u(r, 2);
+		is_ref = 1;
+		break;
+	case DW_FORM_ref4:
+		val = rd_u(r, 4);
+		is_ref = 1;
+		break;
+	case DW_FORM_ref8:
+		val = rd_u(r, 8);
+		is_ref = 1;
+		break;
+	case DW_FORM_ref_udata:
+		val = rd_uleb(r);
+		is_ref = 1;
+		break;
+	case DW_FORM_ref_addr:
+		val = rd_u(r, u->version <= 2 ? u->addrsz : u->offsz);
+		is_refaddr = 1;
+		break;
+	case DW_FORM_exprloc:
+	case DW_FORM_block:
+		rd_skip(r, rd_uleb(r));
+		break;
+	case DW_FORM_block1:
+		rd_skip(r, rd_u(r, 1));
+		break;
+	case DW_FORM_block2:
+		rd_skip(r, rd_u(r, 2));
+		break;
+	case DW_FORM_block4:
+		rd_skip(r, rd_u(r, 4));
+		break;
 	case DW_FORM_indirect:
 		form = (uint16_t)rd_uleb(r);
 		if (form == DW_FORM_indirect || r->bad) {
@@ -1195,7 +1341,7 @@ static int unit_addrx(struct unit *u, uint64_t idx, uint64_t *out)
 	off = base + idx * u->addrsz;
 	if (off > u->addr.size || u->addr.size - off < u->addrsz)
 		return -1;
-	r = (struct rd){ u->addr.p + off, u->addr.p + u->addr.size, 0, u->be };
+	r = (struct rd){u->addr.p + off, u->addr.p + u->addr.size, 0, u->be};
 	*out = rd_u(&r, u->addrsz);
 	return 0;
 }
@@ -1224,7 +1370,7 @@ static int unit_ranges(struct unit *u, const struct die_vals *v, range_fn fn, vo
 
 		if (!u->ranges.p || v->ranges >= u->ranges.size)
 			return -EINVAL;
-		r = (struct rd){ u->ranges.p + v->ranges, u->ranges.p + u->ranges.size, 0, u->be };
+		r = (struct rd){u->ranges.p + v->ranges, u->ranges.p + u->ranges.size, 0, u->be};
 		for (int guard = 0; guard < 1 << 20 && !ret; guard++) {
 			uint64_t a = rd_u(&r, u->addrsz), b = rd_u(&r, u->addrsz);
 			uint64_t maxa = u->addrsz == 8 ? UINT64_MAX : 0xffffffffu;
@@ -1255,12 +1401,13 @@ static int unit_ranges(struct unit *u, const struct die_vals *v, range_fn fn, vo
 			if (rb > u->rnglists.size || off > u->rnglists.size ||
 			    at > u->rnglists.size || u->rnglists.size - at < u->offsz)
 				return -EINVAL;
-			r = (struct rd){ u->rnglists.p + at, u->rnglists.p + u->rnglists.size, 0, u->be };
+			r = (struct rd){u->rnglists.p + at, u->rnglists.p + u->rnglists.size, 0,
+					u->be};
 			off = rb + rd_u(&r, u->offsz);
 		}
 		if (off >= u->rnglists.size)
 			return -EINVAL;
-		r = (struct rd){ u->rnglists.p + off, u->rnglists.p + u->rnglists.size, 0, u->be };
+		r = (struct rd){u->rnglists.p + off, u->rnglists.p + u->rnglists.size, 0, u->be};
 		for (int guard = 0; guard < 1 << 20 && !ret; guard++) {
 			uint8_t kind = (uint8_t)rd_u(&r, 1);
 			uint64_t a = 0, b = 0;
@@ -1275,7 +1422,8 @@ static int unit_ranges(struct unit *u, const struct die_vals *v, range_fn fn, vo
 					return -EINVAL;
 				continue;
 			case DW_RLE_startx_endx:
-				if (unit_addrx(u, rd_uleb(&r), &a) || unit_addrx(u, rd_uleb(&r), &b))
+				if (unit_addrx(u, rd_uleb(&r), &a) ||
+				    unit_addrx(u, rd_uleb(&r), &b))
 					return -EINVAL;
 				break;
 			case DW_RLE_startx_length:
@@ -1331,8 +1479,12 @@ static const char *unit_str(const struct unit *u, uint16_t form, uint64_t val, c
 		return sec_str(u->str, val);
 	case DW_FORM_line_strp:
 		return sec_str(u->line_str, val);
-	case DW_FORM_strx: case DW_FORM_GNU_str_index:
-	case DW_FORM_strx1: case DW_FORM_strx2: case DW_FORM_strx3: case DW_FORM_strx4:
+	case DW_FORM_strx:
+	case DW_FORM_GNU_str_index:
+	case DW_FORM_strx1:
+	case DW_FORM_strx2:
+	case DW_FORM_strx3:
+	case DW_FORM_strx4:
 		base = u->have_str_offsets_base ? u->str_offsets_base : 8;
 		if (!u->str_offsets.p || base > u->str_offsets.size ||
 		    val > (u->str_offsets.size - base) / u->offsz)
@@ -1340,7 +1492,8 @@ static const char *unit_str(const struct unit *u, uint16_t form, uint64_t val, c
 		at = base + val * u->offsz;
 		if (u->str_offsets.size - at < u->offsz)
 			return NULL;
-		r = (struct rd){ u->str_offsets.p + at, u->str_offsets.p + u->str_offsets.size, 0, u->be };
+		r = (struct rd){u->str_offsets.p + at, u->str_offsets.p + u->str_offsets.size, 0,
+				u->be};
 		return sec_str(u->str, rd_u(&r, u->offsz));
 	default:
 		return NULL;
@@ -1348,7 +1501,8 @@ static const char *unit_str(const struct unit *u, uint16_t form, uint64_t val, c
 }
 
 /* Reads the attributes of the DIE at OFF (in .debug_info) of unit U. */
-static int unit_die(struct unit *u, const struct abbrev_table *abt, uint64_t off, struct die_vals *v);
+static int unit_die(struct unit *u, const struct abbrev_table *abt, uint64_t off,
+		    struct die_vals *v);
 
 /*
  * As binutils: a linkage name anywhere along abstract_origin /
@@ -1358,7 +1512,7 @@ static int unit_die(struct unit *u, const struct abbrev_table *abt, uint64_t off
 static int unit_name(struct unit *u, const struct abbrev_table *abt, uint64_t off, int depth,
 		     const char **name, int *linkage)
 {
-	struct die_vals v = { 0 };
+	struct die_vals v = {0};
 	const char *own;
 
 	*name = NULL;
@@ -1401,7 +1555,7 @@ static int add_scope_range(void *ctx, uint64_t lo, uint64_t hi)
 
 	if (grow((void **)&cu->ranges, &cu->cap_ranges, cu->nranges + 1, sizeof(*cu->ranges)))
 		return -ENOMEM;
-	cu->ranges[cu->nranges++] = (struct dw_range){ lo, hi };
+	cu->ranges[cu->nranges++] = (struct dw_range){lo, hi};
 	cu->scopes[c->scope].nranges++;
 	return 0;
 }
@@ -1432,9 +1586,9 @@ static int frame_tag(uint16_t tag)
 }
 
 struct walk_frame {
-	int32_t pscope;   /* enclosing frame scope for children */
-	int32_t scope;    /* scope this DIE opened, -1 for none */
-	uint8_t skip;     /* children are not of interest */
+	int32_t pscope; /* enclosing frame scope for children */
+	int32_t scope;	/* scope this DIE opened, -1 for none */
+	uint8_t skip;	/* children are not of interest */
 };
 
 /*
@@ -1451,7 +1605,7 @@ static int walk_dies(struct sym_dwarf *d, struct dw_cu *cu, struct unit *up,
 	int depth = 0, ret = 0, first = pscope < 0;
 
 	if (pscope >= 0) {
-		stack[0] = (struct walk_frame){ pscope, -1, 0 };
+		stack[0] = (struct walk_frame){pscope, -1, 0};
 		depth = 1;
 	}
 	while (r.p < r.end) {
@@ -1460,7 +1614,7 @@ static int walk_dies(struct sym_dwarf *d, struct dw_cu *cu, struct unit *up,
 		const struct abbrev *ab;
 		uint64_t code = rd_uleb(&r);
 		struct walk_frame *parent = depth ? &stack[depth - 1] : NULL;
-		struct walk_frame f = { parent ? parent->pscope : -1, -1, parent ? parent->skip : 0 };
+		struct walk_frame f = {parent ? parent->pscope : -1, -1, parent ? parent->skip : 0};
 
 		if (r.bad)
 			break;
@@ -1491,7 +1645,8 @@ static int walk_dies(struct sym_dwarf *d, struct dw_cu *cu, struct unit *up,
 				break;
 			continue;
 		}
-		if (!first && (f.skip || !scope_tag(ab->tag) || !frame_tag(ab->tag) || !ab->has_pc)) {
+		if (!first &&
+		    (f.skip || !scope_tag(ab->tag) || !frame_tag(ab->tag) || !ab->has_pc)) {
 			/* No frame here (nor below unless this is a container
 			 * such as a lexical block; a function without addresses
 			 * -- a declaration, an abstract instance -- has none
@@ -1539,7 +1694,7 @@ static int walk_dies(struct sym_dwarf *d, struct dw_cu *cu, struct unit *up,
 			case DW_TAG_subprogram:
 			case DW_TAG_inlined_subroutine:
 			case DW_TAG_entry_point: {
-				struct scope_ctx sc = { d, cu, (uint32_t)cu->nscopes };
+				struct scope_ctx sc = {d, cu, (uint32_t)cu->nscopes};
 				struct dw_scope *s;
 				int rr;
 
@@ -1558,10 +1713,12 @@ static int walk_dies(struct sym_dwarf *d, struct dw_cu *cu, struct unit *up,
 				s->ref_abs = v.ref_abs;
 				s->ref_local = v.ref_local;
 				if (v.link_form)
-					s->name_hint = unit_str(up, v.link_form, v.link_val, v.link_ptr);
+					s->name_hint =
+					    unit_str(up, v.link_form, v.link_val, v.link_ptr);
 				s->has_link = s->name_hint != NULL;
 				if (!s->name_hint && v.name_form)
-					s->name_hint = unit_str(up, v.name_form, v.name_val, v.name_ptr);
+					s->name_hint =
+					    unit_str(up, v.name_form, v.name_val, v.name_ptr);
 				s->first_range = (uint32_t)cu->nranges;
 				s->next = (uint32_t)cu->nscopes;
 				rr = unit_ranges(up, &v, add_scope_range, &sc);
@@ -1596,13 +1753,14 @@ static int walk_dies(struct sym_dwarf *d, struct dw_cu *cu, struct unit *up,
 				cu->scopes[f.scope].next = (uint32_t)cu->nscopes;
 			continue;
 		}
-children:
+	children:
 		/* An outermost function: its subtree waits for an address
 		 * in it, when the producer says where it ends. */
 		if (lazy && f.scope >= 0 && cu->scopes[f.scope].parent < 0 && v.has_sibling) {
 			uint64_t to = up->start + v.sibling;
 
-			if (to > (uint64_t)(r.p - up->info.p) && to <= (uint64_t)(r.end - up->info.p)) {
+			if (to > (uint64_t)(r.p - up->info.p) &&
+			    to <= (uint64_t)(r.end - up->info.p)) {
 				cu->scopes[f.scope].kids = (uint64_t)(r.p - up->info.p);
 				cu->scopes[f.scope].lazy = 1;
 				r.p = up->info.p + to;
@@ -1614,7 +1772,8 @@ children:
 		if (f.skip && v.has_sibling) {
 			uint64_t to = up->start + v.sibling;
 
-			if (to > (uint64_t)(r.p - up->info.p) && to <= (uint64_t)(r.end - up->info.p)) {
+			if (to > (uint64_t)(r.p - up->info.p) &&
+			    to <= (uint64_t)(r.end - up->info.p)) {
 				r.p = up->info.p + to;
 				continue;
 			}
@@ -1638,8 +1797,8 @@ children:
 
 static int walk_unit(struct sym_dwarf *d, struct dw_cu *cu)
 {
-	struct abbrev_table abt = { 0 };
-	struct unit u = { .d = d, .cu = cu };
+	struct abbrev_table abt = {0};
+	struct unit u = {.d = d, .cu = cu};
 	struct raw_sec abbrev;
 	struct rd r;
 	uint64_t len, abbrev_off;
@@ -1656,7 +1815,7 @@ static int walk_unit(struct sym_dwarf *d, struct dw_cu *cu)
 	u.str_offsets = raw_section(d, RAW_STR_OFFSETS);
 	if (!u.info.p || cu->hdr_off >= u.info.size)
 		return -EINVAL;
-	r = (struct rd){ u.info.p + cu->hdr_off, u.info.p + u.info.size, 0, u.be };
+	r = (struct rd){u.info.p + cu->hdr_off, u.info.p + u.info.size, 0, u.be};
 	len = rd_u(&r, 4);
 	u.offsz = 4;
 	if (len == 0xffffffffu) {
@@ -1730,14 +1889,15 @@ static void cu_unit_free(struct dw_cu *cu)
 	cu->unit = NULL;
 }
 
-static int unit_die(struct unit *u, const struct abbrev_table *abt, uint64_t off, struct die_vals *v)
+static int unit_die(struct unit *u, const struct abbrev_table *abt, uint64_t off,
+		    struct die_vals *v)
 {
 	const struct abbrev *ab;
 	struct rd r;
 
 	if (off < u->start || off >= u->end)
 		return -1;
-	r = (struct rd){ u->info.p + off, u->info.p + u->end, 0, u->be };
+	r = (struct rd){u->info.p + off, u->info.p + u->end, 0, u->be};
 	ab = find_abbrev(abt, rd_uleb(&r));
 	if (r.bad || !ab)
 		return -1;
@@ -1793,22 +1953,55 @@ static int lt_skip_form(struct rd *r, uint64_t form, uint8_t offsz, uint64_t *va
 {
 	*val = 0;
 	switch (form) {
-	case DW_FORM_data1: *val = rd_u(r, 1); break;
-	case DW_FORM_data2: *val = rd_u(r, 2); break;
-	case DW_FORM_data4: *val = rd_u(r, 4); break;
-	case DW_FORM_data8: *val = rd_u(r, 8); break;
-	case DW_FORM_data16: rd_skip(r, 16); break;
-	case DW_FORM_udata: *val = rd_uleb(r); break;
-	case DW_FORM_sdata: *val = (uint64_t)rd_sleb(r); break;
-	case DW_FORM_block: rd_skip(r, rd_uleb(r)); break;
-	case DW_FORM_string: rd_skip_str(r); break;
-	case DW_FORM_line_strp: case DW_FORM_strp: case DW_FORM_sec_offset: rd_skip(r, offsz); break;
-	case DW_FORM_strx: rd_uleb(r); break;
-	case DW_FORM_strx1: rd_skip(r, 1); break;
-	case DW_FORM_strx2: rd_skip(r, 2); break;
-	case DW_FORM_strx3: rd_skip(r, 3); break;
-	case DW_FORM_strx4: rd_skip(r, 4); break;
-	default: return -1;
+	case DW_FORM_data1:
+		*val = rd_u(r, 1);
+		break;
+	case DW_FORM_data2:
+		*val = rd_u(r, 2);
+		break;
+	case DW_FORM_data4:
+		*val = rd_u(r, 4);
+		break;
+	case DW_FORM_data8:
+		*val = rd_u(r, 8);
+		break;
+	case DW_FORM_data16:
+		rd_skip(r, 16);
+		break;
+	case DW_FORM_udata:
+		*val = rd_uleb(r);
+		break;
+	case DW_FORM_sdata:
+		*val = (uint64_t)rd_sleb(r);
+		break;
+	case DW_FORM_block:
+		rd_skip(r, rd_uleb(r));
+		break;
+	case DW_FORM_string:
+		rd_skip_str(r);
+		break;
+	case DW_FORM_line_strp:
+	case DW_FORM_strp:
+	case DW_FORM_sec_offset:
+		rd_skip(r, offsz);
+		break;
+	case DW_FORM_strx:
+		rd_uleb(r);
+		break;
+	case DW_FORM_strx1:
+		rd_skip(r, 1);
+		break;
+	case DW_FORM_strx2:
+		rd_skip(r, 2);
+		break;
+	case DW_FORM_strx3:
+		rd_skip(r, 3);
+		break;
+	case DW_FORM_strx4:
+		rd_skip(r, 4);
+		break;
+	default:
+		return -1;
 	}
 	return r->bad ? -1 : 0;
 }
@@ -1843,7 +2036,8 @@ static int lt_entries5(struct sym_dwarf *d, struct rd *r, struct lt_hdr *h, stru
 			uint64_t v;
 
 			if (fmt[i][0] == DW_LNCT_path) {
-				(*out)[k].name = lt_string(d, r, fmt[i][1], h->offsz, line_str, str);
+				(*out)[k].name =
+				    lt_string(d, r, fmt[i][1], h->offsz, line_str, str);
 				if (r->bad)
 					return -1;
 			} else {
@@ -1861,8 +2055,8 @@ RD_INLINE int lt_emit(struct dw_cu *cu, size_t *cap, uint64_t addr, uint32_t fil
 		      uint32_t col, int end)
 {
 	struct dw_row *prev = cu->nrows ? &cu->rows[cu->nrows - 1] : NULL;
-	struct dw_row row = { addr, line, (uint16_t)(file < 0xffff ? file : 0xffff), (uint8_t)end,
-			      0 };
+	struct dw_row row = {addr, line, (uint16_t)(file < 0xffff ? file : 0xffff), (uint8_t)end,
+			     0};
 	int swap;
 
 	if (prev && !prev->end && prev->addr == addr && !end) {
@@ -1916,7 +2110,7 @@ RD_INLINE int lt_row(struct dw_cu *cu, size_t *cap, struct lt_pending *pd, uint6
 	last = cu->nrows ? &cu->rows[cu->nrows - 1] : NULL;
 	if (pd->compact && !end && last && !last->end && addr > last->addr && last->line == line &&
 	    last->file == (file < 0xffff ? file : 0xffff)) {
-		*pd = (struct lt_pending){ addr, file, line, 1, pd->dropped, 1 };
+		*pd = (struct lt_pending){addr, file, line, 1, pd->dropped, 1};
 		return 0;
 	}
 	return lt_emit(cu, cap, addr, file, line, 0, end);
@@ -1992,8 +2186,8 @@ static int sort_rows(struct dw_cu *cu, int allow_full)
 
 	for (size_t i = 0; i < cu->nrows; i++) {
 		if (i > start && (cu->rows[i - 1].addr > cu->rows[i].addr ||
-				  (cu->rows[i - 1].addr == cu->rows[i].addr && !cu->rows[i - 1].end &&
-				   cu->rows[i].end)))
+				  (cu->rows[i - 1].addr == cu->rows[i].addr &&
+				   !cu->rows[i - 1].end && cu->rows[i].end)))
 			goto full;
 		if (!cu->rows[i].end && i + 1 < cu->nrows)
 			continue;
@@ -2001,8 +2195,8 @@ static int sort_rows(struct dw_cu *cu, int allow_full)
 			free(seqs);
 			return -ENOMEM;
 		}
-		seqs[nseq++] = (struct seq_span){ cu->rows[start].addr, cu->rows[i].addr, start,
-						  i + 1 - start };
+		seqs[nseq++] =
+		    (struct seq_span){cu->rows[start].addr, cu->rows[i].addr, start, i + 1 - start};
 		if (nseq > 1 && seqs[nseq - 2].last > seqs[nseq - 1].first)
 			ordered = 0;
 		start = i + 1;
@@ -2037,7 +2231,7 @@ static int decode_lines_raw(struct sym_dwarf *d, struct dw_cu *cu, uint64_t off)
 	struct raw_sec str = raw_section(d, RAW_STR);
 	struct lt_entry *dirs = NULL, *files = NULL;
 	size_t ndirs = 0, nfiles = 0, cap = 0;
-	struct lt_hdr h = { 0 };
+	struct lt_hdr h = {0};
 	struct rd r;
 	uint64_t len, hlen;
 	const uint8_t *prog;
@@ -2045,8 +2239,8 @@ static int decode_lines_raw(struct sym_dwarf *d, struct dw_cu *cu, uint64_t off)
 
 	if (!sec.p || off >= sec.size)
 		return -EINVAL;
-	r = (struct rd){ sec.p + off, sec.p + sec.size, 0,
-			 d->e->ehdr.e_ident[EI_DATA] == ELFDATA2MSB };
+	r = (struct rd){sec.p + off, sec.p + sec.size, 0,
+			d->e->ehdr.e_ident[EI_DATA] == ELFDATA2MSB};
 	len = rd_u(&r, 4);
 	h.offsz = 4;
 	if (len == 0xffffffffu) {
@@ -2097,7 +2291,7 @@ static int decode_lines_raw(struct sym_dwarf *d, struct dw_cu *cu, uint64_t off)
 		/* Slot 0 is unused before DWARF 5: files are numbered from 1. */
 		if (grow((void **)&files, &capf, 1, sizeof(*files)))
 			goto nomem;
-		files[nfiles++] = (struct lt_entry){ NULL, 0 };
+		files[nfiles++] = (struct lt_entry){NULL, 0};
 		while (r.p < r.end && *r.p) {
 			if (grow((void **)&files, &capf, nfiles + 1, sizeof(*files)))
 				goto nomem;
@@ -2136,7 +2330,7 @@ static int decode_lines_raw(struct sym_dwarf *d, struct dw_cu *cu, uint64_t off)
 	/* The line number program: compacted, unless sequences overlap (then
 	 * the rows are sorted as a whole, and a second pass keeps them all). */
 	for (int compact = 1;; compact = 0) {
-		struct lt_pending pd = { 0, 0, 0, 0, 0, compact };
+		struct lt_pending pd = {0, 0, 0, 0, 0, compact};
 		int sret;
 		/* A copy whose address does not escape: kept in registers. */
 		struct rd q;
@@ -2146,98 +2340,99 @@ static int decode_lines_raw(struct sym_dwarf *d, struct dw_cu *cu, uint64_t off)
 		cu->nrows = 0;
 		q = r;
 		{
-		uint64_t addr = 0;
-		uint32_t file = 1, line = 1;
-		/* What each special opcode adds, without two divisions a row. */
-		uint32_t sp_addr[256];
-		int32_t sp_line[256];
+			uint64_t addr = 0;
+			uint32_t file = 1, line = 1;
+			/* What each special opcode adds, without two divisions a row. */
+			uint32_t sp_addr[256];
+			int32_t sp_line[256];
 
-		for (unsigned op = h.opcode_base; op < 256; op++) {
-			unsigned adj = op - h.opcode_base;
+			for (unsigned op = h.opcode_base; op < 256; op++) {
+				unsigned adj = op - h.opcode_base;
 
-			sp_addr[op] = adj / h.line_range * h.min_inst;
-			sp_line[op] = h.line_base + (int32_t)(adj % h.line_range);
-		}
-		/* A guess from the program's size saves the reallocations. */
-		if (!cap && q.end > q.p) {
-			size_t want = (size_t)(q.end - q.p) / 3 + 16;
-
-			cu->rows = malloc(want * sizeof(*cu->rows));
-			if (!cu->rows)
-				goto nomem;
-			cap = want;
-		}
-
-		while (q.p < q.end && !q.bad) {
-			uint8_t op = (uint8_t)rd_u(&q, 1);
-
-			if (op >= h.opcode_base) {
-				addr += sp_addr[op];
-				line += (uint32_t)sp_line[op];
-				if (lt_row(cu, &cap, &pd, addr, file, line, 0))
-					goto nomem;
-				continue;
+				sp_addr[op] = adj / h.line_range * h.min_inst;
+				sp_line[op] = h.line_base + (int32_t)(adj % h.line_range);
 			}
-			switch (op) {
-			case 0: {
-				uint64_t elen = rd_uleb(&q);
-				const uint8_t *next;
-				uint8_t sub;
+			/* A guess from the program's size saves the reallocations. */
+			if (!cap && q.end > q.p) {
+				size_t want = (size_t)(q.end - q.p) / 3 + 16;
 
-				if (q.bad || !elen || elen > (uint64_t)(q.end - q.p)) {
-					q.bad = 1;
+				cu->rows = malloc(want * sizeof(*cu->rows));
+				if (!cu->rows)
+					goto nomem;
+				cap = want;
+			}
+
+			while (q.p < q.end && !q.bad) {
+				uint8_t op = (uint8_t)rd_u(&q, 1);
+
+				if (op >= h.opcode_base) {
+					addr += sp_addr[op];
+					line += (uint32_t)sp_line[op];
+					if (lt_row(cu, &cap, &pd, addr, file, line, 0))
+						goto nomem;
+					continue;
+				}
+				switch (op) {
+				case 0: {
+					uint64_t elen = rd_uleb(&q);
+					const uint8_t *next;
+					uint8_t sub;
+
+					if (q.bad || !elen || elen > (uint64_t)(q.end - q.p)) {
+						q.bad = 1;
+						break;
+					}
+					next = q.p + elen;
+					sub = (uint8_t)rd_u(&q, 1);
+					if (sub == DW_LNE_end_sequence) {
+						if (lt_row(cu, &cap, &pd, addr, file, line, 1))
+							goto nomem;
+						addr = 0;
+						file = 1;
+						line = 1;
+					} else if (sub == DW_LNE_set_address) {
+						if (elen - 1 == 8 || elen - 1 == 4)
+							addr = rd_u(&q, (unsigned)(elen - 1));
+					}
+					q.p = next;
 					break;
 				}
-				next = q.p + elen;
-				sub = (uint8_t)rd_u(&q, 1);
-				if (sub == DW_LNE_end_sequence) {
-					if (lt_row(cu, &cap, &pd, addr, file, line, 1))
+				case DW_LNS_copy:
+					if (lt_row(cu, &cap, &pd, addr, file, line, 0))
 						goto nomem;
-					addr = 0;
-					file = 1;
-					line = 1;
-				} else if (sub == DW_LNE_set_address) {
-					if (elen - 1 == 8 || elen - 1 == 4)
-						addr = rd_u(&q, (unsigned)(elen - 1));
+					break;
+				case DW_LNS_advance_pc:
+					addr += rd_uleb(&q) * h.min_inst;
+					break;
+				case DW_LNS_advance_line:
+					line += (uint32_t)rd_sleb(&q);
+					break;
+				case DW_LNS_set_file:
+					file = (uint32_t)rd_uleb(&q);
+					break;
+				case DW_LNS_set_column:
+					rd_uleb(&q); /* columns are not kept */
+					break;
+				case DW_LNS_negate_stmt:
+				case DW_LNS_set_basic_block:
+				case DW_LNS_set_prologue_end:
+				case DW_LNS_set_epilogue_begin:
+					break;
+				case DW_LNS_const_add_pc:
+					addr += (uint64_t)((255 - h.opcode_base) / h.line_range) *
+						h.min_inst;
+					break;
+				case DW_LNS_fixed_advance_pc:
+					addr += rd_u(&q, 2);
+					break;
+				default:
+					/* An opcode this reader does not know: skip its
+					 * ULEB operands as the header says. */
+					for (unsigned k = 0; k < h.std_lens[op - 1]; k++)
+						rd_uleb(&q);
+					break;
 				}
-				q.p = next;
-				break;
 			}
-			case DW_LNS_copy:
-				if (lt_row(cu, &cap, &pd, addr, file, line, 0))
-					goto nomem;
-				break;
-			case DW_LNS_advance_pc:
-				addr += rd_uleb(&q) * h.min_inst;
-				break;
-			case DW_LNS_advance_line:
-				line += (uint32_t)rd_sleb(&q);
-				break;
-			case DW_LNS_set_file:
-				file = (uint32_t)rd_uleb(&q);
-				break;
-			case DW_LNS_set_column:
-				rd_uleb(&q); /* columns are not kept */
-				break;
-			case DW_LNS_negate_stmt:
-			case DW_LNS_set_basic_block:
-			case DW_LNS_set_prologue_end:
-			case DW_LNS_set_epilogue_begin:
-				break;
-			case DW_LNS_const_add_pc:
-				addr += (uint64_t)((255 - h.opcode_base) / h.line_range) * h.min_inst;
-				break;
-			case DW_LNS_fixed_advance_pc:
-				addr += rd_u(&q, 2);
-				break;
-			default:
-				/* An opcode this reader does not know: skip its
-				 * ULEB operands as the header says. */
-				for (unsigned k = 0; k < h.std_lens[op - 1]; k++)
-					rd_uleb(&q);
-				break;
-			}
-		}
 		}
 		r.bad = q.bad;
 		if (pd.set && lt_emit(cu, &cap, pd.addr, pd.file, pd.line, 0, 0))
@@ -2309,7 +2504,7 @@ static int radix_sort_tops(struct dw_top *a, size_t n, struct dw_top *tmp)
 	if (passes > 5)
 		return 1;
 	for (int p = 0; p < passes; p++) {
-		size_t count[257] = { 0 };
+		size_t count[257] = {0};
 		unsigned shift = 8u * (unsigned)p;
 		struct dw_top *t;
 
@@ -2365,7 +2560,7 @@ static int flatten_scopes(struct dw_cu *cu, int32_t head, size_t from, size_t to
 		for (uint32_t k = 0; k < s->nranges; k++) {
 			const struct dw_range *r = &cu->ranges[s->first_range + k];
 
-			all[n++] = (struct dw_top){ r->lo, r->hi, (uint32_t)i };
+			all[n++] = (struct dw_top){r->lo, r->hi, (uint32_t)i};
 		}
 	}
 	{
@@ -2391,12 +2586,12 @@ static int flatten_scopes(struct dw_cu *cu, int32_t head, size_t from, size_t to
 			qsort(all, n, sizeof(*all), cmp_top);
 		}
 	}
-#define EMIT(to, sc)                                                              \
-	do {                                                                      \
-		if ((to) > cur) {                                                 \
-			tops[nseg++] = (struct dw_top){ cur, (to), (sc) };       \
-			cur = (to);                                               \
-		}                                                                 \
+#define EMIT(to, sc)                                                                               \
+	do {                                                                                       \
+		if ((to) > cur) {                                                                  \
+			tops[nseg++] = (struct dw_top){cur, (to), (sc)};                           \
+			cur = (to);                                                                \
+		}                                                                                  \
 	} while (0)
 	for (size_t i = 0; i < n; i++) {
 		struct dw_top r = all[i];
@@ -2448,7 +2643,7 @@ static int expand_scope(struct sym_dwarf *d, struct dw_cu *cu, uint32_t idx)
 	cu->scopes[idx].lazy = 2;
 	if (!up || !cu->abt || cu->scopes[idx].kids >= up->end)
 		return -EINVAL;
-	r = (struct rd){ up->info.p + cu->scopes[idx].kids, up->info.p + up->end, 0, up->be };
+	r = (struct rd){up->info.p + cu->scopes[idx].kids, up->info.p + up->end, 0, up->be};
 	ret = walk_dies(d, cu, up, cu->abt, r, (int32_t)idx, 0);
 	if (ret == -ENOMEM)
 		return ret;
@@ -2554,7 +2749,7 @@ static const char **name_slot(struct sym_dwarf *d, Dwarf_Off off, int *found)
  * specification wins, else the first DW_AT_name met. */
 static const char *die_name(struct sym_dwarf *d, Dwarf_Die die, int depth, int *linkage)
 {
-	static const Dwarf_Half refs[] = { DW_AT_abstract_origin, DW_AT_specification };
+	static const Dwarf_Half refs[] = {DW_AT_abstract_origin, DW_AT_specification};
 	Dwarf_Error err = NULL;
 	Dwarf_Attribute attr;
 	const char *name = NULL;
@@ -2563,7 +2758,7 @@ static const char *die_name(struct sym_dwarf *d, Dwarf_Die die, int depth, int *
 	*linkage = 0;
 	if (dwarf_attr(die, DW_AT_linkage_name, &attr, &err) == DW_DLV_OK ||
 	    (dw_err_free(d, &err), dwarf_attr(die, DW_AT_MIPS_linkage_name, &attr, &err)) ==
-		    DW_DLV_OK) {
+		DW_DLV_OK) {
 		int ok = dwarf_formstring(attr, &s, &err) == DW_DLV_OK;
 
 		dwarf_dealloc_attribute(attr);
@@ -2779,26 +2974,26 @@ static int scope_has(const struct dw_cu *cu, const struct dw_scope *s, uint64_t 
  * key.  Starts from HINT and gallops forward when ADDR is beyond it, which
  * is the common case: the resolver looks addresses up in ascending order.
  */
-#define GALLOP_UPPER(arr, n, key, addr, hint)                                      \
-	({                                                                          \
-		size_t lo_ = 0, hi_ = (n), h_ = (hint);                              \
-		if (h_ < (n) && (arr)[h_].key <= (addr)) {                           \
-			size_t step_ = 1;                                            \
-			lo_ = h_ + 1;                                                \
-			while (h_ + step_ < (n) && (arr)[h_ + step_].key <= (addr)) { \
-				lo_ = h_ + step_ + 1;                                \
-				step_ *= 2;                                          \
-			}                                                            \
-			hi_ = h_ + step_ < (n) ? h_ + step_ : (n);                   \
-		}                                                                    \
-		while (lo_ < hi_) {                                                  \
-			size_t mid_ = lo_ + (hi_ - lo_) / 2;                         \
-			if ((arr)[mid_].key <= (addr))                               \
-				lo_ = mid_ + 1;                                      \
-			else                                                         \
-				hi_ = mid_;                                          \
-		}                                                                    \
-		lo_;                                                                 \
+#define GALLOP_UPPER(arr, n, key, addr, hint)                                                      \
+	({                                                                                         \
+		size_t lo_ = 0, hi_ = (n), h_ = (hint);                                            \
+		if (h_ < (n) && (arr)[h_].key <= (addr)) {                                         \
+			size_t step_ = 1;                                                          \
+			lo_ = h_ + 1;                                                              \
+			while (h_ + step_ < (n) && (arr)[h_ + step_].key <= (addr)) {              \
+				lo_ = h_ + step_ + 1;                                              \
+				step_ *= 2;                                                        \
+			}                                                                          \
+			hi_ = h_ + step_ < (n) ? h_ + step_ : (n);                                 \
+		}                                                                                  \
+		while (lo_ < hi_) {                                                                \
+			size_t mid_ = lo_ + (hi_ - lo_) / 2;                                       \
+			if ((arr)[mid_].key <= (addr))                                             \
+				lo_ = mid_ + 1;                                                    \
+			else                                                                       \
+				hi_ = mid_;                                                        \
+		}                                                                                  \
+		lo_;                                                                               \
 	})
 
 static const struct dw_row *find_row(struct dw_cu *cu, uint64_t addr)
@@ -2814,9 +3009,9 @@ static const struct dw_row *find_row(struct dw_cu *cu, uint64_t addr)
 			return NULL;
 		/* Within the sequence, gallop from the last row found there. */
 		hi = cu->row_hint >= cu->seqs[k - 1].start &&
-				     cu->row_hint - cu->seqs[k - 1].start < cu->seqs[k - 1].n
-			     ? cu->row_hint - cu->seqs[k - 1].start
-			     : 0;
+			     cu->row_hint - cu->seqs[k - 1].start < cu->seqs[k - 1].n
+			 ? cu->row_hint - cu->seqs[k - 1].start
+			 : 0;
 		cu->seq_hint = k - 1;
 		rows += cu->seqs[k - 1].start;
 		lo = GALLOP_UPPER(rows, cu->seqs[k - 1].n, addr, addr, hi);
@@ -2901,8 +3096,7 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *f
 	if (!nchain) {
 		if (!row || max < 1)
 			return 0;
-		frames[0] = (struct sym_dw_frame){ NULL, cu_file(cu, row->file), row->line,
-						   0, 0 };
+		frames[0] = (struct sym_dw_frame){NULL, cu_file(cu, row->file), row->line, 0, 0};
 		return 1;
 	}
 	for (int i = nchain - 1; i >= 0 && n < max; i--) {

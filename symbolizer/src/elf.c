@@ -123,9 +123,11 @@ static void read_sections(struct sym_elf *e)
 		if ((!strcmp(n, ".debug_info") || !strcmp(n, ".zdebug_info")) &&
 		    shdr.sh_type != SHT_NOBITS && shdr.sh_size > 0)
 			e->has_debug_info = 1;
-		else if (shdr.sh_type == SHT_SYMTAB && shdr.sh_entsize && shdr.sh_size / shdr.sh_entsize > 1)
+		else if (shdr.sh_type == SHT_SYMTAB && shdr.sh_entsize &&
+			 shdr.sh_size / shdr.sh_entsize > 1)
 			e->has_symtab = 1;
-		else if (shdr.sh_type == SHT_DYNSYM && shdr.sh_entsize && shdr.sh_size / shdr.sh_entsize > 1)
+		else if (shdr.sh_type == SHT_DYNSYM && shdr.sh_entsize &&
+			 shdr.sh_size / shdr.sh_entsize > 1)
 			e->has_dynsym = 1;
 		else if (!strcmp(n, ".gnu_debuglink") && shdr.sh_type != SHT_NOBITS) {
 			Elf_Data *d = elf_getdata(scn, NULL);
@@ -162,14 +164,13 @@ static int read_segments(struct sym_elf *e)
 
 		if (!gelf_getphdr(e->elf, (int)i, &ph) || ph.p_type != PT_LOAD)
 			continue;
-		e->segs[e->nsegs++] = (struct sym_segment){ ph.p_vaddr, ph.p_memsz, ph.p_offset,
-							    ph.p_filesz };
+		e->segs[e->nsegs++] =
+		    (struct sym_segment){ph.p_vaddr, ph.p_memsz, ph.p_offset, ph.p_filesz};
 	}
 	return 0;
 }
 
-int sym_elf__open_fd(struct sym_elf **out, int fd, const char *path, char *errbuf,
-		     size_t errlen)
+int sym_elf__open_fd(struct sym_elf **out, int fd, const char *path, char *errbuf, size_t errlen)
 {
 	struct sym_elf *e;
 	int err = 0;
@@ -299,8 +300,8 @@ static int load_table(struct sym_symtab *t, struct sym_elf *e, Elf_Scn *scn, GEl
 
 	if (!d || !d->d_buf || !shdr->sh_entsize)
 		return 0;
-	n = d->d_size / (e->ehdr.e_ident[EI_CLASS] == ELFCLASS64 ? sizeof(Elf64_Sym)
-								 : sizeof(Elf32_Sym));
+	n = d->d_size /
+	    (e->ehdr.e_ident[EI_CLASS] == ELFCLASS64 ? sizeof(Elf64_Sym) : sizeof(Elf32_Sym));
 	if (n > INT32_MAX)
 		n = INT32_MAX;
 	tmp = malloc((n ? n : 1) * sizeof(*tmp));
@@ -345,10 +346,9 @@ static int load_table(struct sym_symtab *t, struct sym_elf *e, Elf_Scn *scn, GEl
 		name = elf_strptr(e->elf, shdr->sh_link, s.st_name);
 		if (!name || !*name || name[0] == '$' || !strncmp(name, ".L", 2))
 			continue;
-		tmp[m].s = (struct sym_symbol){ s.st_value, s.st_size, name,
-						(GELF_ST_BIND(s.st_info) == STB_LOCAL || !file_after_symbol)
-							? file
-							: NULL };
+		tmp[m].s = (struct sym_symbol){
+		    s.st_value, s.st_size, name,
+		    (GELF_ST_BIND(s.st_info) == STB_LOCAL || !file_after_symbol) ? file : NULL};
 		tmp[m].seq = (uint32_t)i;
 		tmp[m].rank = (uint8_t)sym_rank(&s);
 		m++;

@@ -37,16 +37,16 @@ struct sym_embedded {
 struct sym_file {
 	struct sym_file *next;
 	char *path;
-	enum sym_reason reason;       /* SYM_OK, or why the file is unusable */
-	struct sym_elf *exe;          /* NULL when only a debug file was found */
-	struct sym_elf *debug;        /* may be == exe, or NULL */
+	enum sym_reason reason;	      /* SYM_OK, or why the file is unusable */
+	struct sym_elf *exe;	      /* NULL when only a debug file was found */
+	struct sym_elf *debug;	      /* may be == exe, or NULL */
 	enum sym_reason debug_reason; /* why there is no DWARF */
 	struct sym_symtab symtab;
-	int symtab_state;             /* 0 not loaded, 1 loaded */
-	int have_symtab;              /* some symbol table was found */
+	int symtab_state; /* 0 not loaded, 1 loaded */
+	int have_symtab;  /* some symbol table was found */
 	struct sym_dwarf *dw;
-	int dw_state;                 /* 0 not opened, 1 opened, -1 none */
-	struct sym_file *alias;       /* same build-id as this earlier entry */
+	int dw_state;		/* 0 not opened, 1 opened, -1 none */
+	struct sym_file *alias; /* same build-id as this earlier entry */
 };
 
 struct sym_resolver {
@@ -80,9 +80,9 @@ struct sym_kernel {
 
 const char *sym_reason__str(enum sym_reason r)
 {
-	static const char *const s[] = { "ok",	     "no file",	  "no symtab",
-					 "no debug info", "build-id mismatch", "unmapped",
-					 "no symbol", "bad elf",  "bad dwarf" };
+	static const char *const s[] = {
+	    "ok",	"no file",   "no symtab", "no debug info", "build-id mismatch",
+	    "unmapped", "no symbol", "bad elf",	  "bad dwarf"};
 
 	if ((unsigned)r < sizeof(s) / sizeof(s[0]))
 		return s[r];
@@ -98,7 +98,8 @@ void sym_result_release(struct sym_result *res)
 	res->nframes = 0;
 }
 
-static void logf_(struct sym_resolver *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(struct sym_resolver *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void logf_(struct sym_resolver *r, const char *fmt, ...)
 {
 	char buf[512];
@@ -114,7 +115,7 @@ static void logf_(struct sym_resolver *r, const char *fmt, ...)
 
 int sym_resolver__new(struct sym_resolver **out, const struct sym_resolver_opts *opts)
 {
-	static const char *const def_dirs[] = { "/usr/lib/debug" };
+	static const char *const def_dirs[] = {"/usr/lib/debug"};
 	const char *const *dirs = def_dirs;
 	size_t n = 1;
 	struct sym_resolver *r;
@@ -555,7 +556,7 @@ static void sort_addr_idx(struct addr_idx *order, struct addr_idx *tmp, size_t n
 	struct addr_idx *src = order, *dst = tmp, *t;
 
 	for (unsigned shift = 0; shift < 64; shift += 8) {
-		size_t count[256] = { 0 }, sum = 0;
+		size_t count[256] = {0}, sum = 0;
 		int trivial = 0;
 
 		for (size_t i = 0; i < n; i++)
@@ -623,13 +624,12 @@ int sym_resolver__lookup(struct sym_resolver *r, const char *path, const uint8_t
 	/* In address order, the binary searches of consecutive lookups walk
 	 * the same cache lines and each CU is decoded while it is hot. */
 	if (n > 8) {
-		struct addr_idx *order = n < SIZE_MAX / (2 * sizeof(*order))
-						 ? malloc(2 * n * sizeof(*order))
-						 : NULL;
+		struct addr_idx *order =
+		    n < SIZE_MAX / (2 * sizeof(*order)) ? malloc(2 * n * sizeof(*order)) : NULL;
 
 		if (order) {
 			for (size_t i = 0; i < n; i++)
-				order[i] = (struct addr_idx){ addrs[i], i };
+				order[i] = (struct addr_idx){addrs[i], i};
 			sort_addr_idx(order, order + n, n);
 			for (size_t i = 0; i < n && !ret; i++)
 				ret = lookup_one(r, f, order[i].addr, &out[order[i].idx]);
@@ -713,7 +713,7 @@ int sym_resolver__add_symbols(struct sym_resolver *r, const char *path, const ui
 			return -ENOMEM;
 		m->symtab.owned[m->symtab.nowned++] = name;
 		m->symtab.syms[m->symtab.n++] =
-			(struct sym_symbol){ addrs[i], sizes ? sizes[i] : 0, name, NULL };
+		    (struct sym_symbol){addrs[i], sizes ? sizes[i] : 0, name, NULL};
 	}
 	sym_symtab__finish(&m->symtab);
 	return 0;
@@ -824,7 +824,7 @@ int sym_kernel__add(struct sym_kernel *k, uint64_t addr, char type, const char *
 	name = kstrdup(k, name, name_len);
 	if (!name)
 		return -ENOMEM;
-	k->syms[k->n++] = (struct sym_ksym){ addr, name, mod };
+	k->syms[k->n++] = (struct sym_ksym){addr, name, mod};
 	k->sorted = 0;
 	return 0;
 }

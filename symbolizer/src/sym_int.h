@@ -44,8 +44,8 @@ struct sym_elf {
 	size_t nsegs;
 	const char *debuglink; /* NULL when none */
 	uint32_t debuglink_crc;
-	int has_debug_info;    /* .debug_info or .zdebug_info with contents */
-	int has_symtab;        /* .symtab with entries */
+	int has_debug_info; /* .debug_info or .zdebug_info with contents */
+	int has_symtab;	    /* .symtab with entries */
 	int has_dynsym;
 };
 
@@ -53,8 +53,7 @@ struct sym_elf {
  * reason into ERRBUF.  -ENOEXEC means "not a (valid) ELF file". */
 int sym_elf__open(struct sym_elf **out, const char *path, char *errbuf, size_t errlen);
 /* Same, on an already opened descriptor (taken over, closed on free). */
-int sym_elf__open_fd(struct sym_elf **out, int fd, const char *path, char *errbuf,
-		     size_t errlen);
+int sym_elf__open_fd(struct sym_elf **out, int fd, const char *path, char *errbuf, size_t errlen);
 void sym_elf__free(struct sym_elf *e);
 /* Section by name, NULL when absent. */
 Elf_Scn *sym_elf__section(struct sym_elf *e, const char *name, GElf_Shdr *shdr);
@@ -71,7 +70,7 @@ struct sym_symtab {
 	struct sym_symbol *syms;
 	size_t n;
 	struct sym_strpool pool; /* for names that are copied (embedded tables) */
-	char **owned;            /* copied names */
+	char **owned;		 /* copied names */
 	size_t nowned;
 };
 
@@ -89,13 +88,13 @@ struct sym_dw_frame {
 	const char *func;
 	const char *file;
 	uint32_t line, column;
-	uint64_t lo;   /* low pc of this frame's function or inlined instance */
+	uint64_t lo; /* low pc of this frame's function or inlined instance */
 };
 
 /* Opens the DWARF of E (which must outlive it).  Returns 0, -ENOENT when E
  * has no DWARF, -EINVAL when the DWARF is malformed (ERRBUF says why). */
-int sym_dwarf__open(struct sym_dwarf **out, struct sym_elf *e, size_t mem_budget,
-		    char *errbuf, size_t errlen);
+int sym_dwarf__open(struct sym_dwarf **out, struct sym_elf *e, size_t mem_budget, char *errbuf,
+		    size_t errlen);
 void sym_dwarf__free(struct sym_dwarf *d);
 /*
  * Frames for ADDR, innermost first, into FRAMES (capacity MAX).  Returns
@@ -103,8 +102,8 @@ void sym_dwarf__free(struct sym_dwarf *d);
  * allocation failure; *BAD set when the CU's DWARF is malformed.  Strings
  * are owned by D.
  */
-int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *frames,
-		      int max, int *bad);
+int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *frames, int max,
+		      int *bad);
 const char *sym_dwarf__errmsg(const struct sym_dwarf *d);
 
 uint32_t sym_crc32(uint32_t crc, const void *buf, size_t len);

@@ -16,8 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const no_dirs[] = { NULL };
-	struct sym_resolver_opts opts = { .debug_dirs = no_dirs, .n_debug_dirs = 0 };
+	static const char *const no_dirs[] = {NULL};
+	struct sym_resolver_opts opts = {.debug_dirs = no_dirs, .n_debug_dirs = 0};
 	struct sym_resolver *r = NULL;
 	struct sym_result res[16];
 	uint64_t addrs[16], vaddr;

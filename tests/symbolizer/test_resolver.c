@@ -111,9 +111,9 @@ static int same_str(const char *a, const char *b)
 
 static struct sym_resolver *new_resolver(const char *debug_dir)
 {
-	struct sym_resolver_opts opts = { 0 };
+	struct sym_resolver_opts opts = {0};
 	struct sym_resolver *r = NULL;
-	const char *dirs[1] = { debug_dir };
+	const char *dirs[1] = {debug_dir};
 
 	opts.debug_dirs = dirs;
 	opts.n_debug_dirs = debug_dir ? 1 : 0;
@@ -269,13 +269,14 @@ static void test_resolver__build_id_mismatch_debug_file(void **state)
 static void test_resolver__build_id_mismatch_binary(void **state)
 {
 	struct sym_resolver *r = new_resolver(NULL);
-	static const uint8_t wrong[20] = { 1, 2, 3 };
-	uint64_t addrs[2] = { 0x1000, 0x2000 };
-	const uint64_t sym_addrs[1] = { 0x1000 }, sizes[1] = { 0x100 };
-	const char *const names[1] = { "embedded_fn" };
+	static const uint8_t wrong[20] = {1, 2, 3};
+	uint64_t addrs[2] = {0x1000, 0x2000};
+	const uint64_t sym_addrs[1] = {0x1000}, sizes[1] = {0x100};
+	const char *const names[1] = {"embedded_fn"};
 	struct sym_result res[2];
 
-	assert_int_equal(sym_resolver__lookup(r, fx("chain"), wrong, sizeof(wrong), addrs, 2, res), 0);
+	assert_int_equal(sym_resolver__lookup(r, fx("chain"), wrong, sizeof(wrong), addrs, 2, res),
+			 0);
 	assert_int_equal(res[0].reason, SYM_BUILD_ID_MISMATCH);
 	assert_int_equal(res[0].nframes, 0);
 	sym_result_release(&res[0]);
@@ -284,7 +285,8 @@ static void test_resolver__build_id_mismatch_binary(void **state)
 	assert_int_equal(sym_resolver__add_symbols(r, fx("chain"), wrong, sizeof(wrong), sym_addrs,
 						   sizes, names, 1),
 			 0);
-	assert_int_equal(sym_resolver__lookup(r, fx("chain"), wrong, sizeof(wrong), addrs, 2, res), 0);
+	assert_int_equal(sym_resolver__lookup(r, fx("chain"), wrong, sizeof(wrong), addrs, 2, res),
+			 0);
 	assert_int_equal(res[0].nframes, 1);
 	assert_string_equal(res[0].frames[0].func, "embedded_fn");
 	assert_int_equal(res[0].reason, SYM_NO_DEBUG_INFO);
@@ -298,25 +300,25 @@ static void test_resolver__build_id_mismatch_binary(void **state)
 static void test_resolver__missing_file_uses_embedded_symbols(void **state)
 {
 	struct sym_resolver *r = new_resolver(NULL);
-	const uint64_t sym_addrs[3] = { 0x3000, 0x1000, 0x2000 }, sizes[3] = { 0x10, 0x800, 0 };
+	const uint64_t sym_addrs[3] = {0x3000, 0x1000, 0x2000}, sizes[3] = {0x10, 0x800, 0};
 	char name[8] = "a";
-	const char *const names[3] = { "c", name, "b" };
-	uint64_t addrs[4] = { 0x1004, 0x2ff0, 0x3008, 0x3010 };
+	const char *const names[3] = {"c", name, "b"};
+	uint64_t addrs[4] = {0x1004, 0x2ff0, 0x3008, 0x3010};
 	struct sym_result res[4];
 
 	assert_int_equal(sym_resolver__lookup(r, "/nonexistent/app", NULL, 0, addrs, 1, res), 0);
 	assert_int_equal(res[0].reason, SYM_NO_FILE);
 	sym_result_release(&res[0]);
-	assert_int_equal(sym_resolver__add_symbols(r, "/nonexistent/app", NULL, 0, sym_addrs, sizes,
-						   names, 3),
-			 0);
+	assert_int_equal(
+	    sym_resolver__add_symbols(r, "/nonexistent/app", NULL, 0, sym_addrs, sizes, names, 3),
+	    0);
 	name[0] = 'z'; /* names were copied */
 	assert_int_equal(sym_resolver__lookup(r, "/nonexistent/app", NULL, 0, addrs, 4, res), 0);
 	assert_string_equal(res[0].frames[0].func, "a");
 	assert_int_equal(res[0].frames[0].func_offset, 4);
 	assert_string_equal(res[1].frames[0].func, "b"); /* unsized: runs to the next */
 	assert_string_equal(res[2].frames[0].func, "c");
-	assert_int_equal(res[3].nframes, 0);             /* past c's size */
+	assert_int_equal(res[3].nframes, 0); /* past c's size */
 	for (int i = 0; i < 4; i++)
 		sym_result_release(&res[i]);
 	sym_resolver__free(r);
@@ -338,7 +340,7 @@ static void test_resolver__no_symtab(void **state)
 static void test_resolver__unmapped(void **state)
 {
 	struct sym_resolver *r = new_resolver(NULL);
-	uint64_t addrs[2] = { 0x7fff00000000ull, UINT64_MAX };
+	uint64_t addrs[2] = {0x7fff00000000ull, UINT64_MAX};
 	struct sym_result res[2];
 
 	assert_int_equal(sym_resolver__lookup(r, fx("chain"), NULL, 0, addrs, 2, res), 0);
@@ -389,11 +391,12 @@ static void test_resolver__file_offset_to_vaddr(void **state)
 	elf_end(e);
 	close(fd);
 	assert_true(off > 0);
-	assert_int_equal(sym_resolver__file_offset_to_vaddr(r, fx("chain"), NULL, 0, off, &vaddr), 0);
+	assert_int_equal(sym_resolver__file_offset_to_vaddr(r, fx("chain"), NULL, 0, off, &vaddr),
+			 0);
 	assert_int_equal(vaddr, top);
-	assert_int_equal(sym_resolver__file_offset_to_vaddr(r, fx("chain"), NULL, 0, 1ull << 40,
-							    &vaddr),
-			 -ENOENT);
+	assert_int_equal(
+	    sym_resolver__file_offset_to_vaddr(r, fx("chain"), NULL, 0, 1ull << 40, &vaddr),
+	    -ENOENT);
 	assert_int_equal(sym_resolver__file_offset_to_vaddr(r, "/nonexistent", NULL, 0, 0, &vaddr),
 			 -ENOENT);
 	sym_resolver__free(r);
@@ -413,8 +416,8 @@ static void test_resolver__batch_matches_single(void **state)
 	for (int i = 0; i < 512; i++) {
 		struct sym_result one;
 
-		assert_int_equal(sym_resolver__lookup(single, fx("chain"), NULL, 0, &addrs[i], 1, &one),
-				 0);
+		assert_int_equal(
+		    sym_resolver__lookup(single, fx("chain"), NULL, 0, &addrs[i], 1, &one), 0);
 		assert_int_equal(one.reason, res[i].reason);
 		assert_int_equal(one.nframes, res[i].nframes);
 		for (uint32_t k = 0; k < one.nframes; k++) {
@@ -431,7 +434,7 @@ static void test_resolver__batch_matches_single(void **state)
 
 static void test_resolver__memory_budget(void **state)
 {
-	struct sym_resolver_opts opts = { .dwarf_budget_bytes = 1 };
+	struct sym_resolver_opts opts = {.dwarf_budget_bytes = 1};
 	struct sym_resolver *tight = NULL, *roomy = new_resolver(NULL);
 	uint64_t a, b, size, size_a, addrs[64];
 	struct sym_result res[64], ref[64];
@@ -447,11 +450,11 @@ static void test_resolver__memory_budget(void **state)
 		addrs[i] = i & 1 ? b + (uint64_t)(i / 2) % size : a + (uint64_t)(i / 2) % size_a;
 	for (int round = 0; round < 3; round++) {
 		for (int i = 0; i < 64; i++)
-			assert_int_equal(sym_resolver__lookup(tight, fx("chain-2cu"), NULL, 0, &addrs[i],
-							      1, &res[i]),
+			assert_int_equal(sym_resolver__lookup(tight, fx("chain-2cu"), NULL, 0,
+							      &addrs[i], 1, &res[i]),
 					 0);
-		assert_int_equal(sym_resolver__lookup(roomy, fx("chain-2cu"), NULL, 0, addrs, 64, ref),
-				 0);
+		assert_int_equal(
+		    sym_resolver__lookup(roomy, fx("chain-2cu"), NULL, 0, addrs, 64, ref), 0);
 		for (int i = 0; i < 64; i++) {
 			assert_int_equal(res[i].reason, ref[i].reason);
 			assert_int_equal(res[i].nframes, ref[i].nframes);
@@ -463,7 +466,7 @@ static void test_resolver__memory_budget(void **state)
 			if (res[i].nframes >= 2 &&
 			    !strcmp(res[i].frames[res[i].nframes - 1].func, "other_unit") &&
 			    res[i].frames[res[i].nframes - 1].line ==
-				    marker_line("other.c", "LINE_OTHER_CALL_MID"))
+				marker_line("other.c", "LINE_OTHER_CALL_MID"))
 				other_chain = 1;
 			sym_result_release(&res[i]);
 			sym_result_release(&ref[i]);
@@ -506,10 +509,13 @@ static void test_kernel__lookup(void **state)
 	assert_int_equal(sym_kernel__new(&k), 0);
 	/* Out of order, with a module in brackets and one without. */
 	assert_int_equal(sym_kernel__add(k, 0xffffffff81002000ull, 'T', "vfs_read", 8, NULL, 0), 0);
-	assert_int_equal(sym_kernel__add(k, 0xffffffff81001000ull, 't', "do_syscall_64", 13, NULL, 0), 0);
-	assert_int_equal(sym_kernel__add(k, 0xffffffffc0100000ull, 't', "ext4_readdir", 12, "[ext4]", 6), 0);
+	assert_int_equal(
+	    sym_kernel__add(k, 0xffffffff81001000ull, 't', "do_syscall_64", 13, NULL, 0), 0);
+	assert_int_equal(
+	    sym_kernel__add(k, 0xffffffffc0100000ull, 't', "ext4_readdir", 12, "[ext4]", 6), 0);
 	assert_int_equal(sym_kernel__add(k, 0xffffffffc0200000ull, 'T', "xfs_foo", 7, "xfs", 3), 0);
-	assert_int_equal(sym_kernel__add(k, 0xffffffff81003000ull, 'D', "some_data", 9, NULL, 0), 0);
+	assert_int_equal(sym_kernel__add(k, 0xffffffff81003000ull, 'D', "some_data", 9, NULL, 0),
+			 0);
 
 	assert_int_equal(sym_kernel__lookup(k, 0xffffffff81002010ull, &res), 0);
 	assert_int_equal(res.reason, SYM_OK);
@@ -542,7 +548,8 @@ static void test_kernel__lookup(void **state)
 	sym_result_release(&res);
 
 	/* Adding after a lookup re-sorts. */
-	assert_int_equal(sym_kernel__add(k, 0xffffffff81002100ull, 'T', "vfs_write", 9, NULL, 0), 0);
+	assert_int_equal(sym_kernel__add(k, 0xffffffff81002100ull, 'T', "vfs_write", 9, NULL, 0),
+			 0);
 	assert_int_equal(sym_kernel__lookup(k, 0xffffffff81002104ull, &res), 0);
 	assert_string_equal(res.frames[0].func, "vfs_write");
 	sym_result_release(&res);
@@ -564,27 +571,27 @@ static void test_kernel__empty(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_resolver__inline_chain_dwarf5),
-		cmocka_unit_test(test_resolver__inline_chain_dwarf4),
-		cmocka_unit_test(test_resolver__compressed_sections),
-		cmocka_unit_test(test_resolver__clang),
-		cmocka_unit_test(test_resolver__debug_file_by_build_id),
-		cmocka_unit_test(test_resolver__debug_file_by_debuglink),
-		cmocka_unit_test(test_resolver__stripped_without_debug_dir),
-		cmocka_unit_test(test_resolver__no_debug_info),
-		cmocka_unit_test(test_resolver__build_id_mismatch_debug_file),
-		cmocka_unit_test(test_resolver__build_id_mismatch_binary),
-		cmocka_unit_test(test_resolver__missing_file_uses_embedded_symbols),
-		cmocka_unit_test(test_resolver__no_symtab),
-		cmocka_unit_test(test_resolver__unmapped),
-		cmocka_unit_test(test_resolver__bad_elf),
-		cmocka_unit_test(test_resolver__file_offset_to_vaddr),
-		cmocka_unit_test(test_resolver__batch_matches_single),
-		cmocka_unit_test(test_resolver__memory_budget),
-		cmocka_unit_test(test_resolver__read_build_id),
-		cmocka_unit_test(test_resolver__reason_strings),
-		cmocka_unit_test(test_kernel__lookup),
-		cmocka_unit_test(test_kernel__empty),
+	    cmocka_unit_test(test_resolver__inline_chain_dwarf5),
+	    cmocka_unit_test(test_resolver__inline_chain_dwarf4),
+	    cmocka_unit_test(test_resolver__compressed_sections),
+	    cmocka_unit_test(test_resolver__clang),
+	    cmocka_unit_test(test_resolver__debug_file_by_build_id),
+	    cmocka_unit_test(test_resolver__debug_file_by_debuglink),
+	    cmocka_unit_test(test_resolver__stripped_without_debug_dir),
+	    cmocka_unit_test(test_resolver__no_debug_info),
+	    cmocka_unit_test(test_resolver__build_id_mismatch_debug_file),
+	    cmocka_unit_test(test_resolver__build_id_mismatch_binary),
+	    cmocka_unit_test(test_resolver__missing_file_uses_embedded_symbols),
+	    cmocka_unit_test(test_resolver__no_symtab),
+	    cmocka_unit_test(test_resolver__unmapped),
+	    cmocka_unit_test(test_resolver__bad_elf),
+	    cmocka_unit_test(test_resolver__file_offset_to_vaddr),
+	    cmocka_unit_test(test_resolver__batch_matches_single),
+	    cmocka_unit_test(test_resolver__memory_budget),
+	    cmocka_unit_test(test_resolver__read_build_id),
+	    cmocka_unit_test(test_resolver__reason_strings),
+	    cmocka_unit_test(test_kernel__lookup),
+	    cmocka_unit_test(test_kernel__empty),
 	};
 
 	if (argc < 3) {

@@ -21,14 +21,14 @@
 
 enum sym_reason {
 	SYM_OK = 0,
-	SYM_NO_FILE,            /* binary (and debug file) not found */
-	SYM_NO_SYMTAB,          /* ELF has neither .symtab nor .dynsym */
-	SYM_NO_DEBUG_INFO,      /* function known, no DWARF for file:line */
-	SYM_BUILD_ID_MISMATCH,  /* file found but its build-id differs */
-	SYM_UNMAPPED,           /* address in no mapping / no PT_LOAD segment */
-	SYM_NO_SYMBOL,          /* address covered by no symbol */
-	SYM_BAD_ELF,            /* malformed ELF */
-	SYM_BAD_DWARF,          /* malformed DWARF */
+	SYM_NO_FILE,	       /* binary (and debug file) not found */
+	SYM_NO_SYMTAB,	       /* ELF has neither .symtab nor .dynsym */
+	SYM_NO_DEBUG_INFO,     /* function known, no DWARF for file:line */
+	SYM_BUILD_ID_MISMATCH, /* file found but its build-id differs */
+	SYM_UNMAPPED,	       /* address in no mapping / no PT_LOAD segment */
+	SYM_NO_SYMBOL,	       /* address covered by no symbol */
+	SYM_BAD_ELF,	       /* malformed ELF */
+	SYM_BAD_DWARF,	       /* malformed DWARF */
 };
 
 /* "ok", "no file", "no symtab", "no debug info", "build-id mismatch",
@@ -36,21 +36,21 @@ enum sym_reason {
 const char *sym_reason__str(enum sym_reason r);
 
 struct sym_frame {
-	const char *func;     /* NULL when unknown */
-	const char *file;     /* NULL when unknown; path as DWARF names it */
-	uint32_t line;        /* 0 when unknown */
+	const char *func; /* NULL when unknown */
+	const char *file; /* NULL when unknown; path as DWARF names it */
+	uint32_t line;	  /* 0 when unknown */
 	uint32_t column;
 	uint64_t func_addr;   /* start of the enclosing symbol (real function) */
 	uint64_t func_offset; /* addr - func_addr for the real function frame */
-	int inlined;          /* 1 for a DW_TAG_inlined_subroutine frame */
+	int inlined;	      /* 1 for a DW_TAG_inlined_subroutine frame */
 };
 
 struct sym_result {
 	uint64_t addr;
-	enum sym_reason reason; /* SYM_OK or why nothing (or only a symbol) */
-	uint32_t nframes;       /* 0 when nothing is known */
+	enum sym_reason reason;	  /* SYM_OK or why nothing (or only a symbol) */
+	uint32_t nframes;	  /* 0 when nothing is known */
 	struct sym_frame *frames; /* innermost first; the real function last */
-	const char *module;     /* path or kernel module name; may be NULL */
+	const char *module;	  /* path or kernel module name; may be NULL */
 };
 
 void sym_result_release(struct sym_result *res);
@@ -60,8 +60,8 @@ struct sym_resolver;
 struct sym_resolver_opts {
 	const char *const *debug_dirs; /* NULL = { "/usr/lib/debug" } */
 	size_t n_debug_dirs;
-	int no_dwarf;  /* symbol tables only (faster) */
-	int demangle;  /* demangle C++ names (when supported) */
+	int no_dwarf; /* symbol tables only (faster) */
+	int demangle; /* demangle C++ names (when supported) */
 	/* Decoded DWARF (line tables, scopes) kept per file before older
 	 * compilation units are dropped; 0 = 256 MiB. */
 	size_t dwarf_budget_bytes;
