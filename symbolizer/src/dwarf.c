@@ -24,6 +24,7 @@
  * Dwarf_Error pointer, so libdwarf never calls its default abort handler.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,10 @@ struct dw_cu {
 	struct unit *unit; /* kept to read names on demand */
 	struct abbrev_table *abt;
 	size_t mem;
+	/* The line program of a large unit is decoded on a thread of its own
+	 * while the DIEs are walked: until lines_join(), rows, nrows, seqs
+	 * and nseqs belong to that thread. */
+	struct lt_job *job;
 };
 
 struct dw_curange {
@@ -164,6 +169,7 @@ struct sym_dwarf {
 		uint64_t size;
 	} raw[RAW_NSEC];
 	int raw_loaded;
+	int threads; /* large line programs may be decoded on a thread */
 	char errmsg[256];
 };
 
@@ -630,8 +636,11 @@ static int index_cus(struct sym_dwarf *d)
 
 static void cu_unit_free(struct dw_cu *cu);
 
+static int lines_join(struct sym_dwarf *d, struct dw_cu *cu);
+
 static void cu_release(struct sym_dwarf *d, struct dw_cu *cu)
 {
+	lines_join(d, cu);
 	for (size_t i = 0; i < cu->nscopes; i++)
 		free(cu->scopes[i].sub);
 	cu_unit_free(cu);
@@ -1795,7 +1804,9 @@ static int walk_dies(struct sym_dwarf *d, struct dw_cu *cu, struct unit *up,
 	return ret;
 }
 
-static int walk_unit(struct sym_dwarf *d, struct dw_cu *cu)
+static int lines_start(struct sym_dwarf *d, struct dw_cu *cu);
+
+static int walk_unit(struct sym_dwarf *d, struct dw_cu *cu, int *lret)
 {
 	struct abbrev_table abt = {0};
 	struct unit u = {.d = d, .cu = cu};
@@ -1846,6 +1857,21 @@ static int walk_unit(struct sym_dwarf *d, struct dw_cu *cu)
 	ret = parse_abbrevs(&abt, abbrev, abbrev_off, u.offsz, u.addrsz, u.version);
 	if (ret)
 		goto out;
+	{
+		/* The unit DIE first: where its line table is, so that the
+		 * line program is decoded while the rest is walked. */
+		struct die_vals v = {0};
+
+		if (!unit_die(&u, &abt, (uint64_t)(r.p - u.info.p), &v) && v.has_stmt_list) {
+			cu->stmt_list = v.stmt_list;
+			cu->has_stmt_list = 1;
+			*lret = lines_start(d, cu);
+			if (*lret == -ENOMEM) {
+				ret = -ENOMEM;
+				goto out;
+			}
+		}
+	}
 	/* A scope DIE takes well over 16 bytes: reserve for the worst case
 	 * once rather than reallocating a large array many times. */
 	if (!cu->scopes && len / 16 > 16) {
@@ -2178,7 +2204,7 @@ static int cmp_seq(const void *a, const void *b)
  * section: .text, .text.startup, .text.unlikely) are disjoint: sorting the
  * sequences as blocks is enough.  Anything else gets a full sort.
  */
-static int sort_rows(struct dw_cu *cu, int allow_full)
+static int sort_rows(struct dw_cu *cu, int allow_full, size_t *mem)
 {
 	struct seq_span *seqs = NULL;
 	size_t nseq = 0, cap = 0, start = 0;
@@ -2213,7 +2239,7 @@ static int sort_rows(struct dw_cu *cu, int allow_full)
 	 * rather than moving the rows. */
 	cu->seqs = seqs;
 	cu->nseqs = nseq;
-	cu->mem += cap * sizeof(*seqs);
+	*mem += cap * sizeof(*seqs);
 	return 0;
 full:
 	free(seqs);
@@ -2224,13 +2250,29 @@ full:
 	return 0;
 }
 
-static int decode_lines_raw(struct sym_dwarf *d, struct dw_cu *cu, uint64_t off)
+/* What the line program needs, from the header; decoded by lines_run(). */
+struct lt_job {
+	struct dw_cu *cu;
+	struct lt_hdr h;
+	const uint8_t *prog, *end;
+	int be;
+	int ret;      /* of the program: 0, -EINVAL, -ENOMEM */
+	size_t mem;   /* bytes of rows and sequences it allocated */
+	int threaded; /* runs on TID, not joined yet */
+	pthread_t tid;
+};
+
+/*
+ * Reads the line table header at OFF: the file names (interned, so
+ * before any thread starts) and, in JOB, where the program is.
+ */
+static int lines_header(struct sym_dwarf *d, struct dw_cu *cu, uint64_t off, struct lt_job *job)
 {
 	struct raw_sec sec = raw_section(d, RAW_LINE);
 	struct raw_sec line_str = raw_section(d, RAW_LINE_STR);
 	struct raw_sec str = raw_section(d, RAW_STR);
 	struct lt_entry *dirs = NULL, *files = NULL;
-	size_t ndirs = 0, nfiles = 0, cap = 0;
+	size_t ndirs = 0, nfiles = 0;
 	struct lt_hdr h = {0};
 	struct rd r;
 	uint64_t len, hlen;
@@ -2326,6 +2368,31 @@ static int decode_lines_raw(struct sym_dwarf *d, struct dw_cu *cu, uint64_t off)
 				goto nomem;
 		}
 	}
+
+	job->cu = cu;
+	job->h = h;
+	job->prog = prog;
+	job->end = r.end;
+	job->be = r.be;
+	ret = 0; /* what the program makes of a damaged header is its own */
+	goto out;
+nomem:
+	ret = -ENOMEM;
+out:
+	free(dirs);
+	free(files);
+	return ret;
+}
+
+/* Decodes the line program of JOB into its CU's rows.  Touches nothing
+ * but the rows and sequences of that CU. */
+static void lines_run(struct lt_job *job)
+{
+	struct dw_cu *cu = job->cu;
+	struct lt_hdr h = job->h;
+	struct rd r = {job->prog, job->end, 0, job->be};
+	const uint8_t *prog = job->prog;
+	size_t cap = 0;
 
 	/* The line number program: compacted, unless sequences overlap (then
 	 * the rows are sorted as a whole, and a second pass keeps them all). */
@@ -2445,20 +2512,78 @@ static int decode_lines_raw(struct sym_dwarf *d, struct dw_cu *cu, uint64_t off)
 				cap = cu->nrows + 1;
 			}
 		}
-		sret = sort_rows(cu, !compact || !pd.dropped);
+		sret = sort_rows(cu, !compact || !pd.dropped, &job->mem);
 		if (sret < 0)
 			goto nomem;
 		if (!sret)
 			break;
 	}
-	cu->mem += cap * sizeof(*cu->rows);
-	ret = r.bad ? -EINVAL : 0;
-	goto out;
+	job->mem += cap * sizeof(*cu->rows);
+	job->ret = r.bad ? -EINVAL : 0;
+	return;
 nomem:
-	ret = -ENOMEM;
-out:
-	free(dirs);
-	free(files);
+	job->ret = -ENOMEM;
+}
+
+static void *lines_thread(void *arg)
+{
+	lines_run(arg);
+	return NULL;
+}
+
+/* Line programs smaller than this are decoded at once: a thread costs
+ * more than it saves. */
+#define LINES_THREAD_MIN (64u << 10)
+
+/* Starts decoding the line program of CU (on a thread when it is large
+ * and one can be made); lines_join() waits for it. */
+static int lines_start(struct sym_dwarf *d, struct dw_cu *cu)
+{
+	struct lt_job *job = calloc(1, sizeof(*job));
+	int ret;
+
+	if (!job)
+		return -ENOMEM;
+	ret = lines_header(d, cu, cu->stmt_list, job);
+	if (ret) {
+		free(job);
+		return ret;
+	}
+	cu->job = job;
+	if (d->threads && (size_t)(job->end - job->prog) >= LINES_THREAD_MIN &&
+	    !pthread_create(&job->tid, NULL, lines_thread, job)) {
+		job->threaded = 1;
+		return 0;
+	}
+	lines_run(job);
+	return 0;
+}
+
+/*
+ * Waits for the line program of CU, if one is pending, and takes in its
+ * outcome.  Returns 0, -EINVAL (the CU is marked malformed) or -ENOMEM
+ * (the CU is dropped).
+ */
+static int lines_join(struct sym_dwarf *d, struct dw_cu *cu)
+{
+	struct lt_job *job = cu->job;
+	int ret;
+
+	if (!job)
+		return 0;
+	if (job->threaded)
+		pthread_join(job->tid, NULL);
+	cu->job = NULL;
+	ret = job->ret;
+	cu->mem += job->mem;
+	d->mem += job->mem;
+	free(job);
+	if (ret == -EINVAL) {
+		if (!d->errmsg[0])
+			set_err(d, "line table", NULL);
+		if (cu->state > 0)
+			cu->state = -1;
+	}
 	return ret;
 }
 
@@ -2671,20 +2796,16 @@ static void evict(struct sym_dwarf *d, struct dw_cu *keep)
 
 static int decode_cu(struct sym_dwarf *d, struct dw_cu *cu)
 {
-	int ret;
+	int ret, lret = 0;
 
 	raw_sections_load(d);
-	ret = walk_unit(d, cu);
+	ret = walk_unit(d, cu, &lret);
 	if (ret == -EINVAL && !d->errmsg[0])
 		set_err(d, "DIE tree", NULL);
-	if (ret != -ENOMEM && cu->has_stmt_list) {
-		int lret = decode_lines_raw(d, cu, cu->stmt_list);
-
-		if (lret == -EINVAL && !d->errmsg[0])
-			set_err(d, "line table", NULL);
-		if (!ret || lret == -ENOMEM)
-			ret = lret;
-	}
+	if (lret == -EINVAL && !d->errmsg[0])
+		set_err(d, "line table", NULL);
+	if (!ret || lret == -ENOMEM)
+		ret = lret;
 	if (ret != -ENOMEM) {
 		int bret = build_tops(cu);
 
@@ -3025,11 +3146,46 @@ static const struct dw_row *find_row(struct dw_cu *cu, uint64_t addr)
 	return &rows[lo - 1];
 }
 
-int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *frames, int max,
-		      int *bad)
+/* The rows of CU, once its line program is decoded: 0, or -ENOMEM (the
+ * CU is dropped, as when decoding it ran out of memory). */
+static int cu_rows_ready(struct sym_dwarf *d, struct dw_cu *cu)
+{
+	if (cu->job && lines_join(d, cu) == -ENOMEM) {
+		cu_release(d, cu);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int sym_dwarf__row(struct sym_dwarf *d, uint64_t addr, const char **file, uint32_t *line, int *bad)
 {
 	struct dw_cu *cu = find_cu(d, addr);
 	const struct dw_row *row;
+
+	*file = NULL;
+	*line = 0;
+	if (!cu)
+		return 0;
+	/* Dropped for the memory budget since the lookup: decode again. */
+	if (cu->state == 0 && decode_cu(d, cu) == -ENOMEM)
+		return -ENOMEM;
+	if (cu_rows_ready(d, cu))
+		return -ENOMEM;
+	if (cu->state < 0)
+		*bad = 1;
+	row = find_row(cu, addr);
+	if (!row)
+		return 0;
+	*file = cu_file(cu, row->file);
+	*line = row->line;
+	return 1;
+}
+
+int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *frames, int max,
+		      int *bad, int row_later)
+{
+	struct dw_cu *cu = find_cu(d, addr);
+	const struct dw_row *row = NULL;
 	uint32_t chain[MAX_DIE_DEPTH + 2];
 	uint64_t chain_lo[MAX_DIE_DEPTH + 2];
 	int nchain = 0, n = 0, ret;
@@ -3043,9 +3199,13 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *f
 		if (ret == -ENOMEM)
 			return ret;
 	}
+	if (!row_later) {
+		if (cu_rows_ready(d, cu))
+			return -ENOMEM;
+		row = find_row(cu, addr);
+	}
 	if (cu->state < 0)
 		*bad = 1;
-	row = find_row(cu, addr);
 
 	/* The innermost scope at ADDR, then its parents. */
 	lo = GALLOP_UPPER(cu->tops, cu->ntops, lo, addr, cu->top_hint);
@@ -3094,6 +3254,8 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *f
 		nchain = k;
 	}
 	if (!nchain) {
+		if (row_later)
+			return -EAGAIN; /* the answer is the row alone: later */
 		if (!row || max < 1)
 			return 0;
 		frames[0] = (struct sym_dw_frame){NULL, cu_file(cu, row->file), row->line, 0, 0};
@@ -3142,6 +3304,7 @@ int sym_dwarf__open(struct sym_dwarf **out, struct sym_elf *e, size_t mem_budget
 		return -ENOMEM;
 	d->e = e;
 	d->budget = mem_budget ? mem_budget : (size_t)256 << 20;
+	d->threads = 1;
 	ret = setup_sections(d);
 	if (ret)
 		goto out;

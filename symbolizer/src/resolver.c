@@ -446,39 +446,77 @@ static struct sym_embedded *find_embedded(struct sym_resolver *r, const char *pa
 
 /* ---- lookups ---- */
 
-static int set_frames(struct sym_result *res, uint32_t n)
+/*
+ * N zeroed frames for RES: its own block, or the next N of the batch B
+ * (whose block may move until the batch is done: *FIRST records where they
+ * start, the pointers are set at the end).  The frames to fill, or NULL
+ * when out of memory.
+ */
+static struct sym_frame *set_frames(struct sym_batch *b, struct sym_result *res, uint32_t n,
+				    size_t *first)
 {
-	res->frames = calloc(n, sizeof(*res->frames));
-	if (!res->frames)
-		return -ENOMEM;
+	struct sym_frame *fr;
+
+	if (!b) {
+		res->frames = calloc(n, sizeof(*res->frames));
+		if (!res->frames)
+			return NULL;
+		res->nframes = n;
+		return res->frames;
+	}
+	if (n > b->cap - b->n) {
+		size_t cap = b->cap ? b->cap : 1024;
+		struct sym_frame *nf;
+
+		while (n > cap - b->n)
+			cap *= 2;
+		nf = realloc(b->frames, cap * sizeof(*nf));
+		if (!nf)
+			return NULL;
+		b->frames = nf;
+		b->cap = cap;
+	}
+	*first = b->n;
+	fr = b->frames + b->n;
+	b->n += n;
+	memset(fr, 0, n * sizeof(*fr));
 	res->nframes = n;
-	return 0;
+	return fr;
 }
 
 static int lookup_symtab_only(const struct sym_symtab *t, uint64_t addr, struct sym_result *res,
-			      enum sym_reason found_reason)
+			      enum sym_reason found_reason, struct sym_batch *b, size_t *first)
 {
 	const struct sym_symbol *s = sym_symtab__find(t, addr);
+	struct sym_frame *fr;
 
 	if (!s) {
 		res->reason = t->n ? SYM_NO_SYMBOL : SYM_NO_SYMTAB;
 		return 0;
 	}
-	if (set_frames(res, 1))
+	fr = set_frames(b, res, 1, first);
+	if (!fr)
 		return -ENOMEM;
-	res->frames[0].func = s->name;
-	res->frames[0].func_addr = s->addr;
-	res->frames[0].func_offset = addr - s->addr;
+	fr[0].func = s->name;
+	fr[0].func_addr = s->addr;
+	fr[0].func_offset = addr - s->addr;
 	res->reason = found_reason;
 	return 0;
 }
 
+/*
+ * One address.  With ROW_LATER, the line of the innermost DWARF frame is
+ * left for lookup_row() (the line table may still be being decoded), and
+ * an address that no DWARF function covers is left whole for later:
+ * returns 1 then, 0 when RES is complete, or a negative errno.
+ */
 static int lookup_one(struct sym_resolver *r, struct sym_file *f, uint64_t addr,
-		      struct sym_result *res)
+		      struct sym_result *res, struct sym_batch *b, size_t *first, int row_later)
 {
 	struct sym_dw_frame frames[MAX_FRAMES];
 	struct sym_elf *layout = f->exe ? f->exe : f->debug;
 	const struct sym_symbol *s;
+	struct sym_frame *fr;
 	int n = 0, bad = 0;
 
 	if (!sym_elf__vaddr_mapped(layout, addr)) {
@@ -488,7 +526,9 @@ static int lookup_one(struct sym_resolver *r, struct sym_file *f, uint64_t addr,
 	if (f->dw_state == 0)
 		load_dwarf(r, f);
 	if (f->dw) {
-		n = sym_dwarf__lookup(f->dw, addr, frames, MAX_FRAMES, &bad);
+		n = sym_dwarf__lookup(f->dw, addr, frames, MAX_FRAMES, &bad, row_later);
+		if (n == -EAGAIN)
+			return 1;
 		if (n < 0)
 			return n;
 	}
@@ -498,30 +538,20 @@ static int lookup_one(struct sym_resolver *r, struct sym_file *f, uint64_t addr,
 			res->reason = f->have_symtab ? SYM_NO_SYMBOL : SYM_NO_SYMTAB;
 			return 0;
 		}
-		if (set_frames(res, 1))
+		fr = set_frames(b, res, 1, first);
+		if (!fr)
 			return -ENOMEM;
-		res->frames[0].func = s->name;
-		res->frames[0].file = s->file;
-		res->frames[0].func_addr = s->addr;
-		res->frames[0].func_offset = addr - s->addr;
+		fr[0].func = s->name;
+		fr[0].file = s->file;
+		fr[0].func_addr = s->addr;
+		fr[0].func_offset = addr - s->addr;
 		res->reason = bad ? SYM_BAD_DWARF : f->dw ? SYM_NO_DEBUG_INFO : f->debug_reason;
 		return 0;
 	}
-	if (set_frames(res, (uint32_t)n))
+	fr = set_frames(b, res, (uint32_t)n, first);
+	if (!fr)
 		return -ENOMEM;
-	for (int i = 0; i < n; i++) {
-		struct sym_frame *o = &res->frames[i];
-
-		o->func = frames[i].func;
-		o->file = frames[i].file;
-		o->line = frames[i].line;
-		o->column = frames[i].column;
-		o->inlined = i < n - 1;
-	}
 	{
-		struct sym_frame *real = &res->frames[n - 1];
-		uint64_t lo = frames[n - 1].lo;
-
 		/*
 		 * As addr2line: the outermost frame is named by DWARF (the
 		 * linkage name for C++), else by the ELF symbol; when the
@@ -529,20 +559,44 @@ static int lookup_one(struct sym_resolver *r, struct sym_file *f, uint64_t addr,
 		 * (static functions cloned by gcc keep their
 		 * ".constprop.0"-style names that way).
 		 */
-		if (!real->func && s)
-			real->func = s->name;
-		real->func_addr = s ? s->addr : lo;
-		real->func_offset = addr - real->func_addr;
-		for (int i = 0; i < n - 1; i++)
-			res->frames[i].func_addr = real->func_addr;
+		uint64_t func_addr = s ? s->addr : frames[n - 1].lo;
+
+		for (int i = 0; i < n; i++) {
+			struct sym_frame *o = &fr[i];
+
+			o->func = frames[i].func;
+			o->file = frames[i].file;
+			o->line = frames[i].line;
+			o->column = frames[i].column;
+			o->inlined = i < n - 1;
+			o->func_addr = func_addr;
+		}
+		if (!fr[n - 1].func && s)
+			fr[n - 1].func = s->name;
+		fr[n - 1].func_offset = addr - func_addr;
 	}
 	res->reason = bad ? SYM_BAD_DWARF : SYM_OK;
+	return row_later && f->dw ? 2 : 0;
+}
+
+/* The line of the innermost frame FR of RES, left by lookup_one(). */
+static int lookup_row(struct sym_file *f, uint64_t addr, struct sym_result *res,
+		      struct sym_frame *fr)
+{
+	int bad = 0, ret = sym_dwarf__row(f->dw, addr, &fr->file, &fr->line, &bad);
+
+	if (ret < 0)
+		return ret;
+	if (bad)
+		res->reason = SYM_BAD_DWARF;
 	return 0;
 }
 
 struct addr_idx {
 	uint64_t addr;
 	size_t idx;
+	size_t first; /* of its frames in a batch */
+	int later;    /* what lookup_one() left for the second pass */
 };
 
 /*
@@ -581,15 +635,18 @@ static void sort_addr_idx(struct addr_idx *order, struct addr_idx *tmp, size_t n
 		memcpy(order, src, n * sizeof(*order));
 }
 
-int sym_resolver__lookup(struct sym_resolver *r, const char *path, const uint8_t *build_id,
-			 size_t build_id_size, const uint64_t *addrs, size_t n,
-			 struct sym_result *out)
+static int lookup_many(struct sym_resolver *r, const char *path, const uint8_t *build_id,
+		       size_t build_id_size, const uint64_t *addrs, size_t n,
+		       struct sym_result *out, struct sym_batch *b)
 {
 	struct sym_file *f;
 	struct sym_embedded *emb = NULL;
 	enum sym_reason why = SYM_OK;
+	struct addr_idx *order = NULL;
 	int ret = 0;
 
+	if (b)
+		b->n = 0;
 	for (size_t i = 0; i < n; i++) {
 		memset(&out[i], 0, sizeof(out[i]));
 		out[i].addr = addrs[i];
@@ -602,6 +659,11 @@ int sym_resolver__lookup(struct sym_resolver *r, const char *path, const uint8_t
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
 		out[i].module = f->path;
+	order = n < SIZE_MAX / (2 * sizeof(*order)) ? malloc((2 * n + 1) * sizeof(*order)) : NULL;
+	if (!order)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		order[i] = (struct addr_idx){addrs[i], i, 0, 0};
 	if (f->reason != SYM_OK) {
 		why = f->reason;
 	} else if (build_id_size && f->exe && f->exe->build_id_size &&
@@ -615,7 +677,7 @@ int sym_resolver__lookup(struct sym_resolver *r, const char *path, const uint8_t
 			out[i].reason = why;
 			if (emb)
 				ret = lookup_symtab_only(&emb->symtab, addrs[i], &out[i],
-							 SYM_NO_DEBUG_INFO);
+							 SYM_NO_DEBUG_INFO, b, &order[i].first);
 		}
 		goto out;
 	}
@@ -623,27 +685,67 @@ int sym_resolver__lookup(struct sym_resolver *r, const char *path, const uint8_t
 		load_symtab(f);
 	/* In address order, the binary searches of consecutive lookups walk
 	 * the same cache lines and each CU is decoded while it is hot. */
-	if (n > 8) {
-		struct addr_idx *order =
-		    n < SIZE_MAX / (2 * sizeof(*order)) ? malloc(2 * n * sizeof(*order)) : NULL;
-
-		if (order) {
-			for (size_t i = 0; i < n; i++)
-				order[i] = (struct addr_idx){addrs[i], i};
-			sort_addr_idx(order, order + n, n);
-			for (size_t i = 0; i < n && !ret; i++)
-				ret = lookup_one(r, f, order[i].addr, &out[order[i].idx]);
-			free(order);
-			goto out;
-		}
+	if (n > 8)
+		sort_addr_idx(order, order + n, n);
+	/*
+	 * Two passes: functions and inline chains first, the line rows of
+	 * the innermost frames second, so that a large line table is
+	 * decoded on another thread while the first pass walks the DIEs.
+	 */
+	for (size_t i = 0; i < n && ret >= 0; i++) {
+		ret = lookup_one(r, f, order[i].addr, &out[order[i].idx], b, &order[i].first, 1);
+		order[i].later = ret;
 	}
-	for (size_t i = 0; i < n && !ret; i++)
-		ret = lookup_one(r, f, addrs[i], &out[i]);
+	for (size_t i = 0; i < n && ret >= 0; i++) {
+		struct sym_result *res = &out[order[i].idx];
+
+		if (order[i].later == 1)
+			ret = lookup_one(r, f, order[i].addr, res, b, &order[i].first, 0);
+		else if (order[i].later == 2)
+			ret = lookup_row(f, order[i].addr, res,
+					 b ? b->frames + order[i].first : res->frames);
+	}
+	if (ret > 0)
+		ret = 0;
 out:
-	if (ret)
+	if (!ret && b)
 		for (size_t i = 0; i < n; i++)
-			sym_result_release(&out[i]);
+			if (out[order[i].idx].nframes)
+				out[order[i].idx].frames = b->frames + order[i].first;
+	free(order);
+	if (ret)
+		for (size_t i = 0; i < n; i++) {
+			if (!b)
+				sym_result_release(&out[i]);
+			out[i].frames = NULL;
+			out[i].nframes = 0;
+		}
 	return ret;
+}
+
+int sym_resolver__lookup(struct sym_resolver *r, const char *path, const uint8_t *build_id,
+			 size_t build_id_size, const uint64_t *addrs, size_t n,
+			 struct sym_result *out)
+{
+	return lookup_many(r, path, build_id, build_id_size, addrs, n, out, NULL);
+}
+
+int sym_resolver__lookup_batch(struct sym_resolver *r, const char *path, const uint8_t *build_id,
+			       size_t build_id_size, const uint64_t *addrs, size_t n,
+			       struct sym_result *out, struct sym_batch *b)
+{
+	if (!b)
+		return -EINVAL;
+	return lookup_many(r, path, build_id, build_id_size, addrs, n, out, b);
+}
+
+void sym_batch_release(struct sym_batch *b)
+{
+	if (!b)
+		return;
+	free(b->frames);
+	b->frames = NULL;
+	b->n = b->cap = 0;
 }
 
 int sym_resolver__file_offset_to_vaddr(struct sym_resolver *r, const char *path,

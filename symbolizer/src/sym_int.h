@@ -103,7 +103,17 @@ void sym_dwarf__free(struct sym_dwarf *d);
  * are owned by D.
  */
 int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *frames, int max,
-		      int *bad);
+		      int *bad, int row_later);
+/*
+ * With ROW_LATER, the line table is not consulted: frames[0].file and
+ * .line are left NULL and 0 for sym_dwarf__row(), and -EAGAIN is returned
+ * when no function covers ADDR (look it up again without ROW_LATER).
+ * The line table of a large CU may then still be being decoded on a
+ * thread; sym_dwarf__row() or a lookup without ROW_LATER waits for it.
+ */
+/* File and line of the line-table row at ADDR (in a CU already decoded
+ * by a lookup): 1, 0 when none, or -ENOMEM; *BAD set when malformed. */
+int sym_dwarf__row(struct sym_dwarf *d, uint64_t addr, const char **file, uint32_t *line, int *bad);
 const char *sym_dwarf__errmsg(const struct sym_dwarf *d);
 
 uint32_t sym_crc32(uint32_t crc, const void *buf, size_t len);

@@ -92,6 +92,29 @@ int sym_resolver__lookup(struct sym_resolver *r, const char *path, const uint8_t
 			 struct sym_result *out);
 
 /*
+ * Frames of a whole batch in one block, for callers that symbolize many
+ * addresses at a time (a calloc and a free per result cost more than the
+ * lookup of a warm address).  Zero-initialize it; it is reused from call
+ * to call and freed with sym_batch_release().
+ */
+struct sym_batch {
+	struct sym_frame *frames;
+	size_t n, cap;
+};
+
+void sym_batch_release(struct sym_batch *b);
+
+/*
+ * As sym_resolver__lookup(), but every OUT[i].frames points into B: the
+ * results stay valid until the next call with B or sym_batch_release(B),
+ * and are not released one by one (sym_result_release() must not be
+ * called on them).
+ */
+int sym_resolver__lookup_batch(struct sym_resolver *r, const char *path, const uint8_t *build_id,
+			       size_t build_id_size, const uint64_t *addrs, size_t n,
+			       struct sym_result *out, struct sym_batch *b);
+
+/*
  * Converts a file offset inside PATH (as in /proc/PID/maps: addr - start +
  * pgoff) to the ELF virtual address, using the PT_LOAD program headers.
  * Returns 0, or -ENOENT when the file cannot be read or no segment covers it.
