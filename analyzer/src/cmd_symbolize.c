@@ -30,6 +30,7 @@ struct symbolize_ctx {
 	const char *exe;
 	uint64_t *addrs;
 	struct sym_result *out;
+	struct sym_batch batch;
 	size_t n;
 	int failed;
 	int show_reason;
@@ -105,11 +106,14 @@ static int parse_addr(const char *s, size_t len, uint64_t *out)
  * Output goes through our own buffer, written out with one fwrite per
  * 64 KiB and flushed once per batch (a coprocess sees each batch at
  * once).  Lines are built by hand: stdio's per-call locking and printf
- * were a third of a large batch.
+ * were a third of a large batch.  The buffer keeps OUT_SLACK bytes spare
+ * past its size so that short pieces are copied with a few wide stores
+ * that may run past their end.
  */
 #define OUT_BUF_SIZE (1u << 16)
+#define OUT_SLACK 64
 
-static char out_buf[OUT_BUF_SIZE];
+static char out_buf[OUT_BUF_SIZE + OUT_SLACK];
 static size_t out_len;
 
 static int out_drain(void)
@@ -136,31 +140,193 @@ static void out_put(const char *s, size_t len)
 	}
 }
 
-/* Appends the decimal digits of V at P; returns the end. */
-static char *put_u32(char *p, uint32_t v)
+/* Copies LEN bytes in 16-byte steps: SRC must be readable, and DST
+ * writable, up to LEN rounded up to 16 (both come with slack). */
+static inline char *copy_wide(char *dst, const char *src, size_t len)
 {
-	char tmp[10], *t = tmp + sizeof(tmp);
-
-	do {
-		*--t = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	memcpy(p, t, (size_t)(tmp + sizeof(tmp) - t));
-	return p + (tmp + sizeof(tmp) - t);
+	for (size_t i = 0; i < len; i += 16)
+		memcpy(dst + i, src + i, 16);
+	return dst + len;
 }
 
-/* One output line, built in place in the buffer when it fits. */
-static void put_frame(const char *prefix, size_t plen, uint32_t depth, const char *func,
-		      const char *file, uint32_t line, const char *reason)
+/* Appends the decimal digits of V at P; returns the end. */
+static inline char *put_u32(char *p, uint32_t v)
+{
+	static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
+				       "25262728293031323334353637383940414243444546474849"
+				       "50515253545556575859606162636465666768697071727374"
+				       "75767778798081828384858687888990919293949596979899";
+	unsigned n = 1;
+	char *end, *q;
+
+	for (uint32_t t = v; t >= 10; t /= 10)
+		n++;
+	end = q = p + n;
+	while (v >= 100) {
+		q -= 2;
+		memcpy(q, pairs + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (v >= 10) {
+		q -= 2;
+		memcpy(q, pairs + 2 * v, 2);
+	} else {
+		*--q = (char)('0' + v);
+	}
+	return end;
+}
+
+/*
+ * The middle of a line, "\tFUNCTION\tFILE:", for each (function, file)
+ * pair met: both strings belong to the resolver and keep their address
+ * while it lives, and a few thousand pairs make the 100 000 frames of a
+ * large batch, so each pair's lengths and bytes are worked out once.
+ */
+struct mid_slot {
+	const char *func, *file;
+	uint32_t off, len; /* in mid_pool */
+	int used;
+};
+
+static struct mid_slot *mid_tab;
+static size_t mid_cap, mid_used;
+static char *mid_pool;
+static size_t mid_pool_len, mid_pool_cap;
+
+static void mid_free(void)
+{
+	free(mid_tab);
+	free(mid_pool);
+	mid_tab = NULL;
+	mid_pool = NULL;
+	mid_cap = mid_used = mid_pool_len = mid_pool_cap = 0;
+}
+
+static size_t mid_hash(const char *func, const char *file, size_t mask)
+{
+	uint64_t h = (uint64_t)(uintptr_t)func * 0x9e3779b97f4a7c15ull ^
+		     (uint64_t)(uintptr_t)file * 0xc2b2ae3d27d4eb4full;
+
+	return (size_t)(h >> 29) & mask;
+}
+
+static const struct mid_slot *mid_add(const char *func, const char *file);
+
+/* The slot of (FUNC, FILE), made on first use; NULL when out of memory
+ * or when the piece is too long for the wide copies. */
+static inline const struct mid_slot *mid_get(const char *func, const char *file)
+{
+	size_t mask = mid_cap - 1;
+
+	if (mid_cap) {
+		for (size_t h = mid_hash(func, file, mask);; h = (h + 1) & mask) {
+			const struct mid_slot *sl = &mid_tab[h];
+
+			if (!sl->used)
+				break;
+			if (sl->func == func && sl->file == file)
+				return sl;
+		}
+	}
+	return mid_add(func, file);
+}
+
+static const struct mid_slot *mid_add(const char *func, const char *file)
+{
+	size_t mask = mid_cap - 1, h, flen, filelen, need;
+	struct mid_slot *sl;
+	char *p;
+
+	if (mid_used * 2 >= mid_cap) {
+		size_t ncap = mid_cap ? mid_cap * 2 : 4096;
+		struct mid_slot *n = calloc(ncap, sizeof(*n));
+
+		if (!n)
+			return NULL;
+		for (size_t i = 0; i < mid_cap; i++) {
+			if (!mid_tab[i].used)
+				continue;
+			h = mid_hash(mid_tab[i].func, mid_tab[i].file, ncap - 1);
+			while (n[h].used)
+				h = (h + 1) & (ncap - 1);
+			n[h] = mid_tab[i];
+		}
+		free(mid_tab);
+		mid_tab = n;
+		mid_cap = ncap;
+		mask = ncap - 1;
+	}
+	flen = strlen(func ? func : "??");
+	filelen = strlen(file ? file : "??");
+	need = 1 + flen + 1 + filelen + 1;
+	if (need > 4096)
+		return NULL;
+	if (mid_pool_len + need + OUT_SLACK > mid_pool_cap) {
+		size_t ncap = mid_pool_cap ? mid_pool_cap : 65536;
+		char *np;
+
+		while (mid_pool_len + need + OUT_SLACK > ncap)
+			ncap *= 2;
+		np = realloc(mid_pool, ncap);
+		if (!np)
+			return NULL;
+		mid_pool = np;
+		mid_pool_cap = ncap;
+	}
+	p = mid_pool + mid_pool_len;
+	*p++ = '\t';
+	memcpy(p, func ? func : "??", flen);
+	p += flen;
+	*p++ = '\t';
+	memcpy(p, file ? file : "??", filelen);
+	p += filelen;
+	*p = ':';
+	for (h = mid_hash(func, file, mask); mid_tab[h].used; h = (h + 1) & mask)
+		;
+	sl = &mid_tab[h];
+	*sl = (struct mid_slot){func, file, (uint32_t)mid_pool_len, (uint32_t)need, 1};
+	mid_pool_len += need;
+	mid_used++;
+	return sl;
+}
+
+static void put_frame_slow(const char *prefix, size_t plen, uint32_t depth, const char *func,
+			   const char *file, uint32_t line, const char *reason);
+
+/* One output line, built in place in the buffer. */
+static inline void put_frame(const char *prefix, size_t plen, uint32_t depth, const char *func,
+			     const char *file, uint32_t line, const char *reason)
+{
+	const struct mid_slot *mid;
+	char *p;
+
+	if (!file)
+		line = 0;
+	mid = reason ? NULL : mid_get(func, file);
+	if (!mid) {
+		put_frame_slow(prefix, plen, depth, func, file, line, reason);
+		return;
+	}
+	/* The common line: prefix, depth, cached middle, line. */
+	if (plen + 10 + mid->len + 12 > OUT_BUF_SIZE - out_len)
+		out_drain();
+	p = copy_wide(out_buf + out_len, prefix, plen);
+	p = put_u32(p, depth);
+	p = copy_wide(p, mid_pool + mid->off, mid->len);
+	p = put_u32(p, line);
+	*p++ = '\n';
+	out_len = (size_t)(p - out_buf);
+}
+
+/* Any line: with a reason, or with names too long for the cache. */
+static void put_frame_slow(const char *prefix, size_t plen, uint32_t depth, const char *func,
+			   const char *file, uint32_t line, const char *reason)
 {
 	size_t flen, filelen, rlen, need;
 	char *p;
 
 	func = func ? func : "??";
-	if (!file) {
-		file = "??";
-		line = 0;
-	}
+	file = file ? file : "??";
 	flen = strlen(func);
 	filelen = strlen(file);
 	rlen = reason ? strlen(reason) : 0;
@@ -206,7 +372,8 @@ static void put_frame(const char *prefix, size_t plen, uint32_t depth, const cha
 	out_len = (size_t)(p - out_buf);
 }
 
-/* "0x<hex>\t" into BUF (at least 20 bytes); returns its length. */
+/* "0x<hex>\t" into BUF (at least 32 bytes, the tail as slack for the
+ * wide copies); returns its length. */
 static size_t addr_prefix(char *buf, uint64_t addr)
 {
 	char tmp[20], *t = tmp + sizeof(tmp);
@@ -228,7 +395,8 @@ static int flush_batch(struct symbolize_ctx *c)
 
 	if (!c->n)
 		return 0;
-	err = sym_resolver__lookup(c->res, c->exe, NULL, 0, c->addrs, c->n, c->out);
+	err =
+	    sym_resolver__lookup_batch(c->res, c->exe, NULL, 0, c->addrs, c->n, c->out, &c->batch);
 	if (err) {
 		fprintf(stderr, "bpftape symbolize: lookup failed: %s\n", strerror(-err));
 		return err;
@@ -236,10 +404,10 @@ static int flush_batch(struct symbolize_ctx *c)
 	for (size_t i = 0; i < c->n; i++) {
 		struct sym_result *r = &c->out[i];
 		const char *why = c->show_reason ? sym_reason__str(r->reason) : NULL;
-		char prefix[20];
+		char prefix[32];
 		size_t plen = addr_prefix(prefix, r->addr);
 
-		/* The frames were allocated in address order and are read in
+		/* The frames were stored in address order and are read in
 		 * input order: fetch a few results ahead, not one miss each. */
 		if (i + 8 < c->n)
 			__builtin_prefetch(c->out[i + 8].frames);
@@ -256,7 +424,6 @@ static int flush_batch(struct symbolize_ctx *c)
 			fprintf(stderr, "bpftape symbolize: %s\n", sym_resolver__errmsg(c->res));
 			c->failed = 1;
 		}
-		sym_result_release(r);
 	}
 	c->n = 0;
 	if (out_drain() || fflush(stdout) || ferror(stdout))
@@ -279,8 +446,27 @@ static int stdin_ready(void)
 	return poll(&p, 1, 0) > 0;
 }
 
+/* One stdin line (without its newline): an address, or blank. */
+static int stdin_line(struct symbolize_ctx *c, const char *s, size_t len, int overlong,
+		      size_t lineno)
+{
+	uint64_t addr;
+
+	if (overlong || (len && parse_addr(s, len, &addr))) {
+		fprintf(stderr, "bpftape symbolize: stdin line %zu: invalid address '%.*s'\n",
+			lineno, (int)(len > 64 ? 64 : len), s);
+		flush_batch(c);
+		return 1;
+	}
+	if (len && add_addr(c, addr))
+		return 1;
+	return 0;
+}
+
 /* Reads stdin with read(2) so that a batch can be flushed as soon as no
- * more input is ready (poll would not see data hidden in a stdio buffer). */
+ * more input is ready (poll would not see data hidden in a stdio buffer).
+ * Lines are parsed where they lie in the buffer; only a line split
+ * between two reads is gathered in LINE. */
 static int read_stdin(struct symbolize_ctx *c)
 {
 	char buf[65536], line[256];
@@ -289,6 +475,7 @@ static int read_stdin(struct symbolize_ctx *c)
 
 	for (;;) {
 		ssize_t got;
+		size_t i = 0;
 
 		if (c->n && !stdin_ready()) {
 			err = flush_batch(c);
@@ -303,36 +490,36 @@ static int read_stdin(struct symbolize_ctx *c)
 				strerror(errno));
 			return 1;
 		}
-		for (ssize_t i = 0; i <= got; i++) {
-			uint64_t addr;
-
-			/* got == 0 (EOF) terminates a last line without newline. */
-			if (i < got && buf[i] != '\n') {
-				if (llen < sizeof(line))
-					line[llen++] = buf[i];
-				else
-					overlong = 1;
-				continue;
-			}
-			if (i == got && (got != 0 || (!llen && !overlong)))
-				break;
-			lineno++;
-			if (overlong || (llen && parse_addr(line, llen, &addr))) {
-				fprintf(
-				    stderr,
-				    "bpftape symbolize: stdin line %zu: invalid address '%.*s'\n",
-				    lineno, (int)(llen > 64 ? 64 : llen), line);
-				flush_batch(c);
-				return 1;
-			}
-			if (llen && (err = add_addr(c, addr)))
-				return 1;
-			llen = 0;
-			overlong = 0;
-		}
 		if (got == 0)
 			break;
+		while (i < (size_t)got) {
+			const char *nl = memchr(buf + i, '\n', (size_t)got - i);
+			size_t seg = nl ? (size_t)(nl - (buf + i)) : (size_t)got - i;
+
+			if (llen || overlong || !nl) {
+				/* Continues a line from the last read, or is cut
+				 * by the end of this one. */
+				size_t k = seg < sizeof(line) - llen ? seg : sizeof(line) - llen;
+
+				memcpy(line + llen, buf + i, k);
+				llen += k;
+				if (k < seg)
+					overlong = 1;
+				if (!nl)
+					break;
+				if (stdin_line(c, line, llen, overlong, ++lineno))
+					return 1;
+				llen = 0;
+				overlong = 0;
+			} else if (stdin_line(c, buf + i, seg, seg > sizeof(line), ++lineno)) {
+				return 1;
+			}
+			i += seg + 1;
+		}
 	}
+	/* A last line without a newline. */
+	if ((llen || overlong) && stdin_line(c, line, llen, overlong, ++lineno))
+		return 1;
 	return flush_batch(c) ? 1 : 0;
 }
 
@@ -436,6 +623,8 @@ int cmd_symbolize(int argc, char **argv)
 		rc = 1;
 out:
 	sym_resolver__free(c.res);
+	sym_batch_release(&c.batch);
+	mid_free();
 	free(c.addrs);
 	free(c.out);
 	free(dirs);
