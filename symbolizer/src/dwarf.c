@@ -76,7 +76,9 @@ struct dw_scope {
 	struct dw_top *sub;    /* expanded: flattened ranges of the subtree */
 	uint32_t nsub;
 	uint8_t inlined, resolved, has_link, ref_local;
-	uint8_t lazy; /* 1 children not walked yet, 2 walked */
+	/* Outermost functions: 1 children not walked yet, 3 walked with the
+	 * unit, 2 walked and flattened into SUB. */
+	uint8_t lazy;
 };
 
 struct dw_range {
@@ -157,7 +159,7 @@ struct sym_dwarf {
 	struct dw_cu *cus;
 	size_t ncus;
 	struct dw_curange *curanges;
-	size_t ncuranges;
+	size_t ncuranges, curange_hint;
 	struct name_slot *names;
 	size_t names_cap, names_used;
 	char **paths; /* interned file paths, freed with the sym_dwarf */
@@ -905,6 +907,39 @@ struct abbrev {
 	uint8_t has_pc; /* low_pc with high_pc, or ranges: can have addresses */
 	uint32_t first, n;
 	int32_t fixed; /* byte size of the attributes when all are fixed, else -1 */
+	/* Plans (in abbrev_table.ops): read what the walk keeps of a scope
+	 * DIE; step over a DIE keeping only its sibling link. */
+	uint32_t read_first, read_n, skip_first, skip_n;
+};
+
+/*
+ * One step of a plan: what reading an attribute of a given form comes to
+ * for the walk, worked out once per abbreviation instead of two switches
+ * per attribute.  Anything unusual is P_GENERIC: read_attr() on spec ARG.
+ */
+enum plan_opcode {
+	P_SKIP,	      /* N bytes (fixed-size attributes merged) */
+	P_SKIP_LEB,   /* a LEB128 */
+	P_SKIP_STR,   /* a NUL-terminated string */
+	P_SKIP_BLOCK, /* a block: N-byte length (0: ULEB128) then the bytes */
+	P_LOW,	      /* low_pc, N-byte address */
+	P_LOW_X,      /* low_pc, address index: N bytes (0: ULEB128) */
+	P_HIGH_ADDR,  /* high_pc, N-byte address */
+	P_HIGH_CONST, /* high_pc, N-byte offset from low_pc */
+	P_RANGES,     /* ranges, N-byte offset */
+	P_RANGES_X,   /* ranges, rnglistx ULEB128 */
+	P_SIBLING,    /* N-byte unit-relative reference */
+	P_CALL_FILE,  /* N-byte constant */
+	P_CALL_LINE,
+	P_CALL_FILE_IMPL, /* implicit_const ARG */
+	P_CALL_LINE_IMPL,
+	P_REF, /* abstract_origin / specification, N-byte unit reference */
+	P_GENERIC,
+};
+
+struct plan_op {
+	uint8_t op, n;
+	uint32_t arg;
 };
 
 /* Size of a value of FORM when it does not depend on the bytes, else -1. */
@@ -964,6 +999,8 @@ struct abbrev_table {
 	size_t ns, caps;
 	uint32_t *by_code; /* code -> index + 1, for dense codes */
 	size_t nby;
+	struct plan_op *ops;
+	size_t nops, capops;
 };
 
 static void abbrev_table_release(struct abbrev_table *t)
@@ -971,6 +1008,221 @@ static void abbrev_table_release(struct abbrev_table *t)
 	free(t->a);
 	free(t->s);
 	free(t->by_code);
+	free(t->ops);
+}
+
+/* Attributes read_attr() keeps something of. */
+static int attr_kept(uint16_t at)
+{
+	switch (at) {
+	case DW_AT_low_pc:
+	case DW_AT_high_pc:
+	case DW_AT_ranges:
+	case DW_AT_sibling:
+	case DW_AT_call_file:
+	case DW_AT_call_line:
+	case DW_AT_addr_base:
+	case DW_AT_GNU_addr_base:
+	case DW_AT_rnglists_base:
+	case DW_AT_str_offsets_base:
+	case DW_AT_name:
+	case DW_AT_linkage_name:
+	case DW_AT_MIPS_linkage_name:
+	case DW_AT_abstract_origin:
+	case DW_AT_specification:
+	case DW_AT_stmt_list:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* The step that steps over a value of FORM without keeping it, or
+ * P_GENERIC; fixed sizes are P_SKIP with *SIZE set. */
+static int plan_skip(uint16_t form, int fixed, unsigned *n)
+{
+	*n = 0;
+	if (fixed >= 0) {
+		*n = (unsigned)fixed;
+		return P_SKIP;
+	}
+	switch (form) {
+	case DW_FORM_udata:
+	case DW_FORM_sdata:
+	case DW_FORM_strx:
+	case DW_FORM_GNU_str_index:
+	case DW_FORM_addrx:
+	case DW_FORM_GNU_addr_index:
+	case DW_FORM_loclistx:
+	case DW_FORM_rnglistx:
+	case DW_FORM_ref_udata:
+		return P_SKIP_LEB;
+	case DW_FORM_string:
+		return P_SKIP_STR;
+	case DW_FORM_exprloc:
+	case DW_FORM_block:
+		return P_SKIP_BLOCK;
+	case DW_FORM_block1:
+		*n = 1;
+		return P_SKIP_BLOCK;
+	case DW_FORM_block2:
+		*n = 2;
+		return P_SKIP_BLOCK;
+	case DW_FORM_block4:
+		*n = 4;
+		return P_SKIP_BLOCK;
+	default:
+		return P_GENERIC;
+	}
+}
+
+/* A fixed-size form whose value is read as an N-byte integer (N 1, 2, 4
+ * or 8): N, else 0. */
+static unsigned plan_int(uint16_t form, uint8_t offsz)
+{
+	switch (form) {
+	case DW_FORM_data1:
+	case DW_FORM_ref1:
+		return 1;
+	case DW_FORM_data2:
+	case DW_FORM_ref2:
+		return 2;
+	case DW_FORM_data4:
+	case DW_FORM_ref4:
+		return 4;
+	case DW_FORM_data8:
+	case DW_FORM_ref8:
+		return 8;
+	case DW_FORM_sec_offset:
+		return offsz;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * The step for attribute S when the walk keeps its value: exactly what
+ * read_attr() would keep, or P_GENERIC when the pair is not one of the
+ * common ones below.
+ */
+static int plan_keep(const struct abbrev_spec *s, uint8_t offsz, uint8_t addrsz, unsigned *n,
+		     uint32_t *arg)
+{
+	unsigned k = plan_int(s->form, offsz);
+	int data = s->form == DW_FORM_data1 || s->form == DW_FORM_data2 ||
+		   s->form == DW_FORM_data4 || s->form == DW_FORM_data8;
+	int ref = s->form == DW_FORM_ref1 || s->form == DW_FORM_ref2 || s->form == DW_FORM_ref4 ||
+		  s->form == DW_FORM_ref8;
+
+	*n = k;
+	switch (s->at) {
+	case DW_AT_low_pc:
+		if (s->form == DW_FORM_addr) {
+			*n = addrsz;
+			return P_LOW;
+		}
+		if (s->form == DW_FORM_addrx || s->form == DW_FORM_GNU_addr_index) {
+			*n = 0;
+			return P_LOW_X;
+		}
+		if (s->form == DW_FORM_addrx1 || s->form == DW_FORM_addrx2 ||
+		    s->form == DW_FORM_addrx4) {
+			*n = s->form == DW_FORM_addrx1 ? 1 : s->form == DW_FORM_addrx2 ? 2 : 4;
+			return P_LOW_X;
+		}
+		break;
+	case DW_AT_high_pc:
+		if (s->form == DW_FORM_addr) {
+			*n = addrsz;
+			return P_HIGH_ADDR;
+		}
+		if (data)
+			return P_HIGH_CONST;
+		break;
+	case DW_AT_ranges:
+		if (s->form == DW_FORM_rnglistx)
+			return P_RANGES_X;
+		if (data || s->form == DW_FORM_sec_offset)
+			return P_RANGES;
+		break;
+	case DW_AT_sibling:
+		if (ref)
+			return P_SIBLING;
+		break;
+	case DW_AT_call_file:
+	case DW_AT_call_line:
+		if (data)
+			return s->at == DW_AT_call_file ? P_CALL_FILE : P_CALL_LINE;
+		if (s->form == DW_FORM_implicit_const) {
+			if ((uint64_t)s->implicit > UINT32_MAX)
+				return P_SKIP; /* of 0 bytes: read_attr keeps nothing */
+			*arg = (uint32_t)s->implicit;
+			return s->at == DW_AT_call_file ? P_CALL_FILE_IMPL : P_CALL_LINE_IMPL;
+		}
+		break;
+	case DW_AT_abstract_origin:
+	case DW_AT_specification:
+		if (ref)
+			return P_REF;
+		break;
+	default:
+		break;
+	}
+	return P_GENERIC;
+}
+
+/* Appends to T's plans the step OP, merging runs of fixed-size skips. */
+static int plan_add(struct abbrev_table *t, uint32_t first, int op, unsigned n, uint32_t arg)
+{
+	if (op == P_SKIP && !n)
+		return 0;
+	if (op == P_SKIP && t->nops > first && t->ops[t->nops - 1].op == P_SKIP &&
+	    t->ops[t->nops - 1].n + n <= 255) {
+		t->ops[t->nops - 1].n = (uint8_t)(t->ops[t->nops - 1].n + n);
+		return 0;
+	}
+	while (op == P_SKIP && n > 255) {
+		if (plan_add(t, first, P_SKIP, 255, 0))
+			return -ENOMEM;
+		n -= 255;
+	}
+	if (grow((void **)&t->ops, &t->capops, t->nops + 1, sizeof(*t->ops)))
+		return -ENOMEM;
+	t->ops[t->nops++] = (struct plan_op){(uint8_t)op, (uint8_t)n, arg};
+	return 0;
+}
+
+/* The two plans of AB (whose specs are in T). */
+static int plan_abbrev(struct abbrev_table *t, struct abbrev *ab, uint8_t offsz, uint8_t addrsz)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		uint32_t first = (uint32_t)t->nops;
+
+		for (uint32_t i = 0; i < ab->n; i++) {
+			const struct abbrev_spec *s = &t->s[ab->first + i];
+			unsigned n = 0;
+			uint32_t arg = ab->first + i;
+			int op;
+
+			/* Pass 0 reads, pass 1 keeps only the sibling link. */
+			if (pass == 0 ? attr_kept(s->at) : s->at == DW_AT_sibling)
+				op = plan_keep(s, offsz, addrsz, &n, &arg);
+			else
+				op = plan_skip(s->form, s->fixed, &n);
+			if (op == P_GENERIC)
+				arg = ab->first + i;
+			if (plan_add(t, first, op, n, arg))
+				return -ENOMEM;
+		}
+		if (pass == 0) {
+			ab->read_first = first;
+			ab->read_n = (uint32_t)t->nops - first;
+		} else {
+			ab->skip_first = first;
+			ab->skip_n = (uint32_t)t->nops - first;
+		}
+	}
+	return 0;
 }
 
 static int parse_abbrevs(struct abbrev_table *t, struct raw_sec sec, uint64_t off, uint8_t offsz,
@@ -1030,6 +1282,8 @@ static int parse_abbrevs(struct abbrev_table *t, struct raw_sec sec, uint64_t of
 			if (ab.fixed >= 0)
 				ab.fixed = fs < 0 ? -1 : ab.fixed + fs;
 		}
+		if (plan_abbrev(t, &ab, offsz, addrsz))
+			return -ENOMEM;
 		if (grow((void **)&t->a, &t->cap, t->n + 1, sizeof(*t->a)))
 			return -ENOMEM;
 		t->a[t->n++] = ab;
@@ -1045,7 +1299,7 @@ static int parse_abbrevs(struct abbrev_table *t, struct raw_sec sec, uint64_t of
 	return 0;
 }
 
-static const struct abbrev *find_abbrev(const struct abbrev_table *t, uint64_t code)
+static inline const struct abbrev *find_abbrev(const struct abbrev_table *t, uint64_t code)
 {
 	if (code <= t->nby)
 		return t->by_code[code] ? &t->a[t->by_code[code] - 1] : NULL;
@@ -1337,6 +1591,110 @@ again:
 		break;
 	default:
 		break;
+	}
+}
+
+/* An N-byte integer, N being 1, 2, 4 or 8 (else 3). */
+RD_INLINE uint64_t rd_un(struct rd *r, unsigned n)
+{
+	switch (n) {
+	case 1:
+		return rd_u(r, 1);
+	case 2:
+		return rd_u(r, 2);
+	case 4:
+		return rd_u(r, 4);
+	case 8:
+		return rd_u(r, 8);
+	default:
+		return rd_u(r, 3);
+	}
+}
+
+RD_INLINE void rd_skip_leb(struct rd *r)
+{
+	while (r->p < r->end)
+		if (!(*r->p++ & 0x80))
+			return;
+	r->bad = 1;
+}
+
+/* Runs N steps of a plan from OP over the attributes of one DIE. */
+RD_INLINE void run_plan(struct unit *u, struct rd *r, const struct abbrev_table *t,
+			const struct plan_op *op, uint32_t n, struct die_vals *v)
+{
+	for (const struct plan_op *end = op + n; op < end && !r->bad; op++) {
+		uint64_t x;
+
+		switch (op->op) {
+		case P_SKIP:
+			rd_skip(r, op->n);
+			break;
+		case P_SKIP_LEB:
+			rd_skip_leb(r);
+			break;
+		case P_SKIP_STR:
+			rd_skip_str(r);
+			break;
+		case P_SKIP_BLOCK:
+			rd_skip(r, op->n ? rd_un(r, op->n) : rd_uleb(r));
+			break;
+		case P_LOW:
+			v->low = rd_un(r, op->n);
+			v->has_low = 1;
+			v->low_x = 0;
+			break;
+		case P_LOW_X:
+			v->low = op->n ? rd_un(r, op->n) : rd_uleb(r);
+			v->has_low = 1;
+			v->low_x = 1;
+			break;
+		case P_HIGH_ADDR:
+		case P_HIGH_CONST:
+			v->high = rd_un(r, op->n);
+			v->has_high = 1;
+			v->high_const = op->op == P_HIGH_CONST;
+			break;
+		case P_RANGES:
+			v->ranges = rd_un(r, op->n);
+			v->has_ranges = 1;
+			break;
+		case P_RANGES_X:
+			v->ranges = rd_uleb(r);
+			v->ranges_x = 1;
+			v->has_ranges = 1;
+			break;
+		case P_SIBLING:
+			v->sibling = rd_un(r, op->n);
+			v->has_sibling = 1;
+			break;
+		case P_CALL_FILE:
+			x = rd_un(r, op->n);
+			if (x <= UINT32_MAX)
+				v->call_file = (uint32_t)x;
+			break;
+		case P_CALL_LINE:
+			x = rd_un(r, op->n);
+			if (x <= UINT32_MAX)
+				v->call_line = (uint32_t)x;
+			break;
+		case P_CALL_FILE_IMPL:
+			v->call_file = op->arg;
+			break;
+		case P_CALL_LINE_IMPL:
+			v->call_line = op->arg;
+			break;
+		case P_REF:
+			v->ref_abs = u->start + rd_un(r, op->n);
+			v->ref_local = 1;
+			break;
+		default: {
+			const struct abbrev_spec *sp = &t->s[op->arg];
+
+			read_attr(u, r, sp->at, sp->form, sp->implicit, v);
+			break;
+		}
+		}
 	}
 }
 
@@ -1663,14 +2021,7 @@ static int walk_dies(struct sym_dwarf *d, struct dw_cu *cu, struct unit *up,
 			int container = !f.skip && scope_tag(ab->tag) && !frame_tag(ab->tag);
 
 			v.has_sibling = 0;
-			for (uint32_t i = 0; i < ab->n && !r.bad; i++) {
-				const struct abbrev_spec *s = &abtp->s[ab->first + i];
-
-				if (s->fixed >= 0 && s->at != DW_AT_sibling)
-					rd_skip(&r, (uint64_t)s->fixed);
-				else
-					read_attr(up, &r, s->at, s->form, s->implicit, &v);
-			}
+			run_plan(up, &r, abtp, abtp->ops + ab->skip_first, ab->skip_n, &v);
 			if (r.bad)
 				break;
 			if (!container)
@@ -1680,11 +2031,7 @@ static int walk_dies(struct sym_dwarf *d, struct dw_cu *cu, struct unit *up,
 			goto children;
 		}
 		memset(&v, 0, sizeof(v));
-		for (uint32_t i = 0; i < ab->n && !r.bad; i++) {
-			const struct abbrev_spec *s = &abtp->s[ab->first + i];
-
-			read_attr(up, &r, s->at, s->form, s->implicit, &v);
-		}
+		run_plan(up, &r, abtp, abtp->ops + ab->read_first, ab->read_n, &v);
 		if (r.bad)
 			break;
 		if (first) {
@@ -2587,65 +2934,47 @@ static int lines_join(struct sym_dwarf *d, struct dw_cu *cu)
 	return ret;
 }
 
-static int cmp_top(const void *a, const void *b)
-{
-	const struct dw_top *x = a, *y = b;
-
-	if (x->lo != y->lo)
-		return x->lo < y->lo ? -1 : 1;
-	/* Outer first among equal starts: wider, then the parent (which
-	 * precedes its children in preorder). */
-	if (x->hi != y->hi)
-		return x->hi > y->hi ? -1 : 1;
-	return x->scope < y->scope ? -1 : x->scope > y->scope;
-}
-
 /*
- * Scope ranges in DIE order come in preorder: at one start address the
- * enclosing (wider) range comes first.  A stable radix sort on the start
- * address alone therefore gives cmp_top's order for nested ranges, in
- * linear time (qsort was a third of decoding a large CU).  TMP holds N
- * elements.  Returns 1 when the addresses span too much for it.
+ * Sorts A (N elements) by start address, stably: scope ranges in DIE order
+ * come in preorder, so at one start address the enclosing (wider) range
+ * stays first.  They come as a few ascending runs (each scope's own
+ * ranges; one run when a function's code is laid out as written), so a
+ * natural merge sort takes a pass per halving of the runs.  TMP holds N
+ * elements.
  */
-static int radix_sort_tops(struct dw_top *a, size_t n, struct dw_top *tmp)
+static void sort_tops(struct dw_top *a, size_t n, struct dw_top *tmp)
 {
-	uint64_t min = UINT64_MAX, max = 0, span;
-	struct dw_top *src = a, *dst = tmp;
-	int passes = 0;
+	struct dw_top *src = a, *dst = tmp, *t;
 
-	for (size_t i = 0; i < n; i++) {
-		if (a[i].lo < min)
-			min = a[i].lo;
-		if (a[i].lo > max)
-			max = a[i].lo;
-	}
-	if (n < 2)
-		return 0;
-	span = max - min;
-	while (span) {
-		passes++;
-		span >>= 8;
-	}
-	if (passes > 5)
-		return 1;
-	for (int p = 0; p < passes; p++) {
-		size_t count[257] = {0};
-		unsigned shift = 8u * (unsigned)p;
-		struct dw_top *t;
+	for (;;) {
+		size_t i = 0, segs = 0;
 
-		for (size_t i = 0; i < n; i++)
-			count[((src[i].lo - min) >> shift & 0xff) + 1]++;
-		for (int k = 0; k < 256; k++)
-			count[k + 1] += count[k];
-		for (size_t i = 0; i < n; i++)
-			dst[count[(src[i].lo - min) >> shift & 0xff]++] = src[i];
+		while (i < n) {
+			size_t m = i + 1, e, l, r, k = i;
+
+			while (m < n && src[m - 1].lo <= src[m].lo)
+				m++;
+			e = m < n ? m + 1 : n;
+			while (e < n && src[e - 1].lo <= src[e].lo)
+				e++;
+			/* [i, m) and [m, e) into DST; ties from the left. */
+			for (l = i, r = m; l < m && r < e;)
+				dst[k++] = src[r].lo < src[l].lo ? src[r++] : src[l++];
+			while (l < m)
+				dst[k++] = src[l++];
+			while (r < e)
+				dst[k++] = src[r++];
+			segs++;
+			i = e;
+		}
 		t = src;
 		src = dst;
 		dst = t;
+		if (segs <= 1)
+			break;
 	}
 	if (src != a)
 		memcpy(a, src, n * sizeof(*a));
-	return 0;
 }
 
 /*
@@ -2655,7 +2984,7 @@ static int radix_sort_tops(struct dw_top *a, size_t n, struct dw_top *tmp)
  * follows parent links).  Ranges are nested in sane DWARF; one that is not
  * is clipped to its enclosing range.
  */
-static int flatten_scopes(struct dw_cu *cu, int32_t head, size_t from, size_t to,
+static int flatten_scopes(struct dw_cu *cu, int32_t head, size_t from, size_t to, int outer,
 			  struct dw_top **out, size_t *nout)
 {
 	struct dw_top *all, *stack, *tops;
@@ -2665,7 +2994,8 @@ static int flatten_scopes(struct dw_cu *cu, int32_t head, size_t from, size_t to
 	if (head >= 0)
 		n += cu->scopes[head].nranges;
 	for (size_t i = from; i < to; i++)
-		n += cu->scopes[i].nranges;
+		if (!outer || cu->scopes[i].parent < 0)
+			n += cu->scopes[i].nranges;
 	all = malloc((n ? n : 1) * sizeof(*all));
 	stack = malloc((n ? n : 1) * sizeof(*stack));
 	tops = malloc((2 * n + 1) * sizeof(*tops));
@@ -2682,35 +3012,15 @@ static int flatten_scopes(struct dw_cu *cu, int32_t head, size_t from, size_t to
 
 		i = head >= 0 ? (j == 0 ? (size_t)head : from + j - 1) : from + j;
 		s = &cu->scopes[i];
+		if (outer && s->parent >= 0)
+			continue;
 		for (uint32_t k = 0; k < s->nranges; k++) {
 			const struct dw_range *r = &cu->ranges[s->first_range + k];
 
 			all[n++] = (struct dw_top){r->lo, r->hi, (uint32_t)i};
 		}
 	}
-	{
-		size_t i = 1;
-
-		/* Often already in order (functions laid out as written);
-		 * small sets by insertion, which is stable like the radix
-		 * sort. */
-		while (i < n && all[i - 1].lo <= all[i].lo)
-			i++;
-		if (i < n && n <= 32) {
-			for (; i < n; i++) {
-				struct dw_top t = all[i];
-				size_t j = i;
-
-				while (j > 0 && all[j - 1].lo > t.lo) {
-					all[j] = all[j - 1];
-					j--;
-				}
-				all[j] = t;
-			}
-		} else if (i < n && radix_sort_tops(all, n, stack)) {
-			qsort(all, n, sizeof(*all), cmp_top);
-		}
-	}
+	sort_tops(all, n, stack);
 #define EMIT(to, sc)                                                                               \
 	do {                                                                                       \
 		if ((to) > cur) {                                                                  \
@@ -2747,32 +3057,52 @@ static int flatten_scopes(struct dw_cu *cu, int32_t head, size_t from, size_t to
 	return 0;
 }
 
+/*
+ * The unit's index: its outermost functions.  Each one's subtree is
+ * flattened (and walked, if the unit's walk left it) the first time an
+ * address lands in it: small sets sort cheaply, and a batch that touches
+ * few functions does not pay for the others.
+ */
 static int build_tops(struct dw_cu *cu)
 {
-	return flatten_scopes(cu, -1, 0, cu->nscopes, &cu->tops, &cu->ntops);
+	for (size_t i = 0; i < cu->nscopes; i++)
+		if (cu->scopes[i].parent < 0 && !cu->scopes[i].lazy)
+			cu->scopes[i].lazy = 3;
+	return flatten_scopes(cu, -1, 0, cu->nscopes, 1, &cu->tops, &cu->ntops);
 }
 
 /*
- * Walks the children of the outermost function IDX, which the unit's walk
- * left for later, and flattens its subtree.  Returns 0, -EINVAL when the
+ * Walks the children of the outermost function IDX, if the unit's walk
+ * left them for later, and flattens its subtree.  Returns 0, -EINVAL when the
  * subtree is malformed (what was read is used), or -ENOMEM.
  */
 static int expand_scope(struct sym_dwarf *d, struct dw_cu *cu, uint32_t idx)
 {
-	size_t from = cu->nscopes, cap = cu->cap_scopes, capr = cu->cap_ranges, nsub = 0;
+	size_t from = cu->nscopes, to, cap = cu->cap_scopes, capr = cu->cap_ranges, nsub = 0;
 	struct dw_top *sub = NULL;
 	struct unit *up = cu->unit;
 	struct rd r;
 	int ret = 0, fret;
 
+	if (cu->scopes[idx].lazy == 3) {
+		/* Walked with the unit: its subtree follows it. */
+		from = idx + 1;
+		to = cu->scopes[idx].next;
+		if (to < from || to > cu->nscopes)
+			to = from;
+	} else {
+		if (!up || !cu->abt || cu->scopes[idx].kids >= up->end) {
+			cu->scopes[idx].lazy = 2;
+			return -EINVAL;
+		}
+		r = (struct rd){up->info.p + cu->scopes[idx].kids, up->info.p + up->end, 0, up->be};
+		ret = walk_dies(d, cu, up, cu->abt, r, (int32_t)idx, 0);
+		if (ret == -ENOMEM)
+			return ret;
+		to = cu->nscopes;
+	}
 	cu->scopes[idx].lazy = 2;
-	if (!up || !cu->abt || cu->scopes[idx].kids >= up->end)
-		return -EINVAL;
-	r = (struct rd){up->info.p + cu->scopes[idx].kids, up->info.p + up->end, 0, up->be};
-	ret = walk_dies(d, cu, up, cu->abt, r, (int32_t)idx, 0);
-	if (ret == -ENOMEM)
-		return ret;
-	fret = flatten_scopes(cu, (int32_t)idx, from, cu->nscopes, &sub, &nsub);
+	fret = flatten_scopes(cu, (int32_t)idx, from, to, 0, &sub, &nsub);
 	if (fret)
 		return fret;
 	cu->scopes[idx].sub = sub;
@@ -3057,7 +3387,13 @@ static const char *cu_file(const struct dw_cu *cu, uint32_t idx)
 
 static struct dw_cu *find_cu(struct sym_dwarf *d, uint64_t addr)
 {
-	size_t lo = 0, hi = d->ncuranges;
+	size_t lo = 0, hi = d->ncuranges, h = d->curange_hint;
+
+	/* The range found last, when the next one does not start before
+	 * ADDR: addresses come in order, mostly many to a CU. */
+	if (h < d->ncuranges && d->curanges[h].lo <= addr && addr < d->curanges[h].hi &&
+	    (h + 1 == d->ncuranges || addr < d->curanges[h + 1].lo))
+		return &d->cus[d->curanges[h].cu];
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -3071,8 +3407,10 @@ static struct dw_cu *find_cu(struct sym_dwarf *d, uint64_t addr)
 	for (size_t i = lo, k = 0; i > 0 && k < 16; i--, k++) {
 		const struct dw_curange *r = &d->curanges[i - 1];
 
-		if (addr < r->hi)
+		if (addr < r->hi) {
+			d->curange_hint = i - 1;
 			return &d->cus[r->cu];
+		}
 	}
 	return NULL;
 }
@@ -3216,7 +3554,7 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *f
 		int32_t first_sc = (int32_t)top;
 		int k = 0;
 
-		if (top < cu->nscopes && cu->scopes[top].lazy == 1) {
+		if (top < cu->nscopes && (cu->scopes[top].lazy == 1 || cu->scopes[top].lazy == 3)) {
 			ret = expand_scope(d, cu, top);
 			if (ret == -ENOMEM)
 				return ret;

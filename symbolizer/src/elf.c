@@ -414,11 +414,21 @@ void sym_symtab__finish(struct sym_symtab *t)
 	t->n = w;
 }
 
-const struct sym_symbol *sym_symtab__find(const struct sym_symtab *t, uint64_t addr)
+const struct sym_symbol *sym_symtab__find(struct sym_symtab *t, uint64_t addr)
 {
-	size_t lo = 0, hi = t->n;
+	size_t lo = 0, hi = t->n, h = t->hint;
 	const struct sym_symbol *s;
 
+	/* Batches come in address order: most lookups land in the symbol
+	 * found last, or the next one. */
+	if (h < t->n && t->syms[h].addr <= addr) {
+		if (h + 1 == t->n || addr < t->syms[h + 1].addr)
+			lo = hi = h + 1;
+		else if (h + 2 == t->n || addr < t->syms[h + 2].addr)
+			lo = hi = h + 2;
+		else
+			lo = h + 2;
+	}
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
@@ -429,6 +439,7 @@ const struct sym_symbol *sym_symtab__find(const struct sym_symtab *t, uint64_t a
 	}
 	if (lo == 0)
 		return NULL;
+	t->hint = lo - 1;
 	s = &t->syms[lo - 1];
 	if (s->size)
 		return addr - s->addr < s->size ? s : NULL;

@@ -447,7 +447,7 @@ static struct sym_embedded *find_embedded(struct sym_resolver *r, const char *pa
 /* ---- lookups ---- */
 
 /*
- * N zeroed frames for RES: its own block, or the next N of the batch B
+ * N frames for RES (zeroed when its own block): its own block, or the next N of the batch B
  * (whose block may move until the batch is done: *FIRST records where they
  * start, the pointers are set at the end).  The frames to fill, or NULL
  * when out of memory.
@@ -479,12 +479,11 @@ static struct sym_frame *set_frames(struct sym_batch *b, struct sym_result *res,
 	*first = b->n;
 	fr = b->frames + b->n;
 	b->n += n;
-	memset(fr, 0, n * sizeof(*fr));
 	res->nframes = n;
-	return fr;
+	return fr; /* the caller sets every field */
 }
 
-static int lookup_symtab_only(const struct sym_symtab *t, uint64_t addr, struct sym_result *res,
+static int lookup_symtab_only(struct sym_symtab *t, uint64_t addr, struct sym_result *res,
 			      enum sym_reason found_reason, struct sym_batch *b, size_t *first)
 {
 	const struct sym_symbol *s = sym_symtab__find(t, addr);
@@ -497,9 +496,8 @@ static int lookup_symtab_only(const struct sym_symtab *t, uint64_t addr, struct 
 	fr = set_frames(b, res, 1, first);
 	if (!fr)
 		return -ENOMEM;
-	fr[0].func = s->name;
-	fr[0].func_addr = s->addr;
-	fr[0].func_offset = addr - s->addr;
+	fr[0] = (struct sym_frame){
+	    .func = s->name, .func_addr = s->addr, .func_offset = addr - s->addr};
 	res->reason = found_reason;
 	return 0;
 }
@@ -541,10 +539,10 @@ static int lookup_one(struct sym_resolver *r, struct sym_file *f, uint64_t addr,
 		fr = set_frames(b, res, 1, first);
 		if (!fr)
 			return -ENOMEM;
-		fr[0].func = s->name;
-		fr[0].file = s->file;
-		fr[0].func_addr = s->addr;
-		fr[0].func_offset = addr - s->addr;
+		fr[0] = (struct sym_frame){.func = s->name,
+					   .file = s->file,
+					   .func_addr = s->addr,
+					   .func_offset = addr - s->addr};
 		res->reason = bad ? SYM_BAD_DWARF : f->dw ? SYM_NO_DEBUG_INFO : f->debug_reason;
 		return 0;
 	}
@@ -561,16 +559,10 @@ static int lookup_one(struct sym_resolver *r, struct sym_file *f, uint64_t addr,
 		 */
 		uint64_t func_addr = s ? s->addr : frames[n - 1].lo;
 
-		for (int i = 0; i < n; i++) {
-			struct sym_frame *o = &fr[i];
-
-			o->func = frames[i].func;
-			o->file = frames[i].file;
-			o->line = frames[i].line;
-			o->column = frames[i].column;
-			o->inlined = i < n - 1;
-			o->func_addr = func_addr;
-		}
+		for (int i = 0; i < n; i++)
+			fr[i] = (struct sym_frame){frames[i].func,   frames[i].file, frames[i].line,
+						   frames[i].column, func_addr,	     0,
+						   i < n - 1};
 		if (!fr[n - 1].func && s)
 			fr[n - 1].func = s->name;
 		fr[n - 1].func_offset = addr - func_addr;

@@ -72,13 +72,14 @@ struct sym_symtab {
 	struct sym_strpool pool; /* for names that are copied (embedded tables) */
 	char **owned;		 /* copied names */
 	size_t nowned;
+	size_t hint; /* index of the symbol found last */
 };
 
 /* Loads .symtab (else .dynsym) of E.  Returns 0 (possibly with n == 0). */
 int sym_symtab__load(struct sym_symtab *t, struct sym_elf *e);
 /* Sorts and deduplicates after symbols were appended. */
 void sym_symtab__finish(struct sym_symtab *t);
-const struct sym_symbol *sym_symtab__find(const struct sym_symtab *t, uint64_t addr);
+const struct sym_symbol *sym_symtab__find(struct sym_symtab *t, uint64_t addr);
 void sym_symtab__release(struct sym_symtab *t);
 
 /* DWARF side: lazily indexed per compilation unit. */
