@@ -14,6 +14,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,12 +26,36 @@
 
 #define SYMBOLIZE_BATCH 65536
 
+/*
+ * The middle of a line, "\tFUNCTION\tFILE:", for each (function, file)
+ * pair met: both strings belong to the resolver and keep their address
+ * while it lives, and a few thousand pairs make the 100 000 frames of a
+ * large batch, so each pair's lengths and bytes are worked out once.
+ */
+struct mid_slot {
+	const char *func, *file;
+	uint32_t off, len; /* in the pool */
+	int used;
+};
+
+struct fmt {
+	char *buf; /* cap bytes, plus OUT_SLACK */
+	size_t len, cap;
+	int to_stdout; /* full buffers go to stdout; else the buffer grows */
+	int err;
+	struct mid_slot *tab;
+	size_t tab_cap, tab_used;
+	char *pool;
+	size_t pool_len, pool_cap;
+};
+
 struct symbolize_ctx {
 	struct sym_resolver *res;
 	const char *exe;
 	uint64_t *addrs;
 	struct sym_result *out;
 	struct sym_batch batch;
+	struct fmt fmt, fmt2; /* output: this thread's, a helper thread's */
 	size_t n;
 	int failed;
 	int show_reason;
@@ -106,38 +131,66 @@ static int parse_addr(const char *s, size_t len, uint64_t *out)
  * Output goes through our own buffer, written out with one fwrite per
  * 64 KiB and flushed once per batch (a coprocess sees each batch at
  * once).  Lines are built by hand: stdio's per-call locking and printf
- * were a third of a large batch.  The buffer keeps OUT_SLACK bytes spare
- * past its size so that short pieces are copied with a few wide stores
- * that may run past their end.
+ * were a third of a large batch.  Buffers keep OUT_SLACK bytes spare past
+ * their size so that short pieces are copied with a few wide stores that
+ * may run past their end.
+ *
+ * A large batch is formatted by two threads, each with its own struct
+ * fmt: this one writes the first half to stdout as it goes, a helper
+ * thread builds the second half in memory, written out after it.
  */
 #define OUT_BUF_SIZE (1u << 16)
 #define OUT_SLACK 64
+#define PARALLEL_MIN 8192 /* results in a batch worth a second thread */
 
-static char out_buf[OUT_BUF_SIZE + OUT_SLACK];
-static size_t out_len;
-
-static int out_drain(void)
+static void fmt_release(struct fmt *f)
 {
-	if (out_len && fwrite(out_buf, 1, out_len, stdout) != out_len) {
-		out_len = 0;
-		return -EIO;
+	free(f->buf);
+	free(f->tab);
+	free(f->pool);
+	memset(f, 0, sizeof(*f));
+}
+
+static int fmt_drain(struct fmt *f)
+{
+	if (f->len && fwrite(f->buf, 1, f->len, stdout) != f->len)
+		f->err = -EIO;
+	f->len = 0;
+	return f->err;
+}
+
+/* Room for NEED more bytes (plus the slack); 0 or -ENOMEM. */
+static int fmt_room(struct fmt *f, size_t need)
+{
+	size_t cap;
+	char *nb;
+
+	if (need <= f->cap - f->len)
+		return 0;
+	if (f->to_stdout && f->buf) {
+		fmt_drain(f);
+		if (need <= f->cap)
+			return 0;
 	}
-	out_len = 0;
+	cap = f->cap ? f->cap : OUT_BUF_SIZE;
+	while (need > cap - f->len)
+		cap *= 2;
+	nb = realloc(f->buf, cap + OUT_SLACK);
+	if (!nb)
+		return -ENOMEM;
+	f->buf = nb;
+	f->cap = cap;
 	return 0;
 }
 
-static void out_put(const char *s, size_t len)
+static void fmt_put(struct fmt *f, const char *s, size_t len)
 {
-	while (len) {
-		size_t room = OUT_BUF_SIZE - out_len, k = len < room ? len : room;
-
-		memcpy(out_buf + out_len, s, k);
-		out_len += k;
-		s += k;
-		len -= k;
-		if (out_len == OUT_BUF_SIZE)
-			out_drain();
+	if (fmt_room(f, len)) {
+		f->err = -ENOMEM;
+		return;
 	}
+	memcpy(f->buf + f->len, s, len);
+	f->len += len;
 }
 
 /* Copies LEN bytes in 16-byte steps: SRC must be readable, and DST
@@ -156,10 +209,10 @@ static inline char *put_u32(char *p, uint32_t v)
 				       "25262728293031323334353637383940414243444546474849"
 				       "50515253545556575859606162636465666768697071727374"
 				       "75767778798081828384858687888990919293949596979899";
-	unsigned n = 1;
+	unsigned n = v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : 5;
 	char *end, *q;
 
-	for (uint32_t t = v; t >= 10; t /= 10)
+	for (uint32_t t = v / 100000; t; t /= 10)
 		n++;
 	end = q = p + n;
 	while (v >= 100) {
@@ -176,32 +229,6 @@ static inline char *put_u32(char *p, uint32_t v)
 	return end;
 }
 
-/*
- * The middle of a line, "\tFUNCTION\tFILE:", for each (function, file)
- * pair met: both strings belong to the resolver and keep their address
- * while it lives, and a few thousand pairs make the 100 000 frames of a
- * large batch, so each pair's lengths and bytes are worked out once.
- */
-struct mid_slot {
-	const char *func, *file;
-	uint32_t off, len; /* in mid_pool */
-	int used;
-};
-
-static struct mid_slot *mid_tab;
-static size_t mid_cap, mid_used;
-static char *mid_pool;
-static size_t mid_pool_len, mid_pool_cap;
-
-static void mid_free(void)
-{
-	free(mid_tab);
-	free(mid_pool);
-	mid_tab = NULL;
-	mid_pool = NULL;
-	mid_cap = mid_used = mid_pool_len = mid_pool_cap = 0;
-}
-
 static size_t mid_hash(const char *func, const char *file, size_t mask)
 {
 	uint64_t h = (uint64_t)(uintptr_t)func * 0x9e3779b97f4a7c15ull ^
@@ -210,17 +237,17 @@ static size_t mid_hash(const char *func, const char *file, size_t mask)
 	return (size_t)(h >> 29) & mask;
 }
 
-static const struct mid_slot *mid_add(const char *func, const char *file);
+static const struct mid_slot *mid_add(struct fmt *f, const char *func, const char *file);
 
 /* The slot of (FUNC, FILE), made on first use; NULL when out of memory
  * or when the piece is too long for the wide copies. */
-static inline const struct mid_slot *mid_get(const char *func, const char *file)
+static inline const struct mid_slot *mid_get(struct fmt *f, const char *func, const char *file)
 {
-	size_t mask = mid_cap - 1;
+	size_t mask = f->tab_cap - 1;
 
-	if (mid_cap) {
+	if (f->tab_cap) {
 		for (size_t h = mid_hash(func, file, mask);; h = (h + 1) & mask) {
-			const struct mid_slot *sl = &mid_tab[h];
+			const struct mid_slot *sl = &f->tab[h];
 
 			if (!sl->used)
 				break;
@@ -228,32 +255,32 @@ static inline const struct mid_slot *mid_get(const char *func, const char *file)
 				return sl;
 		}
 	}
-	return mid_add(func, file);
+	return mid_add(f, func, file);
 }
 
-static const struct mid_slot *mid_add(const char *func, const char *file)
+static const struct mid_slot *mid_add(struct fmt *f, const char *func, const char *file)
 {
-	size_t mask = mid_cap - 1, h, flen, filelen, need;
+	size_t mask = f->tab_cap - 1, h, flen, filelen, need;
 	struct mid_slot *sl;
 	char *p;
 
-	if (mid_used * 2 >= mid_cap) {
-		size_t ncap = mid_cap ? mid_cap * 2 : 4096;
+	if (f->tab_used * 2 >= f->tab_cap) {
+		size_t ncap = f->tab_cap ? f->tab_cap * 2 : 4096;
 		struct mid_slot *n = calloc(ncap, sizeof(*n));
 
 		if (!n)
 			return NULL;
-		for (size_t i = 0; i < mid_cap; i++) {
-			if (!mid_tab[i].used)
+		for (size_t i = 0; i < f->tab_cap; i++) {
+			if (!f->tab[i].used)
 				continue;
-			h = mid_hash(mid_tab[i].func, mid_tab[i].file, ncap - 1);
+			h = mid_hash(f->tab[i].func, f->tab[i].file, ncap - 1);
 			while (n[h].used)
 				h = (h + 1) & (ncap - 1);
-			n[h] = mid_tab[i];
+			n[h] = f->tab[i];
 		}
-		free(mid_tab);
-		mid_tab = n;
-		mid_cap = ncap;
+		free(f->tab);
+		f->tab = n;
+		f->tab_cap = ncap;
 		mask = ncap - 1;
 	}
 	flen = strlen(func ? func : "??");
@@ -261,19 +288,19 @@ static const struct mid_slot *mid_add(const char *func, const char *file)
 	need = 1 + flen + 1 + filelen + 1;
 	if (need > 4096)
 		return NULL;
-	if (mid_pool_len + need + OUT_SLACK > mid_pool_cap) {
-		size_t ncap = mid_pool_cap ? mid_pool_cap : 65536;
+	if (f->pool_len + need + OUT_SLACK > f->pool_cap) {
+		size_t ncap = f->pool_cap ? f->pool_cap : 65536;
 		char *np;
 
-		while (mid_pool_len + need + OUT_SLACK > ncap)
+		while (f->pool_len + need + OUT_SLACK > ncap)
 			ncap *= 2;
-		np = realloc(mid_pool, ncap);
+		np = realloc(f->pool, ncap);
 		if (!np)
 			return NULL;
-		mid_pool = np;
-		mid_pool_cap = ncap;
+		f->pool = np;
+		f->pool_cap = ncap;
 	}
-	p = mid_pool + mid_pool_len;
+	p = f->pool + f->pool_len;
 	*p++ = '\t';
 	memcpy(p, func ? func : "??", flen);
 	p += flen;
@@ -281,95 +308,66 @@ static const struct mid_slot *mid_add(const char *func, const char *file)
 	memcpy(p, file ? file : "??", filelen);
 	p += filelen;
 	*p = ':';
-	for (h = mid_hash(func, file, mask); mid_tab[h].used; h = (h + 1) & mask)
+	for (h = mid_hash(func, file, mask); f->tab[h].used; h = (h + 1) & mask)
 		;
-	sl = &mid_tab[h];
-	*sl = (struct mid_slot){func, file, (uint32_t)mid_pool_len, (uint32_t)need, 1};
-	mid_pool_len += need;
-	mid_used++;
+	sl = &f->tab[h];
+	*sl = (struct mid_slot){func, file, (uint32_t)f->pool_len, (uint32_t)need, 1};
+	f->pool_len += need;
+	f->tab_used++;
 	return sl;
 }
 
-static void put_frame_slow(const char *prefix, size_t plen, uint32_t depth, const char *func,
-			   const char *file, uint32_t line, const char *reason);
+static void put_frame_slow(struct fmt *f, const char *prefix, size_t plen, uint32_t depth,
+			   const char *func, const char *file, uint32_t line, const char *reason);
 
 /* One output line, built in place in the buffer. */
-static inline void put_frame(const char *prefix, size_t plen, uint32_t depth, const char *func,
-			     const char *file, uint32_t line, const char *reason)
+static inline void put_frame(struct fmt *f, const char *prefix, size_t plen, uint32_t depth,
+			     const char *func, const char *file, uint32_t line, const char *reason)
 {
 	const struct mid_slot *mid;
 	char *p;
 
 	if (!file)
 		line = 0;
-	mid = reason ? NULL : mid_get(func, file);
+	mid = reason ? NULL : mid_get(f, func, file);
 	if (!mid) {
-		put_frame_slow(prefix, plen, depth, func, file, line, reason);
+		put_frame_slow(f, prefix, plen, depth, func, file, line, reason);
 		return;
 	}
 	/* The common line: prefix, depth, cached middle, line. */
-	if (plen + 10 + mid->len + 12 > OUT_BUF_SIZE - out_len)
-		out_drain();
-	p = copy_wide(out_buf + out_len, prefix, plen);
+	if (plen + 10 + mid->len + 12 > f->cap - f->len && fmt_room(f, plen + 10 + mid->len + 12)) {
+		f->err = -ENOMEM;
+		return;
+	}
+	p = copy_wide(f->buf + f->len, prefix, plen);
 	p = put_u32(p, depth);
-	p = copy_wide(p, mid_pool + mid->off, mid->len);
+	p = copy_wide(p, f->pool + mid->off, mid->len);
 	p = put_u32(p, line);
 	*p++ = '\n';
-	out_len = (size_t)(p - out_buf);
+	f->len = (size_t)(p - f->buf);
 }
 
 /* Any line: with a reason, or with names too long for the cache. */
-static void put_frame_slow(const char *prefix, size_t plen, uint32_t depth, const char *func,
-			   const char *file, uint32_t line, const char *reason)
+static void put_frame_slow(struct fmt *f, const char *prefix, size_t plen, uint32_t depth,
+			   const char *func, const char *file, uint32_t line, const char *reason)
 {
-	size_t flen, filelen, rlen, need;
-	char *p;
+	char num[16];
 
 	func = func ? func : "??";
 	file = file ? file : "??";
-	flen = strlen(func);
-	filelen = strlen(file);
-	rlen = reason ? strlen(reason) : 0;
-	need = plen + 10 + 1 + flen + 1 + filelen + 11 + 1 + rlen + 1;
-	if (need > OUT_BUF_SIZE - out_len)
-		out_drain();
-	if (need > OUT_BUF_SIZE - out_len) {
-		/* A name longer than the buffer: piece by piece. */
-		char num[16];
-
-		out_put(prefix, plen);
-		out_put(num, (size_t)(put_u32(num, depth) - num));
-		out_put("\t", 1);
-		out_put(func, flen);
-		out_put("\t", 1);
-		out_put(file, filelen);
-		num[0] = ':';
-		out_put(num, (size_t)(put_u32(num + 1, line) - num));
-		if (reason) {
-			out_put("\t", 1);
-			out_put(reason, rlen);
-		}
-		out_put("\n", 1);
-		return;
-	}
-	p = out_buf + out_len;
-	memcpy(p, prefix, plen);
-	p = put_u32(p + plen, depth);
-	*p++ = '\t';
-	memcpy(p, func, flen);
-	p += flen;
-	*p++ = '\t';
-	memcpy(p, file, filelen);
-	p += filelen;
-	*p++ = ':';
-	p = put_u32(p, line);
+	fmt_put(f, prefix, plen);
+	fmt_put(f, num, (size_t)(put_u32(num, depth) - num));
+	fmt_put(f, "\t", 1);
+	fmt_put(f, func, strlen(func));
+	fmt_put(f, "\t", 1);
+	fmt_put(f, file, strlen(file));
+	num[0] = ':';
+	fmt_put(f, num, (size_t)(put_u32(num + 1, line) - num));
 	if (reason) {
-		*p++ = '\t';
-		memcpy(p, reason, rlen);
-		p += rlen;
+		fmt_put(f, "\t", 1);
+		fmt_put(f, reason, strlen(reason));
 	}
-	*p++ = '\n';
-	out_len = (size_t)(p - out_buf);
+	fmt_put(f, "\n", 1);
 }
 
 /* "0x<hex>\t" into BUF (at least 32 bytes, the tail as slack for the
@@ -389,9 +387,51 @@ static size_t addr_prefix(char *buf, uint64_t addr)
 	return (size_t)(tmp + sizeof(tmp) - t);
 }
 
+/* The lines of results OUT[FROM, TO) into F. */
+static void format_results(struct fmt *f, const struct sym_result *out, size_t from, size_t to,
+			   int show_reason)
+{
+	for (size_t i = from; i < to && !f->err; i++) {
+		const struct sym_result *r = &out[i];
+		const char *why = show_reason ? sym_reason__str(r->reason) : NULL;
+		char prefix[32];
+		size_t plen = addr_prefix(prefix, r->addr);
+
+		/* The frames were stored in address order and are read in
+		 * input order: fetch a few results ahead, not one miss each. */
+		if (i + 8 < to)
+			__builtin_prefetch(out[i + 8].frames);
+		if (r->nframes == 0)
+			put_frame(f, prefix, plen, 0, NULL, NULL, 0, why);
+		for (uint32_t d = 0; d < r->nframes; d++) {
+			const struct sym_frame *fr = &r->frames[d];
+
+			put_frame(f, prefix, plen, d, fr->func, fr->file, fr->line, why);
+		}
+	}
+}
+
+struct format_job {
+	struct fmt *f;
+	const struct sym_result *out;
+	size_t from, to;
+	int show_reason;
+};
+
+static void *format_thread(void *arg)
+{
+	struct format_job *j = arg;
+
+	format_results(j->f, j->out, j->from, j->to, j->show_reason);
+	return NULL;
+}
+
 static int flush_batch(struct symbolize_ctx *c)
 {
-	int err;
+	struct format_job job;
+	pthread_t tid;
+	size_t mid = c->n;
+	int err, threaded = 0;
 
 	if (!c->n)
 		return 0;
@@ -401,32 +441,37 @@ static int flush_batch(struct symbolize_ctx *c)
 		fprintf(stderr, "bpftape symbolize: lookup failed: %s\n", strerror(-err));
 		return err;
 	}
-	for (size_t i = 0; i < c->n; i++) {
-		struct sym_result *r = &c->out[i];
-		const char *why = c->show_reason ? sym_reason__str(r->reason) : NULL;
-		char prefix[32];
-		size_t plen = addr_prefix(prefix, r->addr);
-
-		/* The frames were stored in address order and are read in
-		 * input order: fetch a few results ahead, not one miss each. */
-		if (i + 8 < c->n)
-			__builtin_prefetch(c->out[i + 8].frames);
-
-		if (r->nframes == 0)
-			put_frame(prefix, plen, 0, NULL, NULL, 0, why);
-		for (uint32_t d = 0; d < r->nframes; d++) {
-			const struct sym_frame *f = &r->frames[d];
-
-			put_frame(prefix, plen, d, f->func, f->file, f->line, why);
-		}
-		/* The binary itself is unusable: say why once, fail at the end. */
-		if (!c->failed && (r->reason == SYM_NO_FILE || r->reason == SYM_BAD_ELF)) {
+	/* The binary itself is unusable: say why once, fail at the end. */
+	for (size_t i = 0; i < c->n && !c->failed; i++)
+		if (c->out[i].reason == SYM_NO_FILE || c->out[i].reason == SYM_BAD_ELF) {
 			fprintf(stderr, "bpftape symbolize: %s\n", sym_resolver__errmsg(c->res));
 			c->failed = 1;
 		}
+	if (c->n >= PARALLEL_MIN) {
+		/* The second half on a helper thread, into memory. */
+		mid = c->n / 2;
+		c->fmt2.len = 0;
+		c->fmt2.err = 0;
+		job = (struct format_job){&c->fmt2, c->out, mid, c->n, c->show_reason};
+		threaded = !pthread_create(&tid, NULL, format_thread, &job);
+		if (!threaded)
+			mid = c->n;
+	}
+	format_results(&c->fmt, c->out, 0, mid, c->show_reason);
+	if (threaded) {
+		pthread_join(tid, NULL);
+		if (!c->fmt.err && !c->fmt2.err && fmt_drain(&c->fmt) == 0 && c->fmt2.len &&
+		    fwrite(c->fmt2.buf, 1, c->fmt2.len, stdout) != c->fmt2.len)
+			c->fmt.err = -EIO;
+		if (c->fmt2.err)
+			c->fmt.err = c->fmt2.err;
 	}
 	c->n = 0;
-	if (out_drain() || fflush(stdout) || ferror(stdout))
+	if (c->fmt.err == -ENOMEM) {
+		fprintf(stderr, "bpftape symbolize: out of memory\n");
+		return -ENOMEM;
+	}
+	if (fmt_drain(&c->fmt) || fflush(stdout) || ferror(stdout))
 		return -EIO;
 	return 0;
 }
@@ -597,6 +642,7 @@ int cmd_symbolize(int argc, char **argv)
 	}
 	if (opts.n_debug_dirs)
 		opts.debug_dirs = dirs;
+	c.fmt.to_stdout = 1;
 	err = sym_resolver__new(&c.res, &opts);
 	c.addrs = malloc(SYMBOLIZE_BATCH * sizeof(*c.addrs));
 	c.out = malloc(SYMBOLIZE_BATCH * sizeof(*c.out));
@@ -624,7 +670,8 @@ int cmd_symbolize(int argc, char **argv)
 out:
 	sym_resolver__free(c.res);
 	sym_batch_release(&c.batch);
-	mid_free();
+	fmt_release(&c.fmt);
+	fmt_release(&c.fmt2);
 	free(c.addrs);
 	free(c.out);
 	free(dirs);
