@@ -14,7 +14,6 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +23,7 @@
 
 #include "commands.h"
 
-#define SYMBOLIZE_BATCH 65536
+#define SYMBOLIZE_BATCH 4096
 
 /*
  * The middle of a line, "\tFUNCTION\tFILE:", for each (function, file)
@@ -41,7 +40,6 @@ struct mid_slot {
 struct fmt {
 	char *buf; /* cap bytes, plus OUT_SLACK */
 	size_t len, cap;
-	int to_stdout; /* full buffers go to stdout; else the buffer grows */
 	int err;
 	struct mid_slot *tab;
 	size_t tab_cap, tab_used;
@@ -55,7 +53,7 @@ struct symbolize_ctx {
 	uint64_t *addrs;
 	struct sym_result *out;
 	struct sym_batch batch;
-	struct fmt fmt, fmt2; /* output: this thread's, a helper thread's */
+	struct fmt fmt; /* output */
 	size_t n;
 	int failed;
 	int show_reason;
@@ -134,14 +132,9 @@ static int parse_addr(const char *s, size_t len, uint64_t *out)
  * were a third of a large batch.  Buffers keep OUT_SLACK bytes spare past
  * their size so that short pieces are copied with a few wide stores that
  * may run past their end.
- *
- * A large batch is formatted by two threads, each with its own struct
- * fmt: this one writes the first half to stdout as it goes, a helper
- * thread builds the second half in memory, written out after it.
  */
 #define OUT_BUF_SIZE (1u << 16)
 #define OUT_SLACK 64
-#define PARALLEL_MIN 8192 /* results in a batch worth a second thread */
 
 static void fmt_release(struct fmt *f)
 {
@@ -167,7 +160,7 @@ static int fmt_room(struct fmt *f, size_t need)
 
 	if (need <= f->cap - f->len)
 		return 0;
-	if (f->to_stdout && f->buf) {
+	if (f->buf) {
 		fmt_drain(f);
 		if (need <= f->cap)
 			return 0;
@@ -411,27 +404,9 @@ static void format_results(struct fmt *f, const struct sym_result *out, size_t f
 	}
 }
 
-struct format_job {
-	struct fmt *f;
-	const struct sym_result *out;
-	size_t from, to;
-	int show_reason;
-};
-
-static void *format_thread(void *arg)
-{
-	struct format_job *j = arg;
-
-	format_results(j->f, j->out, j->from, j->to, j->show_reason);
-	return NULL;
-}
-
 static int flush_batch(struct symbolize_ctx *c)
 {
-	struct format_job job;
-	pthread_t tid;
-	size_t mid = c->n;
-	int err, threaded = 0;
+	int err;
 
 	if (!c->n)
 		return 0;
@@ -447,25 +422,7 @@ static int flush_batch(struct symbolize_ctx *c)
 			fprintf(stderr, "bpftape symbolize: %s\n", sym_resolver__errmsg(c->res));
 			c->failed = 1;
 		}
-	if (c->n >= PARALLEL_MIN) {
-		/* The second half on a helper thread, into memory. */
-		mid = c->n / 2;
-		c->fmt2.len = 0;
-		c->fmt2.err = 0;
-		job = (struct format_job){&c->fmt2, c->out, mid, c->n, c->show_reason};
-		threaded = !pthread_create(&tid, NULL, format_thread, &job);
-		if (!threaded)
-			mid = c->n;
-	}
-	format_results(&c->fmt, c->out, 0, mid, c->show_reason);
-	if (threaded) {
-		pthread_join(tid, NULL);
-		if (!c->fmt.err && !c->fmt2.err && fmt_drain(&c->fmt) == 0 && c->fmt2.len &&
-		    fwrite(c->fmt2.buf, 1, c->fmt2.len, stdout) != c->fmt2.len)
-			c->fmt.err = -EIO;
-		if (c->fmt2.err)
-			c->fmt.err = c->fmt2.err;
-	}
+	format_results(&c->fmt, c->out, 0, c->n, c->show_reason);
 	c->n = 0;
 	if (c->fmt.err == -ENOMEM) {
 		fprintf(stderr, "bpftape symbolize: out of memory\n");
@@ -642,7 +599,6 @@ int cmd_symbolize(int argc, char **argv)
 	}
 	if (opts.n_debug_dirs)
 		opts.debug_dirs = dirs;
-	c.fmt.to_stdout = 1;
 	err = sym_resolver__new(&c.res, &opts);
 	c.addrs = malloc(SYMBOLIZE_BATCH * sizeof(*c.addrs));
 	c.out = malloc(SYMBOLIZE_BATCH * sizeof(*c.out));
@@ -671,7 +627,6 @@ out:
 	sym_resolver__free(c.res);
 	sym_batch_release(&c.batch);
 	fmt_release(&c.fmt);
-	fmt_release(&c.fmt2);
 	free(c.addrs);
 	free(c.out);
 	free(dirs);
