@@ -803,6 +803,27 @@ RD_INLINE uint64_t rd_uleb(struct rd *r)
 {
 	if (__builtin_expect(r->p < r->end && !(*r->p & 0x80), 1))
 		return *r->p++;
+	/* Up to four bytes (indexes, offsets, addresses below 256 MiB)
+	 * without the loop. */
+	if (r->end - r->p >= 4) {
+		const uint8_t *p = r->p;
+		uint64_t v = (uint64_t)(p[0] & 0x7f) | (uint64_t)(p[1] & 0x7f) << 7;
+
+		if (!(p[1] & 0x80)) {
+			r->p += 2;
+			return v;
+		}
+		v |= (uint64_t)(p[2] & 0x7f) << 14;
+		if (!(p[2] & 0x80)) {
+			r->p += 3;
+			return v;
+		}
+		v |= (uint64_t)(p[3] & 0x7f) << 21;
+		if (!(p[3] & 0x80)) {
+			r->p += 4;
+			return v;
+		}
+	}
 	return rd_uleb_slow(r);
 }
 
@@ -3050,6 +3071,14 @@ static int flatten_scopes(struct dw_cu *cu, int32_t head, size_t from, size_t to
 		depth--;
 	}
 #undef EMIT
+	{
+		/* Give back the room reserved for the worst case: the heap
+		 * stays dense (fewer fresh pages). */
+		struct dw_top *fit = realloc(tops, (nseg ? nseg : 1) * sizeof(*tops));
+
+		if (fit)
+			tops = fit;
+	}
 	*out = tops;
 	*nout = nseg;
 	free(all);

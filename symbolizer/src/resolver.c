@@ -59,6 +59,8 @@ struct sym_resolver {
 	struct sym_embedded *embedded;
 	sym_log_fn log;
 	void *log_ctx;
+	void *order; /* lookup order of a batch (struct addr_idx) */
+	size_t order_cap;
 	char errmsg[512];
 };
 
@@ -184,6 +186,7 @@ void sym_resolver__free(struct sym_resolver *r)
 	for (size_t i = 0; i < r->n_debug_dirs; i++)
 		free(r->debug_dirs[i]);
 	free(r->debug_dirs);
+	free(r->order);
 	free(r);
 }
 
@@ -651,9 +654,18 @@ static int lookup_many(struct sym_resolver *r, const char *path, const uint8_t *
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
 		out[i].module = f->path;
-	order = n < SIZE_MAX / (2 * sizeof(*order)) ? malloc((2 * n + 1) * sizeof(*order)) : NULL;
-	if (!order)
-		return -ENOMEM;
+	/* Kept from call to call: a large buffer is fresh pages each time. */
+	if (2 * n + 1 > r->order_cap) {
+		void *o = n < SIZE_MAX / (2 * sizeof(*order))
+			      ? realloc(r->order, (2 * n + 1) * sizeof(*order))
+			      : NULL;
+
+		if (!o)
+			return -ENOMEM;
+		r->order = o;
+		r->order_cap = 2 * n + 1;
+	}
+	order = r->order;
 	for (size_t i = 0; i < n; i++)
 		order[i] = (struct addr_idx){addrs[i], i, 0, 0};
 	if (f->reason != SYM_OK) {
@@ -704,7 +716,6 @@ out:
 		for (size_t i = 0; i < n; i++)
 			if (out[order[i].idx].nframes)
 				out[order[i].idx].frames = b->frames + order[i].first;
-	free(order);
 	if (ret)
 		for (size_t i = 0; i < n; i++) {
 			if (!b)
