@@ -92,6 +92,14 @@ static void symbolize_usage(FILE *f)
 		"  bpftape symbolize --exe /usr/bin/ls --debug-dir /usr/lib/debug < addrs.txt\n");
 }
 
+/* One more than the value of a hex digit, 0 for any other byte. */
+static const uint8_t hex_value[256] = {
+    ['0'] = 0 + 1,  ['1'] = 1 + 1,  ['2'] = 2 + 1,  ['3'] = 3 + 1,  ['4'] = 4 + 1,  ['5'] = 5 + 1,
+    ['6'] = 6 + 1,  ['7'] = 7 + 1,  ['8'] = 8 + 1,  ['9'] = 9 + 1,  ['a'] = 10 + 1, ['b'] = 11 + 1,
+    ['c'] = 12 + 1, ['d'] = 13 + 1, ['e'] = 14 + 1, ['f'] = 15 + 1, ['A'] = 10 + 1, ['B'] = 11 + 1,
+    ['C'] = 12 + 1, ['D'] = 13 + 1, ['E'] = 14 + 1, ['F'] = 15 + 1,
+};
+
 /* Strict hex: optional 0x, 1-16 hex digits, surrounding blanks allowed. */
 static int parse_addr(const char *s, size_t len, uint64_t *out)
 {
@@ -104,20 +112,19 @@ static int parse_addr(const char *s, size_t len, uint64_t *out)
 		i++;
 	if (i + 1 < len && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X'))
 		i += 2;
+	if (len - i > 16) {
+		/* Junk within the first 17 characters, else too many digits. */
+		for (size_t k = i; k <= i + 16; k++)
+			if (!hex_value[(unsigned char)s[k]])
+				return -EINVAL;
+		return -ERANGE;
+	}
 	for (; i < len; i++, digits++) {
-		int c = s[i], d;
+		unsigned d = hex_value[(unsigned char)s[i]];
 
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			d = c - 'A' + 10;
-		else
+		if (!d)
 			return -EINVAL;
-		if (digits >= 16)
-			return -ERANGE;
-		v = v << 4 | (uint64_t)d;
+		v = v << 4 | (d - 1);
 	}
 	if (!digits)
 		return -EINVAL;
