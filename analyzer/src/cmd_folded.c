@@ -155,6 +155,14 @@ int ana_folded_collect(sqlite3 *db, const struct ana_filter *f, int kernel_suffi
 	sqlite3_finalize(st);
 	st = NULL;
 
+	/* many stacks: name them all in one scan of the frames table (a few
+	 * are cheaper one query each) */
+	for (i = 0; i < ng; i++)
+		if ((g[i].ustack && ana_stacks__want(&stacks, g[i].ustack, g[i].pid)) ||
+		    (g[i].kstack && ana_stacks__want(&stacks, g[i].kstack, 0)))
+			goto out;
+	if (ng >= 256 && ana_stacks__load(&stacks))
+		goto out;
 	lines = calloc(ng ? ng : 1, sizeof(*lines));
 	if (!lines)
 		goto oom;

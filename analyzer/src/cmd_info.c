@@ -122,7 +122,8 @@ static void coverage(const char *trace, const char *db_opt)
 		printf("symbolized:   (not imported yet: run 'bpftape import')\n");
 		return;
 	}
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK)
 		goto out;
 	if (sqlite3_prepare_v2(db,
 			       "SELECT kernel, COUNT(*), SUM(func IS NOT NULL) FROM frames"

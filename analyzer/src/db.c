@@ -121,7 +121,8 @@ int ana_db_is_fresh(const char *trace, const char *db_path)
 
 	if (access(db_path, R_OK) || ana_trace_id(trace, &id))
 		return 0;
-	if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+	if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK)
 		goto out;
 	if (sqlite3_prepare_v2(db,
 			       "SELECT key, value FROM meta WHERE key IN ('schema_version',"
@@ -202,7 +203,8 @@ sqlite3 *ana_db_open(const char *trace, const struct ana_db_opts *opts)
 			return NULL;
 		}
 	}
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
 		ana_err("cannot open database '%s': %s", path,
 			db ? sqlite3_errmsg(db) : "out of memory");
 		sqlite3_close(db);

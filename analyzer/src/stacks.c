@@ -56,27 +56,189 @@ static int append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
 	return 0;
 }
 
+/* Copies S (N bytes at most) to OUT with ';' (the folded format's frame
+ * separator) turned into ':'; returns the length written. */
+static size_t copy_name(char *out, size_t size, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && s[i] && i + 1 < size; i++)
+		out[i] = s[i] == ';' ? ':' : s[i];
+	out[i] = '\0';
+	return i;
+}
+
 void ana_frame_name(char *out, size_t size, const char *func, const char *module, int has_offset,
 		    long long offset, int kernel)
 {
+	(void)kernel;
+	if (!size)
+		return;
 	if (func) {
-		snprintf(out, size, "%s", func);
+		copy_name(out, size, func, (size_t)-1);
 	} else if (module && *module) {
 		const char *base = strrchr(module, '/');
+		size_t n;
 
 		base = base ? base + 1 : module;
+		n = copy_name(out, size, base, (size_t)-1);
 		if (has_offset)
-			snprintf(out, size, "%s+0x%llx", base, offset);
-		else
-			snprintf(out, size, "%s", base);
+			snprintf(out + n, size - n, "+0x%llx", offset);
 	} else {
-		snprintf(out, size, "[unknown]");
+		copy_name(out, size, "[unknown]", (size_t)-1);
 	}
-	(void)kernel;
-	/* ';' separates frames in the folded format */
-	for (; *out; out++)
-		if (*out == ';')
-			*out = ':';
+}
+
+static int add_str(struct ana_stacks *s, struct ana_hm_slot *slot, char *str)
+{
+	if (s->n == s->cap) {
+		size_t nc = s->cap ? 2 * s->cap : 256;
+		char **n = realloc(s->strs, nc * sizeof(*n));
+
+		if (!n)
+			return -1;
+		s->strs = n;
+		s->cap = nc;
+	}
+	slot->val = s->n;
+	s->strs[s->n++] = str;
+	return 0;
+}
+
+int ana_stacks__want(struct ana_stacks *s, uint32_t stack_id, uint32_t pid)
+{
+	struct ana_hm_slot *slot;
+	int created;
+
+	slot = ana_hm__upsert(&s->cache, stack_id, pid, &created);
+	if (!slot || (created && add_str(s, slot, NULL))) {
+		ana_err("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* One frame of a wanted stack met in the scan: its name is at OFF in the
+ * names buffer. */
+struct frame_rec {
+	uint32_t str, depth, inline_depth;
+	uint32_t off, len;
+};
+
+static int cmp_frame_rec(const void *a, const void *b)
+{
+	const struct frame_rec *x = a, *y = b;
+
+	if (x->str != y->str)
+		return x->str < y->str ? -1 : 1;
+	/* root first: deepest frame, then the real function before what was
+	 * inlined into it */
+	if (x->depth != y->depth)
+		return x->depth > y->depth ? -1 : 1;
+	if (x->inline_depth != y->inline_depth)
+		return x->inline_depth > y->inline_depth ? -1 : 1;
+	return 0;
+}
+
+int ana_stacks__load(struct ana_stacks *s)
+{
+	struct frame_rec *recs = NULL;
+	size_t nrecs = 0, caprecs = 0, i, j;
+	char *names = NULL, name[1024];
+	size_t nlen = 0, ncap = 0;
+	sqlite3_stmt *st = NULL;
+	int rc, ret = -1;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT stack_id, pid, depth, inline_depth, func, module, offset,"
+			       " inlined, kernel FROM frames",
+			       -1, &st, NULL) != SQLITE_OK) {
+		ana_err("sql: %s", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	/* one sequential scan; the frames of wanted stacks are kept */
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const struct ana_hm_slot *slot =
+		    ana_hm__find(&s->cache, (uint64_t)sqlite3_column_int64(st, 0),
+				 (uint64_t)sqlite3_column_int64(st, 1));
+		int kernel;
+		size_t l;
+
+		if (!slot || s->strs[slot->val])
+			continue;
+		if (s->no_inline && sqlite3_column_int(st, 7))
+			continue;
+		kernel = sqlite3_column_int(st, 8);
+		ana_frame_name(name, sizeof(name) - 8, (const char *)sqlite3_column_text(st, 4),
+			       (const char *)sqlite3_column_text(st, 5),
+			       sqlite3_column_type(st, 6) != SQLITE_NULL,
+			       (long long)sqlite3_column_int64(st, 6), kernel);
+		if (kernel && s->kernel_suffix)
+			strcat(name, "_[k]");
+		l = strlen(name);
+		if (nrecs == caprecs) {
+			size_t nc = caprecs ? 2 * caprecs : 4096;
+			struct frame_rec *n = realloc(recs, nc * sizeof(*n));
+
+			if (!n)
+				goto oom;
+			recs = n;
+			caprecs = nc;
+		}
+		if (nlen + l > ncap) {
+			size_t nc = (nlen + l) * 2 + 65536;
+			char *n;
+
+			if (nc > UINT32_MAX)
+				goto oom;
+			n = realloc(names, nc);
+			if (!n)
+				goto oom;
+			names = n;
+			ncap = nc;
+		}
+		memcpy(names + nlen, name, l);
+		recs[nrecs++] = (struct frame_rec){
+		    (uint32_t)slot->val, (uint32_t)sqlite3_column_int64(st, 2),
+		    (uint32_t)sqlite3_column_int64(st, 3), (uint32_t)nlen, (uint32_t)l};
+		nlen += l;
+	}
+	if (rc != SQLITE_DONE) {
+		ana_err("sql: %s", sqlite3_errmsg(s->db));
+		goto out;
+	}
+	qsort(recs, nrecs, sizeof(*recs), cmp_frame_rec);
+	for (i = 0; i < nrecs; i = j) {
+		size_t len = 0;
+		char *str, *p;
+
+		for (j = i; j < nrecs && recs[j].str == recs[i].str; j++)
+			len += recs[j].len + 1;
+		str = malloc(len);
+		if (!str)
+			goto oom;
+		for (p = str, j = i; j < nrecs && recs[j].str == recs[i].str; j++) {
+			if (p != str)
+				*p++ = ';';
+			memcpy(p, names + recs[j].off, recs[j].len);
+			p += recs[j].len;
+		}
+		*p = '\0';
+		s->strs[recs[i].str] = str;
+	}
+	/* wanted stacks without frames: "" as for one query */
+	for (i = 0; i < s->n; i++)
+		if (!s->strs[i] && !(s->strs[i] = strdup("")))
+			goto oom;
+	ret = 0;
+	goto out;
+oom:
+	ana_err("out of memory");
+out:
+	sqlite3_finalize(st);
+	free(recs);
+	free(names);
+	return ret;
 }
 
 const char *ana_stacks__get(struct ana_stacks *s, uint32_t stack_id, uint32_t pid)
@@ -89,7 +251,7 @@ const char *ana_stacks__get(struct ana_stacks *s, uint32_t stack_id, uint32_t pi
 	slot = ana_hm__upsert(&s->cache, stack_id, pid, &created);
 	if (!slot)
 		return NULL;
-	if (!created)
+	if (!created && s->strs[slot->val])
 		return s->strs[slot->val];
 	if (append(&buf, &len, &cap, "", 0))
 		return NULL;
@@ -115,18 +277,13 @@ const char *ana_stacks__get(struct ana_stacks *s, uint32_t stack_id, uint32_t pi
 		}
 	}
 	sqlite3_reset(s->sel);
-	if (s->n == s->cap) {
-		size_t nc = s->cap ? 2 * s->cap : 256;
-		char **n = realloc(s->strs, nc * sizeof(*n));
-
-		if (!n) {
-			free(buf);
-			return NULL;
-		}
-		s->strs = n;
-		s->cap = nc;
+	if (!created) {
+		s->strs[slot->val] = buf; /* wanted, not loaded */
+		return buf;
 	}
-	slot->val = s->n;
-	s->strs[s->n++] = buf;
+	if (add_str(s, slot, buf)) {
+		free(buf);
+		return NULL;
+	}
 	return buf;
 }

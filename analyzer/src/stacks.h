@@ -12,7 +12,7 @@ struct ana_stacks {
 	sqlite3 *db;
 	sqlite3_stmt *sel;
 	struct ana_hm cache; /* (stack_id, pid) -> index in strs */
-	char **strs;
+	char **strs;	     /* NULL: wanted, not named yet */
 	size_t n, cap;
 	int kernel_suffix, no_inline;
 };
@@ -22,6 +22,13 @@ void ana_stacks__release(struct ana_stacks *s);
 /* "root;...;leaf" of STACK_ID as seen by PID (0 for kernel stacks); "" when
  * unknown; NULL on ENOMEM.  Owned by S. */
 const char *ana_stacks__get(struct ana_stacks *s, uint32_t stack_id, uint32_t pid);
+
+/* Many stacks at once: say which with ana_stacks__want(), then
+ * ana_stacks__load() names them all in one scan of the frames table instead
+ * of one query per stack.  Both return 0 or -1 (ENOMEM or SQL error,
+ * printed). */
+int ana_stacks__want(struct ana_stacks *s, uint32_t stack_id, uint32_t pid);
+int ana_stacks__load(struct ana_stacks *s);
 
 /* Name of one frame: FUNC, else basename(MODULE)+0xOFFSET, else [unknown]. */
 void ana_frame_name(char *out, size_t size, const char *func, const char *module, int has_offset,
