@@ -15,7 +15,7 @@
 #include <sqlite3.h>
 
 /* Schema version stored in meta('schema_version'); docs/SCHEMA.md. */
-#define ANA_SCHEMA_VERSION 1
+#define ANA_SCHEMA_VERSION 2
 
 /* ---- tracepoint formats (tpformat.c) ---- */
 

@@ -43,7 +43,8 @@ static const char schema_sql[] =
     "CREATE TABLE frames(stack_id INTEGER NOT NULL, pid INTEGER NOT NULL, depth INTEGER NOT NULL,"
     " inline_depth INTEGER NOT NULL, kernel INTEGER, ip INTEGER, func TEXT, file TEXT,"
     " line INTEGER, inlined INTEGER, module TEXT, build_id TEXT, offset INTEGER,"
-    " func_offset INTEGER, reason TEXT);\n"
+    " func_offset INTEGER, reason TEXT, PRIMARY KEY(stack_id, pid, depth, inline_depth))"
+    " WITHOUT ROWID;\n"
     "CREATE TABLE proc_events(ts INTEGER, kind TEXT, pid INTEGER, tid INTEGER, ppid INTEGER,"
     " comm TEXT, filename TEXT, exit_status INTEGER, thread INTEGER);\n"
     "CREATE TABLE processes(pid INTEGER PRIMARY KEY, ppid INTEGER, comm TEXT, filename TEXT,"
@@ -62,7 +63,6 @@ static const char schema_sql[] =
     " LEFT JOIN processes p ON p.pid = e.pid;\n";
 
 static const char post_sql[] =
-    "CREATE INDEX frames_stack ON frames(stack_id, pid, depth, inline_depth);\n"
     "CREATE INDEX proc_events_pid ON proc_events(pid, ts);\n"
     "CREATE INDEX mappings_pid ON mappings(pid, ts);\n"
     /* processes: one row per tgid seen in lifecycle records */
@@ -1592,6 +1592,17 @@ static int stream_pair(struct importer *im, uint32_t ustack, uint32_t pid, uint6
 	return 0;
 }
 
+static int cmp_ref(const void *a, const void *b)
+{
+	const struct imp_frame_ref *x = a, *y = b;
+
+	if (x->stack_id != y->stack_id)
+		return x->stack_id < y->stack_id ? -1 : 1;
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->depth < y->depth ? -1 : x->depth > y->depth;
+}
+
 static int symbolize(struct importer *im)
 {
 	struct sym_resolver *res = NULL;
@@ -1729,6 +1740,8 @@ static int symbolize(struct importer *im)
 	}
 	if ((ret = resolve_modules(im, res)))
 		goto out;
+	/* in key order: the frames table is clustered on it */
+	qsort(im->refs, im->nrefs, sizeof(*im->refs), cmp_ref);
 	ret = write_frames(im, im->refs, im->nrefs);
 out:
 	sqlite3_finalize(sel_k);
@@ -2021,8 +2034,9 @@ int ana_import(const char *trace, const char *db_path, const struct ana_import_o
 			   "INSERT INTO mappings(ts, pid, start, end, pgoff, path, build_id,"
 			   " prot, flags, dev, inode) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
 			   &im.ins_mmap)) ||
-	    (ret = prepare(&im, "INSERT INTO frames VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-			   &im.ins_frame)))
+	    (ret =
+		 prepare(&im, "INSERT OR IGNORE INTO frames VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+			 &im.ins_frame)))
 		goto out;
 
 	for (;;) {
