@@ -200,6 +200,37 @@ struct imp_worker {
 	int stop;
 };
 
+/*
+ * The trace is read (chunk checksums, zstd) on a reader thread, one step
+ * ahead of the main thread, which owns the database: records are copied
+ * into blocks that pass through a ring of RQ_NBLOCKS.  A read error travels
+ * in the stream as a record of type RQ_ERROR whose body is the message, so
+ * errors keep their order with the records around them.
+ */
+#define RQ_NBLOCKS 4
+#define RQ_BYTES (1u << 20)
+#define RQ_RECS 16384
+#define RQ_ERROR 0xffff
+struct imp_rblock {
+	uint8_t *data;
+	size_t used, cap;
+	struct tape_record *recs;
+	size_t n;
+};
+
+struct imp_rq {
+	int on;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t filled, emptied;
+	struct tape_reader *r;
+	struct imp_rblock b[RQ_NBLOCKS];
+	size_t prod, cons; /* blocks published / taken back */
+	int done;	   /* the reader has published its last block */
+	int quit;	   /* the main thread gives up */
+	int oom;
+};
+
 struct imp_pmaps {
 	struct imp_map *m;
 	size_t n, cap;
@@ -271,6 +302,8 @@ struct importer {
 	size_t npmaps;
 	struct imp_frame_ref *refs; /* frames to write */
 	size_t nrefs, cap_refs;
+
+	struct imp_rq rq;
 };
 
 static int stream_pair(struct importer *im, uint32_t ustack, uint32_t pid, uint64_t ts);
@@ -1752,6 +1785,231 @@ out:
 	return ret;
 }
 
+/* ---- the reader thread ---- */
+
+/* Appends REC (or, for RQ_ERROR, the message MSG) to block B; -1 when it
+ * does not fit (B is then not empty) or on ENOMEM (B empty). */
+static int rq_put(struct imp_rblock *b, const struct tape_record *rec, const char *msg)
+{
+	size_t len = msg ? strlen(msg) + 1 : rec->size;
+	size_t need = b->used + ((len + 7) & ~(size_t)7);
+	struct tape_record *out;
+
+	if (b->n == RQ_RECS || need > b->cap) {
+		uint8_t *nd;
+
+		if (b->n)
+			return -1;
+		/* one record bigger than a block: the block grows to it */
+		nd = realloc(b->data, need);
+		if (!nd)
+			return -1;
+		b->data = nd;
+		b->cap = need;
+	}
+	out = &b->recs[b->n++];
+	*out = *rec;
+	memcpy(b->data + b->used, msg ? (const void *)msg : rec->body, len);
+	out->body = b->data + b->used;
+	out->size = (uint32_t)len;
+	b->used = need;
+	return 0;
+}
+
+static int rq_publish(struct imp_rq *q, int last)
+{
+	int quit;
+
+	pthread_mutex_lock(&q->lock);
+	q->prod++;
+	q->done = last;
+	pthread_cond_signal(&q->filled);
+	while (q->prod - q->cons == RQ_NBLOCKS && !q->quit)
+		pthread_cond_wait(&q->emptied, &q->lock);
+	quit = q->quit;
+	pthread_mutex_unlock(&q->lock);
+	return quit;
+}
+
+static void *rq_main(void *arg)
+{
+	struct imp_rq *q = arg;
+	struct tape_record rec;
+	int rc;
+
+	for (;;) {
+		struct imp_rblock *b = &q->b[q->prod % RQ_NBLOCKS];
+		const char *msg = NULL;
+
+		rc = tape_reader__next(q->r, &rec);
+		if (rc == 0)
+			break;
+		if (rc < 0) {
+			memset(&rec, 0, sizeof(rec));
+			rec.type = RQ_ERROR;
+			msg = tape_reader__errmsg(q->r);
+		}
+		if (rq_put(b, &rec, msg)) {
+			if (!b->n) {
+				q->oom = 1;
+				break;
+			}
+			if (rq_publish(q, 0))
+				return NULL;
+			b = &q->b[q->prod % RQ_NBLOCKS];
+			b->n = b->used = 0;
+			if (rq_put(b, &rec, msg)) {
+				q->oom = 1;
+				break;
+			}
+		}
+		if (rc < 0 && tape_reader__resync(q->r) != 1)
+			break;
+	}
+	rq_publish(q, 1);
+	return NULL;
+}
+
+/* Starts the reader thread; with no thread (one CPU, or it cannot start)
+ * the main thread reads. */
+static void rq_start(struct importer *im)
+{
+	struct imp_rq *q = &im->rq;
+	size_t i;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2 ||
+	    (getenv("BPFTAPE_IMPORT_READER") && !strcmp(getenv("BPFTAPE_IMPORT_READER"), "0")))
+		return;
+	for (i = 0; i < RQ_NBLOCKS; i++) {
+		q->b[i].data = malloc(RQ_BYTES);
+		q->b[i].cap = RQ_BYTES;
+		q->b[i].recs = malloc(RQ_RECS * sizeof(*q->b[i].recs));
+		if (!q->b[i].data || !q->b[i].recs)
+			return;
+	}
+	q->r = im->r;
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_cond_init(&q->filled, NULL);
+	pthread_cond_init(&q->emptied, NULL);
+	if (pthread_create(&q->thread, NULL, rq_main, q)) {
+		pthread_mutex_destroy(&q->lock);
+		pthread_cond_destroy(&q->filled);
+		pthread_cond_destroy(&q->emptied);
+		return;
+	}
+	q->on = 1;
+}
+
+/* The next published block, or NULL after the last one. */
+static struct imp_rblock *rq_take(struct imp_rq *q)
+{
+	struct imp_rblock *b = NULL;
+
+	pthread_mutex_lock(&q->lock);
+	while (q->cons == q->prod && !q->done)
+		pthread_cond_wait(&q->filled, &q->lock);
+	if (q->cons != q->prod)
+		b = &q->b[q->cons % RQ_NBLOCKS];
+	pthread_mutex_unlock(&q->lock);
+	return b;
+}
+
+static void rq_give_back(struct imp_rq *q)
+{
+	pthread_mutex_lock(&q->lock);
+	q->cons++;
+	pthread_cond_signal(&q->emptied);
+	pthread_mutex_unlock(&q->lock);
+}
+
+static void rq_stop(struct imp_rq *q)
+{
+	size_t i;
+
+	if (q->on) {
+		pthread_mutex_lock(&q->lock);
+		q->quit = 1;
+		pthread_cond_signal(&q->emptied);
+		pthread_mutex_unlock(&q->lock);
+		pthread_join(q->thread, NULL);
+		pthread_mutex_destroy(&q->lock);
+		pthread_cond_destroy(&q->filled);
+		pthread_cond_destroy(&q->emptied);
+		q->on = 0;
+	}
+	for (i = 0; i < RQ_NBLOCKS; i++) {
+		free(q->b[i].data);
+		free(q->b[i].recs);
+		q->b[i].data = NULL;
+		q->b[i].recs = NULL;
+	}
+}
+
+/* One record from the trace (or a read error), handled as the load wants:
+ * 0 to go on, 1 to stop reading, negative to fail. */
+static int load_record(struct importer *im, const struct tape_record *rec)
+{
+	int ret;
+
+	if (rec->type == RQ_ERROR) {
+		if (!im->first_error[0])
+			snprintf(im->first_error, sizeof(im->first_error), "%s",
+				 (const char *)rec->body);
+		return 0;
+	}
+	ret = on_record(im, rec);
+	if (ret == -EBADMSG) {
+		im->bad_records++;
+		if (!im->first_error[0])
+			snprintf(im->first_error, sizeof(im->first_error),
+				 "chunk %u at offset 0x%" PRIx64 ": bad %s record", rec->chunk,
+				 rec->chunk_offset, tape_record_type__name(rec->type));
+		return 0;
+	}
+	return ret;
+}
+
+/* Every record of the trace through load_record(). */
+static int load_all(struct importer *im)
+{
+	struct tape_record rec;
+	int rc, ret;
+
+	rq_start(im);
+	if (im->rq.on) {
+		struct imp_rblock *b;
+
+		while ((b = rq_take(&im->rq))) {
+			size_t i;
+
+			for (i = 0; i < b->n; i++)
+				if ((ret = load_record(im, &b->recs[i])))
+					return ret;
+			rq_give_back(&im->rq);
+		}
+		if (im->rq.oom) {
+			snprintf(im->err, im->err_size, "out of memory reading the trace");
+			return -ENOMEM;
+		}
+		return 0;
+	}
+	for (;;) {
+		rc = tape_reader__next(im->r, &rec);
+		if (rc == 0)
+			return 0;
+		if (rc < 0) {
+			if (!im->first_error[0])
+				snprintf(im->first_error, sizeof(im->first_error), "%s",
+					 tape_reader__errmsg(im->r));
+			if (tape_reader__resync(im->r) != 1)
+				return 0;
+			continue;
+		}
+		if ((ret = load_record(im, &rec)))
+			return ret;
+	}
+}
+
 /* ---- driver ---- */
 
 /* BPFTAPE_IMPORT_TIMING=1 prints the time of each import phase. */
@@ -1893,6 +2151,7 @@ static void importer_release(struct importer *im)
 {
 	size_t i, j;
 
+	rq_stop(&im->rq);
 	stream_stop(im); /* frees the queues; their results go to the slots */
 	for (i = 0; i < im->nustacks; i++)
 		free(im->ustacks[i].ips);
@@ -1956,11 +2215,10 @@ int ana_import(const char *trace, const char *db_path, const struct ana_import_o
 	static const struct ana_import_opts no_opts;
 	struct ana_import_stats dummy;
 	struct importer im;
-	struct tape_record rec;
 	struct ana_trace_id id;
 	struct timespec t0, t1;
 	char tmp[4096], buf[64];
-	int ret, rc;
+	int ret;
 
 	memset(&im, 0, sizeof(im));
 	if (!st)
@@ -2039,31 +2297,9 @@ int ana_import(const char *trace, const char *db_path, const struct ana_import_o
 			 &im.ins_frame)))
 		goto out;
 
-	for (;;) {
-		rc = tape_reader__next(im.r, &rec);
-		if (rc == 0)
-			break;
-		if (rc < 0) {
-			if (!im.first_error[0])
-				snprintf(im.first_error, sizeof(im.first_error), "%s",
-					 tape_reader__errmsg(im.r));
-			if (tape_reader__resync(im.r) != 1)
-				break;
-			continue;
-		}
-		ret = on_record(&im, &rec);
-		if (ret == -EBADMSG) {
-			im.bad_records++;
-			if (!im.first_error[0])
-				snprintf(im.first_error, sizeof(im.first_error),
-					 "chunk %u at offset 0x%" PRIx64 ": bad %s record",
-					 rec.chunk, rec.chunk_offset,
-					 tape_record_type__name(rec.type));
-			ret = 0;
-		} else if (ret) {
-			goto out;
-		}
-	}
+	if ((ret = load_all(&im)))
+		goto out;
+	rq_stop(&im.rq);
 	if ((ret = flush_events(&im)))
 		goto out;
 	phase("load", &t0);
