@@ -1058,8 +1058,8 @@ static int attr_kept(uint16_t at)
 	}
 }
 
-/* The step that steps over a value of FORM without keeping it, or
- * P_GENERIC; fixed sizes are P_SKIP with *SIZE set. */
+/* The step that steps over a value of FORM without keeping it (*N set
+ * for fixed sizes and blocks), or P_GENERIC. */
 static int plan_skip(uint16_t form, int fixed, unsigned *n)
 {
 	*n = 0;
@@ -3554,7 +3554,6 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *f
 	struct dw_cu *cu = find_cu(d, addr);
 	const struct dw_row *row = NULL;
 	uint32_t chain[MAX_DIE_DEPTH + 2];
-	uint64_t chain_lo[MAX_DIE_DEPTH + 2];
 	int nchain = 0, n = 0, ret;
 	size_t lo;
 
@@ -3611,13 +3610,8 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *f
 		     sc = cu->scopes[sc].parent)
 			inner[k++] = (uint32_t)sc;
 		/* chain[] runs outermost first. */
-		for (int i = 0; i < k; i++) {
-			uint64_t rlo = 0;
-
+		for (int i = 0; i < k; i++)
 			chain[i] = inner[k - 1 - i];
-			scope_has(cu, &cu->scopes[chain[i]], addr, &rlo);
-			chain_lo[i] = rlo;
-		}
 		nchain = k;
 	}
 	if (!nchain) {
@@ -3635,7 +3629,12 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *f
 		if (!s->resolved)
 			resolve_scope(d, cu, s);
 		f->func = s->name;
-		f->lo = chain_lo[i];
+		/* Only the last frame's low pc is of use (the function's
+		 * start when no symbol covers it): the ranges of the inner
+		 * scopes are not read. */
+		f->lo = 0;
+		if (!s->inlined || i == 0 || n + 1 == max)
+			scope_has(cu, s, addr, &f->lo);
 		if (n == 0) {
 			f->file = row ? cu_file(cu, row->file) : NULL;
 			f->line = row ? row->line : 0;

@@ -89,7 +89,7 @@ struct sym_dw_frame {
 	const char *func;
 	const char *file;
 	uint32_t line, column;
-	uint64_t lo; /* low pc of this frame's function or inlined instance */
+	uint64_t lo; /* last frame: low pc of its range at the address; else 0 */
 };
 
 /* Opens the DWARF of E (which must outlive it).  Returns 0, -ENOENT when E
