@@ -79,6 +79,7 @@ struct dw_scope {
 	/* Outermost functions: 1 children not walked yet, 3 walked with the
 	 * unit, 2 walked and flattened into SUB. */
 	uint8_t lazy;
+	uint32_t sub_hint; /* position in SUB found last */
 };
 
 struct dw_range {
@@ -3591,17 +3592,10 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *f
 		}
 		if (top < cu->nscopes && cu->scopes[top].sub) {
 			/* The innermost scope inside the expanded function. */
-			const struct dw_scope *ts = &cu->scopes[top];
-			size_t lo2 = 0, hi2 = ts->nsub;
+			struct dw_scope *ts = &cu->scopes[top];
+			size_t lo2 = GALLOP_UPPER(ts->sub, ts->nsub, lo, addr, ts->sub_hint);
 
-			while (lo2 < hi2) {
-				size_t mid = lo2 + (hi2 - lo2) / 2;
-
-				if (ts->sub[mid].lo <= addr)
-					lo2 = mid + 1;
-				else
-					hi2 = mid;
-			}
+			ts->sub_hint = lo2 ? (uint32_t)(lo2 - 1) : 0;
 			if (lo2 > 0 && addr < ts->sub[lo2 - 1].hi)
 				first_sc = (int32_t)ts->sub[lo2 - 1].scope;
 		}
