@@ -14,6 +14,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,10 +52,21 @@ struct symbolize_ctx {
 	struct sym_resolver *res;
 	const char *exe;
 	uint64_t *addrs;
-	struct sym_result *out;
-	struct sym_batch batch;
-	struct fmt fmt; /* output */
 	size_t n;
+	/* Results of two batches: one being formatted (by a helper
+	 * thread) while the next is looked up. */
+	struct sym_result *out[2];
+	struct sym_batch batch[2];
+	int cur;
+	struct fmt fmt; /* output, used by one thread at a time */
+	pthread_t tid;
+	int formatting; /* the helper thread runs: join it before any output */
+	struct format_job {
+		struct fmt *f;
+		const struct sym_result *out;
+		size_t n;
+		int show_reason;
+	} job;
 	int failed;
 	int show_reason;
 };
@@ -411,26 +423,69 @@ static void format_results(struct fmt *f, const struct sym_result *out, size_t f
 	}
 }
 
-static int flush_batch(struct symbolize_ctx *c)
+static void *format_thread(void *arg)
 {
+	struct format_job *j = arg;
+
+	format_results(j->f, j->out, 0, j->n, j->show_reason);
+	return NULL;
+}
+
+/* Waits for the batch being formatted, if any. */
+static void format_wait(struct symbolize_ctx *c)
+{
+	if (c->formatting) {
+		pthread_join(c->tid, NULL);
+		c->formatting = 0;
+	}
+}
+
+/* Batches from this size on are formatted on a helper thread. */
+#define ASYNC_MIN 1024
+
+/*
+ * Looks up the pending addresses and writes their lines.  A full batch
+ * (more input is waiting) is formatted by a helper thread while the next
+ * one is looked up; it only reads its results and the resolver's strings,
+ * which stay put, and writes the output in order (each batch's lines
+ * start after the previous batch's are done).  With WAIT, everything is
+ * written and flushed before returning: a coprocess sees its answer.
+ */
+static int flush_batch(struct symbolize_ctx *c, int wait)
+{
+	struct sym_result *out = c->out[c->cur];
 	int err;
 
-	if (!c->n)
-		return 0;
-	err =
-	    sym_resolver__lookup_batch(c->res, c->exe, NULL, 0, c->addrs, c->n, c->out, &c->batch);
-	if (err) {
-		fprintf(stderr, "bpftape symbolize: lookup failed: %s\n", strerror(-err));
-		return err;
-	}
-	/* The binary itself is unusable: say why once, fail at the end. */
-	for (size_t i = 0; i < c->n && !c->failed; i++)
-		if (c->out[i].reason == SYM_NO_FILE || c->out[i].reason == SYM_BAD_ELF) {
-			fprintf(stderr, "bpftape symbolize: %s\n", sym_resolver__errmsg(c->res));
-			c->failed = 1;
+	if (c->n) {
+		err = sym_resolver__lookup_batch(c->res, c->exe, NULL, 0, c->addrs, c->n, out,
+						 &c->batch[c->cur]);
+		if (err) {
+			format_wait(c);
+			fprintf(stderr, "bpftape symbolize: lookup failed: %s\n", strerror(-err));
+			return err;
 		}
-	format_results(&c->fmt, c->out, 0, c->n, c->show_reason);
-	c->n = 0;
+		/* The binary itself is unusable: say why once, fail at the end. */
+		for (size_t i = 0; i < c->n && !c->failed; i++)
+			if (out[i].reason == SYM_NO_FILE || out[i].reason == SYM_BAD_ELF) {
+				fprintf(stderr, "bpftape symbolize: %s\n",
+					sym_resolver__errmsg(c->res));
+				c->failed = 1;
+			}
+	}
+	format_wait(c);
+	if (c->n) {
+		c->job = (struct format_job){&c->fmt, out, c->n, c->show_reason};
+		if (!wait && c->n >= ASYNC_MIN && !c->fmt.err &&
+		    !pthread_create(&c->tid, NULL, format_thread, &c->job)) {
+			c->formatting = 1;
+			c->cur ^= 1;
+		} else {
+			format_thread(&c->job);
+		}
+		c->n = 0;
+	}
+	if (c->formatting)
+		return 0;
 	if (c->fmt.err == -ENOMEM) {
 		fprintf(stderr, "bpftape symbolize: out of memory\n");
 		return -ENOMEM;
@@ -444,7 +499,7 @@ static int add_addr(struct symbolize_ctx *c, uint64_t addr)
 {
 	c->addrs[c->n++] = addr;
 	if (c->n == SYMBOLIZE_BATCH)
-		return flush_batch(c);
+		return flush_batch(c, 0);
 	return 0;
 }
 
@@ -464,7 +519,7 @@ static int stdin_line(struct symbolize_ctx *c, const char *s, size_t len, int ov
 	if (overlong || (len && parse_addr(s, len, &addr))) {
 		fprintf(stderr, "bpftape symbolize: stdin line %zu: invalid address '%.*s'\n",
 			lineno, (int)(len > 64 ? 64 : len), s);
-		flush_batch(c);
+		flush_batch(c, 1);
 		return 1;
 	}
 	if (len && add_addr(c, addr))
@@ -487,7 +542,7 @@ static int read_stdin(struct symbolize_ctx *c)
 		size_t i = 0;
 
 		if (c->n && !stdin_ready()) {
-			err = flush_batch(c);
+			err = flush_batch(c, 1);
 			if (err)
 				return 1;
 		}
@@ -529,7 +584,7 @@ static int read_stdin(struct symbolize_ctx *c)
 	/* A last line without a newline. */
 	if ((llen || overlong) && stdin_line(c, line, llen, overlong, ++lineno))
 		return 1;
-	return flush_batch(c) ? 1 : 0;
+	return flush_batch(c, 1) ? 1 : 0;
 }
 
 int cmd_symbolize(int argc, char **argv)
@@ -608,8 +663,9 @@ int cmd_symbolize(int argc, char **argv)
 		opts.debug_dirs = dirs;
 	err = sym_resolver__new(&c.res, &opts);
 	c.addrs = malloc(SYMBOLIZE_BATCH * sizeof(*c.addrs));
-	c.out = malloc(SYMBOLIZE_BATCH * sizeof(*c.out));
-	if (err || !c.addrs || !c.out) {
+	c.out[0] = malloc(SYMBOLIZE_BATCH * sizeof(*c.out[0]));
+	c.out[1] = malloc(SYMBOLIZE_BATCH * sizeof(*c.out[1]));
+	if (err || !c.addrs || !c.out[0] || !c.out[1]) {
 		fprintf(stderr, "bpftape symbolize: cannot create resolver: %s\n",
 			strerror(err ? -err : ENOMEM));
 		rc = 1;
@@ -623,7 +679,7 @@ int cmd_symbolize(int argc, char **argv)
 			if (add_addr(&c, addr))
 				rc = 1;
 		}
-		if (!rc && flush_batch(&c))
+		if (!rc && flush_batch(&c, 1))
 			rc = 1;
 	} else {
 		rc = read_stdin(&c);
@@ -632,10 +688,13 @@ int cmd_symbolize(int argc, char **argv)
 		rc = 1;
 out:
 	sym_resolver__free(c.res);
-	sym_batch_release(&c.batch);
+	format_wait(&c);
+	sym_batch_release(&c.batch[0]);
+	sym_batch_release(&c.batch[1]);
 	fmt_release(&c.fmt);
 	free(c.addrs);
-	free(c.out);
+	free(c.out[0]);
+	free(c.out[1]);
 	free(dirs);
 	return rc;
 }
