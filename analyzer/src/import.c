@@ -151,9 +151,10 @@ struct imp_module {
 	char *path;
 	uint8_t build_id[TAPE_BUILD_ID_MAX];
 	uint32_t build_id_size;
-	int special;	   /* [vdso], [anon]...: not a file */
-	uint64_t *offsets; /* file offsets to symbolize */
-	size_t *slot_idx;  /* their result slots */
+	char build_id_hex[2 * TAPE_BUILD_ID_MAX + 1]; /* "" until needed */
+	int special;				      /* [vdso], [anon]...: not a file */
+	uint64_t *offsets;			      /* file offsets to symbolize */
+	size_t *slot_idx;			      /* their result slots */
 	size_t n, cap;
 };
 
@@ -1134,14 +1135,13 @@ static const struct imp_map *find_map(const struct imp_map *maps, size_t n, uint
 static int write_frames(struct importer *im, const struct imp_frame_ref *refs, size_t n)
 {
 	sqlite3_stmt *st = im->ins_frame;
-	char bid[2 * TAPE_BUILD_ID_MAX + 1];
 	size_t i;
 	uint32_t k;
 
 	for (i = 0; i < n; i++) {
 		const struct imp_frame_ref *f = &refs[i];
 		const struct imp_slot *s = &im->slots[f->slot];
-		const struct imp_module *m = s->module >= 0 ? &im->modules[s->module] : NULL;
+		struct imp_module *m = s->module >= 0 ? &im->modules[s->module] : NULL;
 		uint32_t nf = s->res.nframes ? s->res.nframes : 1;
 
 		for (k = 0; k < nf; k++) {
@@ -1176,8 +1176,9 @@ static int write_frames(struct importer *im, const struct imp_frame_ref *refs, s
 			else
 				sqlite3_bind_null(st, 11);
 			if (m && m->build_id_size) {
-				hex(bid, m->build_id, m->build_id_size);
-				sqlite3_bind_text(st, 12, bid, -1, SQLITE_TRANSIENT);
+				if (!m->build_id_hex[0])
+					hex(m->build_id_hex, m->build_id, m->build_id_size);
+				sqlite3_bind_text(st, 12, m->build_id_hex, -1, SQLITE_STATIC);
 			} else {
 				sqlite3_bind_null(st, 12);
 			}
