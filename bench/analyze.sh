@@ -116,6 +116,13 @@ cc -O2 -o "$work/analyze_mktrace" "$here/analyze_mktrace.c" -I"$src/format/inclu
 read -r t_imp m_imp < <(measure "$bin/bpftape" import -q -o "$work/synth.db" "$work/synth.tape")
 read -r t_sfold m_sfold < <(measure "$bin/bpftape" folded --db "$work/synth.db" "$work/synth.tape")
 
+# the two recordings rarely hold the same number of samples: the ratio of
+# the times per sample is the fair one
+per_sample() {
+	awk -v a="$1" -v b="$2" -v na="$perf_samples" -v nb="$bt_samples" 'BEGIN {
+		if (a == "n/a" || b == 0 || na == 0 || nb == 0) print "n/a";
+		else printf "%.1fx (%.2f us vs %.2f us)", (a / na) / (b / nb), 1e6 * a / na, 1e6 * b / nb }'
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == 0) print "n/a"; else printf "%.1fx", a / b }'; }
 cat <<EOF
 bench/analyze.sh  $(date -u +%Y-%m-%dT%H:%M:%SZ)  $(uname -r)  $(nproc) CPUs
@@ -129,8 +136,8 @@ perf report --stdio -g folded               $(printf '%9s %12s' "$t_report" "$m_
 bpftape folded (import included)            $(printf '%9s %12s' "$t_fold" "$m_fold")
 bpftape folded (database reused)            $(printf '%9s %12s' "$t_fold2" "$m_fold2")
 
-bpftape folded vs perf script | stackcollapse: $(ratio "$t_sc" "$t_fold") faster
-bpftape folded vs perf report -g folded:       $(ratio "$t_report" "$t_fold") faster
+bpftape folded vs perf script | stackcollapse: $(ratio "$t_sc" "$t_fold") faster, $(per_sample "$t_sc" "$t_fold") per sample
+bpftape folded vs perf report -g folded:       $(ratio "$t_report" "$t_fold") faster, $(per_sample "$t_report" "$t_fold") per sample
 bpftape folded lines: $lines_bt
 
 import of $NSYNTH synthetic samples: ${t_imp} s ($(awk -v n="$NSYNTH" -v t="$t_imp" 'BEGIN { printf "%.0f", n / t }') events/s), peak RSS ${m_imp} KiB
