@@ -141,6 +141,10 @@ int ana_parse_duration_ns(const char *s, int64_t *ns);
 /* Prints "bpftape CMD: MSG" style errors in git's style to stderr. */
 void ana_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Makes room for one more element in *ARR (N used of *CAP, ELEM bytes
+ * each), doubling from FIRST.  0, or -1 on ENOMEM (*ARR unchanged). */
+int ana_grow(void **arr, size_t *cap, size_t n, size_t elem, size_t first);
+
 /* Escapes S for JSON into OUT. */
 void ana_json_str(FILE *out, const char *s);
 

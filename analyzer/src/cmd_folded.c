@@ -109,15 +109,8 @@ int ana_folded_collect(sqlite3 *db, const struct ana_filter *f, int kernel_suffi
 		if (!s)
 			goto oom;
 		if (created) {
-			if (ng == capg) {
-				size_t nc = capg ? 2 * capg : 1024;
-				struct group *n = realloc(g, nc * sizeof(*n));
-
-				if (!n)
-					goto oom;
-				g = n;
-				capg = nc;
-			}
+			if (ana_grow((void **)&g, &capg, ng, sizeof(*g), 1024))
+				goto oom;
 			g[ng] = (struct group){tid, pid, ks, us, 0};
 			s->val = ng++;
 		}

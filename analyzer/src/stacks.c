@@ -176,15 +176,8 @@ int ana_stacks__load(struct ana_stacks *s)
 		if (kernel && s->kernel_suffix)
 			strcat(name, "_[k]");
 		l = strlen(name);
-		if (nrecs == caprecs) {
-			size_t nc = caprecs ? 2 * caprecs : 4096;
-			struct frame_rec *n = realloc(recs, nc * sizeof(*n));
-
-			if (!n)
-				goto oom;
-			recs = n;
-			caprecs = nc;
-		}
+		if (ana_grow((void **)&recs, &caprecs, nrecs, sizeof(*recs), 4096))
+			goto oom;
 		if (nlen + l > ncap) {
 			size_t nc = (nlen + l) * 2 + 65536;
 			char *n;

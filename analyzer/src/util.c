@@ -77,6 +77,24 @@ void ana_filter_init(struct ana_filter *f)
 	f->until_ns = -1;
 }
 
+int ana_grow(void **arr, size_t *cap, size_t n, size_t elem, size_t first)
+{
+	size_t nc;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	nc = *cap ? 2 * *cap : first;
+	if (nc <= n || nc > SIZE_MAX / elem)
+		return -1;
+	p = realloc(*arr, nc * elem);
+	if (!p)
+		return -1;
+	*arr = p;
+	*cap = nc;
+	return 0;
+}
+
 int ana_filter_option(struct ana_filter *f, int opt, const char *arg)
 {
 	char *end;
