@@ -1775,7 +1775,8 @@ static int symbolize(struct importer *im)
 	if ((ret = resolve_modules(im, res)))
 		goto out;
 	/* in key order: the frames table is clustered on it */
-	qsort(im->refs, im->nrefs, sizeof(*im->refs), cmp_ref);
+	if (im->nrefs > 1)
+		qsort(im->refs, im->nrefs, sizeof(*im->refs), cmp_ref);
 	ret = write_frames(im, im->refs, im->nrefs);
 out:
 	sqlite3_finalize(sel_k);

@@ -200,7 +200,8 @@ int ana_stacks__load(struct ana_stacks *s)
 		ana_err("sql: %s", sqlite3_errmsg(s->db));
 		goto out;
 	}
-	qsort(recs, nrecs, sizeof(*recs), cmp_frame_rec);
+	if (nrecs > 1)
+		qsort(recs, nrecs, sizeof(*recs), cmp_frame_rec);
 	for (i = 0; i < nrecs; i = j) {
 		size_t len = 0;
 		char *str, *p;
