@@ -2035,54 +2035,74 @@ static int walk_dies(struct sym_dwarf *d, struct dw_cu *cu, struct unit *up,
 
 static int lines_start(struct sym_dwarf *d, struct dw_cu *cu);
 
+/*
+ * Sets up U for the unit whose header is at HDR in .debug_info and leaves
+ * R at its first DIE.  Returns 0, -EINVAL when the unit's length is bad
+ * (nothing after it can be found), or -1 for a header we cannot use
+ * (*NEXT is then still the next unit).
+ */
+static int unit_open(struct sym_dwarf *d, uint64_t hdr, struct unit *u, struct rd *r,
+		     uint64_t *abbrev_off, uint8_t *type, uint64_t *next)
+{
+	uint64_t len;
+
+	u->d = d;
+	u->be = d->e->ehdr.e_ident[EI_DATA] == ELFDATA2MSB;
+	u->info = raw_section(d, RAW_INFO);
+	u->addr = raw_section(d, RAW_ADDR);
+	u->ranges = raw_section(d, RAW_RANGES);
+	u->rnglists = raw_section(d, RAW_RNGLISTS);
+	u->str = raw_section(d, RAW_STR);
+	u->line_str = raw_section(d, RAW_LINE_STR);
+	u->str_offsets = raw_section(d, RAW_STR_OFFSETS);
+	if (!u->info.p || hdr >= u->info.size)
+		return -EINVAL;
+	*r = (struct rd){u->info.p + hdr, u->info.p + u->info.size, 0, u->be};
+	len = rd_u(r, 4);
+	u->offsz = 4;
+	if (len == 0xffffffffu) {
+		len = rd_u(r, 8);
+		u->offsz = 8;
+	}
+	if (r->bad || len > (uint64_t)(r->end - r->p) || len < 2)
+		return -EINVAL;
+	u->start = hdr;
+	r->end = r->p + len;
+	u->end = (uint64_t)(r->end - u->info.p);
+	*next = u->end;
+	*type = DW_UT_compile;
+	u->version = (uint8_t)rd_u(r, 2);
+	if (u->version >= 5) {
+		*type = (uint8_t)rd_u(r, 1);
+		u->addrsz = (uint8_t)rd_u(r, 1);
+		*abbrev_off = rd_u(r, u->offsz);
+		if (*type == DW_UT_skeleton || *type == DW_UT_split_compile)
+			rd_skip(r, 8);
+		else if (*type == DW_UT_type || *type == DW_UT_split_type)
+			rd_skip(r, 8 + u->offsz);
+	} else {
+		*abbrev_off = rd_u(r, u->offsz);
+		u->addrsz = (uint8_t)rd_u(r, 1);
+	}
+	if (r->bad || (u->addrsz != 4 && u->addrsz != 8) || u->version < 2 || u->version > 5)
+		return -1;
+	return 0;
+}
+
 static int walk_unit(struct sym_dwarf *d, struct dw_cu *cu, int *lret)
 {
 	struct abbrev_table abt = {0};
 	struct unit u = {.d = d, .cu = cu};
-	struct raw_sec abbrev;
+	struct raw_sec abbrev = raw_section(d, RAW_ABBREV);
 	struct rd r;
-	uint64_t len, abbrev_off;
+	uint64_t len, abbrev_off, next;
+	uint8_t type;
 	int ret = 0;
 
-	u.be = d->e->ehdr.e_ident[EI_DATA] == ELFDATA2MSB;
-	u.info = raw_section(d, RAW_INFO);
-	abbrev = raw_section(d, RAW_ABBREV);
-	u.addr = raw_section(d, RAW_ADDR);
-	u.ranges = raw_section(d, RAW_RANGES);
-	u.rnglists = raw_section(d, RAW_RNGLISTS);
-	u.str = raw_section(d, RAW_STR);
-	u.line_str = raw_section(d, RAW_LINE_STR);
-	u.str_offsets = raw_section(d, RAW_STR_OFFSETS);
-	if (!u.info.p || cu->hdr_off >= u.info.size)
+	if (unit_open(d, cu->hdr_off, &u, &r, &abbrev_off, &type, &next))
 		return -EINVAL;
-	r = (struct rd){u.info.p + cu->hdr_off, u.info.p + u.info.size, 0, u.be};
-	len = rd_u(&r, 4);
-	u.offsz = 4;
-	if (len == 0xffffffffu) {
-		len = rd_u(&r, 8);
-		u.offsz = 8;
-	}
-	if (r.bad || len > (uint64_t)(r.end - r.p))
-		return -EINVAL;
-	u.start = cu->hdr_off;
-	r.end = r.p + len;
-	u.end = (uint64_t)(r.end - u.info.p);
-	u.version = (uint8_t)rd_u(&r, 2);
-	if (u.version >= 5) {
-		uint8_t type = (uint8_t)rd_u(&r, 1);
-
-		u.addrsz = (uint8_t)rd_u(&r, 1);
-		abbrev_off = rd_u(&r, u.offsz);
-		if (type == DW_UT_skeleton || type == DW_UT_split_compile)
-			rd_skip(&r, 8);
-		else if (type == DW_UT_type || type == DW_UT_split_type)
-			rd_skip(&r, 8 + u.offsz);
-	} else {
-		abbrev_off = rd_u(&r, u.offsz);
-		u.addrsz = (uint8_t)rd_u(&r, 1);
-	}
-	if (r.bad || (u.addrsz != 4 && u.addrsz != 8) || u.version < 2 || u.version > 5)
-		return -EINVAL;
+	u.cu = cu;
+	len = u.end - u.start;
 	ret = parse_abbrevs(&abt, abbrev, abbrev_off, u.offsz, u.addrsz, u.version);
 	if (ret)
 		goto out;
@@ -3566,7 +3586,7 @@ static int index_cus_raw(struct sym_dwarf *d)
 	struct raw_sec info, abbrev;
 	size_t cap_cus = 0;
 	uint64_t off = 0;
-	int ret = 0, be = d->e->ehdr.e_ident[EI_DATA] == ELFDATA2MSB;
+	int ret = 0;
 
 	raw_sections_load(d);
 	info = raw_section(d, RAW_INFO);
@@ -3574,18 +3594,13 @@ static int index_cus_raw(struct sym_dwarf *d)
 	while (info.p && off < info.size) {
 		struct unit u = {.d = d};
 		struct die_vals v = {0};
-		struct rd r = {info.p + off, info.p + info.size, 0, be};
-		uint64_t len, abbrev_off, hdr = off, lo = 0;
-		uint8_t type = DW_UT_compile;
+		struct rd r;
+		uint64_t abbrev_off, hdr = off, lo = 0;
+		uint8_t type;
 		struct dw_cu *cu;
+		int rc_open = unit_open(d, hdr, &u, &r, &abbrev_off, &type, &off);
 
-		len = rd_u(&r, 4);
-		u.offsz = 4;
-		if (len == 0xffffffffu) {
-			len = rd_u(&r, 8);
-			u.offsz = 8;
-		}
-		if (r.bad || len > (uint64_t)(r.end - r.p) || len < 2) {
+		if (rc_open == -EINVAL) {
 			snprintf(d->errmsg, sizeof(d->errmsg),
 				 "'%s': malformed DWARF: unit at .debug_info+0x%" PRIx64
 				 ": bad length",
@@ -3593,35 +3608,9 @@ static int index_cus_raw(struct sym_dwarf *d)
 			ret = d->ncus ? 0 : -EINVAL; /* keep the units read so far */
 			break;
 		}
-		off = (uint64_t)(r.p - info.p) + len;
-		r.end = r.p + len;
-		u.version = (uint8_t)rd_u(&r, 2);
-		if (u.version >= 5) {
-			type = (uint8_t)rd_u(&r, 1);
-			u.addrsz = (uint8_t)rd_u(&r, 1);
-			abbrev_off = rd_u(&r, u.offsz);
-			if (type == DW_UT_skeleton || type == DW_UT_split_compile)
-				rd_skip(&r, 8);
-			else if (type == DW_UT_type || type == DW_UT_split_type)
-				rd_skip(&r, 8 + u.offsz);
-		} else {
-			abbrev_off = rd_u(&r, u.offsz);
-			u.addrsz = (uint8_t)rd_u(&r, 1);
-		}
-		if (r.bad || (u.addrsz != 4 && u.addrsz != 8) || u.version < 2 || u.version > 5 ||
-		    type == DW_UT_type || type == DW_UT_split_type || type == DW_UT_skeleton ||
-		    type == DW_UT_split_compile)
+		if (rc_open || type == DW_UT_type || type == DW_UT_split_type ||
+		    type == DW_UT_skeleton || type == DW_UT_split_compile)
 			continue;
-		u.be = (uint8_t)be;
-		u.info = info;
-		u.addr = raw_section(d, RAW_ADDR);
-		u.ranges = raw_section(d, RAW_RANGES);
-		u.rnglists = raw_section(d, RAW_RNGLISTS);
-		u.str = raw_section(d, RAW_STR);
-		u.line_str = raw_section(d, RAW_LINE_STR);
-		u.str_offsets = raw_section(d, RAW_STR_OFFSETS);
-		u.start = hdr;
-		u.end = off;
 		{
 			uint64_t die_off = (uint64_t)(r.p - info.p);
 
