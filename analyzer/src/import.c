@@ -2024,15 +2024,15 @@ static int load_all(struct importer *im)
 		if (rc == 0)
 			return 0;
 		if (rc < 0) {
-			if (!im->first_error[0])
-				snprintf(im->first_error, sizeof(im->first_error), "%s",
-					 tape_reader__errmsg(im->r));
-			if (tape_reader__resync(im->r) != 1)
-				return 0;
-			continue;
+			/* as the reader thread passes it on */
+			memset(&rec, 0, sizeof(rec));
+			rec.type = RQ_ERROR;
+			rec.body = tape_reader__errmsg(im->r);
 		}
 		if ((ret = load_record(im, &rec)))
 			return ret;
+		if (rc < 0 && tape_reader__resync(im->r) != 1)
+			return 0;
 	}
 }
 

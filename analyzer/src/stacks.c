@@ -11,6 +11,26 @@
 #include "analyzer_int.h"
 #include "stacks.h"
 
+/* The columns both readers of frames select, in this order. */
+#define FRAME_COLS "stack_id, pid, depth, inline_depth, func, module, offset, inlined, kernel"
+
+/* NAME (SIZE bytes) gets the name of the frame row ST is on, as the folded
+ * format shows it; returns its length, 0 when the row is left out. */
+static size_t row_name(const struct ana_stacks *s, sqlite3_stmt *st, char *name, size_t size)
+{
+	int kernel = sqlite3_column_int(st, 8);
+
+	if (s->no_inline && sqlite3_column_int(st, 7))
+		return 0;
+	ana_frame_name(name, size - 8, (const char *)sqlite3_column_text(st, 4),
+		       (const char *)sqlite3_column_text(st, 5),
+		       sqlite3_column_type(st, 6) != SQLITE_NULL,
+		       (long long)sqlite3_column_int64(st, 6), kernel);
+	if (kernel && s->kernel_suffix)
+		strcat(name, "_[k]");
+	return strlen(name);
+}
+
 int ana_stacks__init(struct ana_stacks *s, sqlite3 *db, int kernel_suffix, int no_inline)
 {
 	memset(s, 0, sizeof(*s));
@@ -19,7 +39,7 @@ int ana_stacks__init(struct ana_stacks *s, sqlite3 *db, int kernel_suffix, int n
 	s->no_inline = no_inline;
 	if (sqlite3_prepare_v2(
 		db,
-		"SELECT func, module, offset, inlined, kernel FROM frames"
+		"SELECT " FRAME_COLS " FROM frames"
 		" WHERE stack_id = ? AND pid = ? ORDER BY depth DESC, inline_depth DESC",
 		-1, &s->sel, NULL) != SQLITE_OK) {
 		ana_err("sql: %s", sqlite3_errmsg(db));
@@ -149,10 +169,8 @@ int ana_stacks__load(struct ana_stacks *s)
 	sqlite3_stmt *st = NULL;
 	int rc, ret = -1;
 
-	if (sqlite3_prepare_v2(s->db,
-			       "SELECT stack_id, pid, depth, inline_depth, func, module, offset,"
-			       " inlined, kernel FROM frames",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(s->db, "SELECT " FRAME_COLS " FROM frames", -1, &st, NULL) !=
+	    SQLITE_OK) {
 		ana_err("sql: %s", sqlite3_errmsg(s->db));
 		return -1;
 	}
@@ -161,21 +179,10 @@ int ana_stacks__load(struct ana_stacks *s)
 		const struct ana_hm_slot *slot =
 		    ana_hm__find(&s->cache, (uint64_t)sqlite3_column_int64(st, 0),
 				 (uint64_t)sqlite3_column_int64(st, 1));
-		int kernel;
 		size_t l;
 
-		if (!slot || s->strs[slot->val])
+		if (!slot || s->strs[slot->val] || !(l = row_name(s, st, name, sizeof(name))))
 			continue;
-		if (s->no_inline && sqlite3_column_int(st, 7))
-			continue;
-		kernel = sqlite3_column_int(st, 8);
-		ana_frame_name(name, sizeof(name) - 8, (const char *)sqlite3_column_text(st, 4),
-			       (const char *)sqlite3_column_text(st, 5),
-			       sqlite3_column_type(st, 6) != SQLITE_NULL,
-			       (long long)sqlite3_column_int64(st, 6), kernel);
-		if (kernel && s->kernel_suffix)
-			strcat(name, "_[k]");
-		l = strlen(name);
 		if (ana_grow((void **)&recs, &caprecs, nrecs, sizeof(*recs), 4096))
 			goto oom;
 		if (nlen + l > ncap) {
@@ -252,19 +259,12 @@ const char *ana_stacks__get(struct ana_stacks *s, uint32_t stack_id, uint32_t pi
 	sqlite3_bind_int64(s->sel, 1, stack_id);
 	sqlite3_bind_int64(s->sel, 2, pid);
 	while ((rc = sqlite3_step(s->sel)) == SQLITE_ROW) {
-		const char *func = (const char *)sqlite3_column_text(s->sel, 0);
-		const char *module = (const char *)sqlite3_column_text(s->sel, 1);
-		int kernel = sqlite3_column_int(s->sel, 4);
+		size_t l = row_name(s, s->sel, name, sizeof(name));
 
-		if (s->no_inline && sqlite3_column_int(s->sel, 3))
+		if (!l)
 			continue;
-		ana_frame_name(name, sizeof(name) - 8, func, module,
-			       sqlite3_column_type(s->sel, 2) != SQLITE_NULL,
-			       (long long)sqlite3_column_int64(s->sel, 2), kernel);
-		if (kernel && s->kernel_suffix)
-			strcat(name, "_[k]");
 		if ((len && append(&buf, &len, &cap, ";", 1)) ||
-		    append(&buf, &len, &cap, name, strlen(name))) {
+		    append(&buf, &len, &cap, name, l)) {
 			sqlite3_reset(s->sel);
 			free(buf);
 			return NULL;
