@@ -685,6 +685,29 @@ static void test_info__check_names_bad_chunk_and_recovers(void **state)
 	assert_int_equal(r.status, 0);
 	assert_string_equal(r.out, "value\n1\n");
 	run_free(&r);
+	/* with the import's reader and symbolization threads off, the same
+	 * rows, damage counters and first error */
+	{
+		static const char q[] =
+		    "sql --csv --db %s flipped.tape \"SELECT (SELECT group_concat(name || '=' ||"
+		    " value) FROM stats WHERE source = 'reader'), (SELECT value FROM meta WHERE"
+		    " key = 'first_error'), (SELECT count(*) FROM events), (SELECT count(*)"
+		    " FROM frames), (SELECT count(*) FROM stacks)\"";
+		struct run a = bt(q, "flipped.tape.db"), b;
+
+		setenv("BPFTAPE_IMPORT_READER", "0", 1);
+		setenv("BPFTAPE_IMPORT_WORKERS", "0", 1);
+		b = bt(q, "flipped-serial.db");
+		unsetenv("BPFTAPE_IMPORT_READER");
+		unsetenv("BPFTAPE_IMPORT_WORKERS");
+		assert_int_equal(a.status, 0);
+		assert_int_equal(b.status, 0);
+		assert_non_null(strstr(a.out, "bad_chunks=1"));
+		assert_non_null(strstr(a.out, "checksum mismatch"));
+		assert_string_equal(a.out, b.out);
+		run_free(&a);
+		run_free(&b);
+	}
 
 	/* truncated: what was complete is recovered */
 	snprintf(bad, sizeof(bad), "%s/truncated.tape", tmpdir);
