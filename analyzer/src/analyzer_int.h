@@ -107,6 +107,24 @@ struct ana_db_opts {
  * Prints a one-line error and returns NULL on failure. */
 sqlite3 *ana_db_open(const char *trace, const struct ana_db_opts *opts);
 
+/* ---- bulk writer for an append-only rowid table (btree.c) ---- */
+
+#define ANA_BT_MAX_COLS 16
+struct ana_bt;
+/* A writer of PAGE_SIZE-byte pages whose finished leaves go to a side file
+ * created at SIDE_PATH (and unlinked at once).  0 or a negative errno. */
+int ana_bt__open(struct ana_bt **bt, const char *side_path, uint32_t page_size);
+/* One row: NCOLS integers, bit i of NULL_MASK making column i NULL (as the
+ * INTEGER PRIMARY KEY column must be); ROWID above the previous one. */
+int ana_bt__append(struct ana_bt *bt, int64_t rowid, const int64_t *vals, uint32_t null_mask,
+		   unsigned ncols);
+/* After SQLite has closed DB_PATH: puts the rows under the table whose
+ * root page (still an empty leaf) is ROOT.  0 or a negative errno with
+ * ana_bt__errmsg() saying what failed. */
+int ana_bt__finish(struct ana_bt *bt, const char *db_path, uint32_t root);
+const char *ana_bt__errmsg(const struct ana_bt *bt);
+void ana_bt__free(struct ana_bt *bt);
+
 /* ---- histograms (hist.c) ---- */
 
 #define ANA_LOG2_SLOTS 65

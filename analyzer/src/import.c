@@ -269,6 +269,8 @@ struct importer {
 	size_t naggs, cap_aggs;
 	struct imp_ev batch[EV_BATCH];
 	size_t nbatch;
+	struct ana_bt *bt;    /* events written as b-tree pages (btree.c), or NULL */
+	uint32_t events_root; /* the events table's root page */
 	int64_t next_id;
 	uint64_t prev_ts;
 	int unsorted;
@@ -667,11 +669,23 @@ static int on_event(struct importer *im, const struct tape_record *rec)
 	}
 	t = &im->types[ev.type_id];
 	id = im->next_id++;
-	im->batch[im->nbatch++] =
-	    (struct imp_ev){id,		(int64_t)ev.ts_ns, ev.cpu,	 ev.pid,  ev.tid,
-			    ev.type_id, ev.kstack_id,	   ev.ustack_id, ev.flags};
-	if (im->nbatch == EV_BATCH && (rc = flush_events(im)))
-		return rc;
+	if (im->bt) {
+		/* the columns of events; id is the rowid, stored as NULL */
+		const int64_t v[9] = {0,	  (int64_t)ev.ts_ns, ev.cpu,	   ev.pid,  ev.tid,
+				      ev.type_id, ev.kstack_id,	     ev.ustack_id, ev.flags};
+		uint32_t nulls = 1u | (ev.kstack_id ? 0 : 1u << 6) | (ev.ustack_id ? 0 : 1u << 7);
+
+		if ((rc = ana_bt__append(im->bt, id, v, nulls, 9))) {
+			snprintf(im->err, im->err_size, "%s", ana_bt__errmsg(im->bt));
+			return rc;
+		}
+	} else {
+		im->batch[im->nbatch++] =
+		    (struct imp_ev){id,		(int64_t)ev.ts_ns, ev.cpu,	 ev.pid,  ev.tid,
+				    ev.type_id, ev.kstack_id,	   ev.ustack_id, ev.flags};
+		if (im->nbatch == EV_BATCH && (rc = flush_events(im)))
+			return rc;
+	}
 	if (!im->st->events || ev.ts_ns < im->first_ts)
 		im->first_ts = ev.ts_ns;
 	if (ev.ts_ns > im->last_ts)
@@ -2038,6 +2052,47 @@ static int load_all(struct importer *im)
 
 /* ---- driver ---- */
 
+/*
+ * Unless BPFTAPE_IMPORT_DIRECT=0, events rows are written as b-tree pages
+ * by btree.c, about 20 times cheaper than INSERTs; their side file lives
+ * next to the database.  The database must have the layout btree.c
+ * writes: checked on the schema just committed.
+ */
+static int events_direct_start(struct importer *im, const char *db_tmp)
+{
+	const char *env = getenv("BPFTAPE_IMPORT_DIRECT");
+	sqlite3_stmt *st = NULL;
+	char side[4200];
+	int ret, reserved = -1;
+
+	if (env && !strcmp(env, "0"))
+		return 0;
+	if (prepare(im,
+		    "SELECT rootpage, (SELECT page_size FROM pragma_page_size),"
+		    " (SELECT auto_vacuum FROM pragma_auto_vacuum)"
+		    " FROM sqlite_schema WHERE type = 'table' AND name = 'events'",
+		    &st))
+		return -EIO;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return sql_err(im, "events");
+	}
+	im->events_root = (uint32_t)sqlite3_column_int64(st, 0);
+	if (sqlite3_file_control(im->db, "main", SQLITE_FCNTL_RESERVE_BYTES, &reserved) !=
+		SQLITE_OK ||
+	    reserved != 0 || sqlite3_column_int64(st, 2) != 0) {
+		sqlite3_finalize(st);
+		return 0; /* a layout btree.c does not write: INSERTs */
+	}
+	snprintf(side, sizeof(side), "%s.events", db_tmp);
+	unlink(side);
+	ret = ana_bt__open(&im->bt, side, (uint32_t)sqlite3_column_int64(st, 1));
+	sqlite3_finalize(st);
+	if (ret)
+		snprintf(im->err, im->err_size, "cannot create '%s': %s", side, strerror(-ret));
+	return ret;
+}
+
 /* BPFTAPE_IMPORT_TIMING=1 prints the time of each import phase. */
 static void phase(const char *name, const struct timespec *t0)
 {
@@ -2053,6 +2108,26 @@ static void phase(const char *name, const struct timespec *t0)
 		(double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9);
 }
 
+/* The events table ends at the last id handed out. */
+static int check_event_ids(struct importer *im, sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int ok;
+
+	if (sqlite3_prepare_v2(db, "SELECT COALESCE(MAX(id), 0) FROM events", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		snprintf(im->err, im->err_size, "events: %s", sqlite3_errmsg(db));
+		return -EIO;
+	}
+	ok = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) == im->next_id - 1;
+	sqlite3_finalize(st);
+	if (!ok) {
+		snprintf(im->err, im->err_size, "internal error: event ids out of step");
+		return -EIO;
+	}
+	return 0;
+}
+
 /* event_counts and the per-type counts. */
 static int write_aggregates(struct importer *im)
 {
@@ -2061,14 +2136,8 @@ static int write_aggregates(struct importer *im)
 	int ret = 0;
 
 	/* the ids given to tracepoint rows must be the ones SQLite assigned */
-	if (prepare(im, "SELECT COALESCE(MAX(id), 0) FROM events", &st))
-		return -EIO;
-	if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int64(st, 0) != im->next_id - 1) {
-		sqlite3_finalize(st);
-		snprintf(im->err, im->err_size, "internal error: event ids out of step");
-		return -EIO;
-	}
-	sqlite3_finalize(st);
+	if (!im->bt && (ret = check_event_ids(im, im->db)))
+		return ret;
 
 	if (prepare(im, "INSERT INTO event_counts VALUES(?,?,?,?,?,?,?,?)", &st))
 		return -EIO;
@@ -2173,6 +2242,28 @@ out:
 	return ret;
 }
 
+/* Finalizes the statements and closes the database (which SQLite refuses
+ * while a statement is left). */
+static void close_db(struct importer *im)
+{
+	sqlite3_stmt **sts[] = {&im->ins_event, &im->ins_event_batch, &im->ins_payload,
+				&im->ins_stack, &im->ins_proc,	      &im->ins_mmap,
+				&im->ins_frame};
+	size_t i;
+
+	for (i = 0; i < sizeof(sts) / sizeof(sts[0]); i++) {
+		sqlite3_finalize(*sts[i]);
+		*sts[i] = NULL;
+	}
+	for (i = 0; i < im->ntypes; i++) {
+		sqlite3_finalize(im->types[i].ins);
+		im->types[i].ins = NULL;
+	}
+	if (im->db)
+		sqlite3_close(im->db);
+	im->db = NULL;
+}
+
 static void importer_release(struct importer *im)
 {
 	size_t i, j;
@@ -2190,16 +2281,9 @@ static void importer_release(struct importer *im)
 	ana_hm__release(&im->ustack_idx);
 	ana_hm__release(&im->pid_idx);
 
-	sqlite3_finalize(im->ins_event);
-	sqlite3_finalize(im->ins_event_batch);
+	close_db(im);
 	free(im->aggs);
-	sqlite3_finalize(im->ins_payload);
-	sqlite3_finalize(im->ins_stack);
-	sqlite3_finalize(im->ins_proc);
-	sqlite3_finalize(im->ins_mmap);
-	sqlite3_finalize(im->ins_frame);
 	for (i = 0; i < im->ntypes; i++) {
-		sqlite3_finalize(im->types[i].ins);
 		ana_hm__release(&im->types[i].agg);
 		ana_tpformat__release(&im->types[i].fmt);
 	}
@@ -2207,6 +2291,7 @@ static void importer_release(struct importer *im)
 	free(im->loss);
 	ana_hm__release(&im->losses);
 	ana_hm__release(&im->ustack_pids);
+	ana_bt__free(im->bt);
 	ana_hm__release(&im->slot_map);
 	for (i = 0; i < im->nsymtabs; i++) {
 		for (j = 0; j < im->symtabs[i].n; j++)
@@ -2231,8 +2316,6 @@ static void importer_release(struct importer *im)
 		sym_resolver__free(im->extra_res[i]);
 	sym_kernel__free(im->kernel);
 	tape_reader__close(im->r);
-	if (im->db)
-		sqlite3_close(im->db);
 }
 
 int ana_import(const char *trace, const char *db_path, const struct ana_import_opts *opts,
@@ -2308,6 +2391,8 @@ int ana_import(const char *trace, const char *db_path, const struct ana_import_o
 			goto out;
 	}
 	im.next_id = 1;
+	if ((ret = events_direct_start(&im, tmp)))
+		goto out;
 	stream_start(&im);
 	if ((ret = prepare(&im, "INSERT INTO events VALUES(?,?,?,?,?,?,?,?,?)", &im.ins_event)) ||
 	    (ret = prepare(&im, "INSERT INTO payloads VALUES(?,?)", &im.ins_payload)) ||
@@ -2351,6 +2436,22 @@ int ana_import(const char *trace, const char *db_path, const struct ana_import_o
 		goto out;
 	if ((ret = exec_sql(&im, "COMMIT; PRAGMA journal_mode=DELETE;")))
 		goto out;
+	if (im.bt) {
+		/* SQLite is done with the file: the events pages go in */
+		close_db(&im);
+		if ((ret = ana_bt__finish(im.bt, tmp, im.events_root))) {
+			snprintf(err, err_size, "%s", ana_bt__errmsg(im.bt));
+			goto out;
+		}
+		if ((ret = sqlite3_open_v2(tmp, &im.db, SQLITE_OPEN_READONLY, NULL)) != SQLITE_OK) {
+			snprintf(err, err_size, "cannot open database '%s': %s", tmp,
+				 im.db ? sqlite3_errmsg(im.db) : "out of memory");
+			ret = -EIO;
+			goto out;
+		}
+		if ((ret = check_event_ids(&im, im.db)))
+			goto out;
+	}
 	phase("commit", &t0);
 	importer_release(&im);
 	memset(&im, 0, sizeof(im));

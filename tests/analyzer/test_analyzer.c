@@ -685,8 +685,8 @@ static void test_info__check_names_bad_chunk_and_recovers(void **state)
 	assert_int_equal(r.status, 0);
 	assert_string_equal(r.out, "value\n1\n");
 	run_free(&r);
-	/* with the import's reader and symbolization threads off, the same
-	 * rows, damage counters and first error */
+	/* with the import's reader and symbolization threads off and events
+	 * through INSERTs, the same rows, damage counters and first error */
 	{
 		static const char q[] =
 		    "sql --csv --db %s flipped.tape \"SELECT (SELECT group_concat(name || '=' ||"
@@ -697,9 +697,11 @@ static void test_info__check_names_bad_chunk_and_recovers(void **state)
 
 		setenv("BPFTAPE_IMPORT_READER", "0", 1);
 		setenv("BPFTAPE_IMPORT_WORKERS", "0", 1);
+		setenv("BPFTAPE_IMPORT_DIRECT", "0", 1);
 		b = bt(q, "flipped-serial.db");
 		unsetenv("BPFTAPE_IMPORT_READER");
 		unsetenv("BPFTAPE_IMPORT_WORKERS");
+		unsetenv("BPFTAPE_IMPORT_DIRECT");
 		assert_int_equal(a.status, 0);
 		assert_int_equal(b.status, 0);
 		assert_non_null(strstr(a.out, "bad_chunks=1"));
@@ -860,6 +862,87 @@ static uint64_t find_inlined_addr(void)
 	if (!found)
 		fail_msg("no address with leaf_inlined inlined in outer_fn");
 	return found;
+}
+
+/* The events table written as b-tree pages (the default) holds exactly the
+ * rows INSERTs give (BPFTAPE_IMPORT_DIRECT=0), and SQLite finds the file
+ * sound; 60k events span many leaves and an interior level. */
+static void test_import__events_pages_equal_inserts(void **state)
+{
+	static const char q[] =
+	    "sql --csv --db %s many.tape \"SELECT (SELECT * FROM pragma_integrity_check),"
+	    " count(*), max(id), sum(id), sum(ts %% 1000003), sum(cpu), sum(pid), sum(tid),"
+	    " sum(type_id), count(kstack_id), sum(kstack_id), count(ustack_id), sum(ustack_id),"
+	    " sum(flags), sum(id * (ts %% 7919)), (SELECT count(*) FROM tp_sched_sched_wakeup),"
+	    " (SELECT sum(w.f1_pid * e.tid) FROM tp_sched_sched_wakeup w JOIN events e ON e.id = "
+	    "w.event_id)"
+	    " FROM events\"";
+	static const char fmt[] =
+	    "name: sched_wakeup\nID: 300\nformat:\n"
+	    "\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"
+	    "\tfield:pid_t pid;\toffset:8;\tsize:4;\tsigned:1;\n";
+	struct tape_writer *w;
+	struct tape_host h = {0};
+	struct tape_event_desc d = {0};
+	struct tape_event ev = {0};
+	uint64_t ips[2] = {0x401000, 0x401100};
+	struct tape_stack st = {.id = 1, .nframes = 2, .ips = ips};
+	uint8_t payload[12] = {0};
+	char path[4300], err[256];
+	struct run a, b;
+	uint32_t i;
+
+	snprintf(path, sizeof(path), "%s/many.tape", tmpdir);
+	assert_int_equal(tape_writer__open(&w, path, NULL, err, sizeof(err)), 0);
+	h.hostname = tape_str_c("t");
+	h.clock_mono_ns = h.start_ns = 1000;
+	assert_int_equal(tape_writer__host(w, &h), 0);
+	d.type_id = 1;
+	d.source = TAPE_SRC_PROFILE;
+	d.flags = TAPE_DESC_F_USTACK | TAPE_DESC_F_KSTACK;
+	d.name = tape_str_c("profile");
+	assert_int_equal(tape_writer__event_desc(w, &d), 0);
+	d.type_id = 2;
+	d.source = TAPE_SRC_TRACEPOINT;
+	d.flags = 0;
+	d.name = tape_str_c("sched:sched_wakeup");
+	d.format = tape_str_c(fmt);
+	assert_int_equal(tape_writer__event_desc(w, &d), 0);
+	assert_int_equal(tape_writer__stack(w, &st), 0);
+	for (i = 0; i < 60000; i++) {
+		ev = (struct tape_event){0};
+		ev.ts_ns = 2000 + (uint64_t)i * 977 + (i % 13 == 0 ? 5000000000000ull : 0);
+		ev.cpu = i % 3;
+		ev.pid = 100 + i % 5;
+		ev.tid = ev.pid + (i % 2) * 1000 + (i % 7 == 0 ? 70000 : 0);
+		ev.type_id = i % 10 ? 1 : 2;
+		ev.ustack_id = ev.type_id == 1 && i % 4 ? 1 : 0;
+		ev.kstack_id = ev.type_id == 1 && i % 6 == 0 ? 1 : 0;
+		ev.flags = i % 11 == 0;
+		if (ev.type_id == 2) {
+			payload[8] = (uint8_t)i;
+			payload[9] = (uint8_t)(i >> 8);
+			ev.payload = payload;
+			ev.payload_size = sizeof(payload);
+		}
+		assert_int_equal(tape_writer__event(w, &ev), 0);
+	}
+	assert_int_equal(tape_writer__close(w), 0);
+
+	a = bt(q, "many.db");
+	setenv("BPFTAPE_IMPORT_DIRECT", "0", 1);
+	b = bt(q, "many-sql.db");
+	unsetenv("BPFTAPE_IMPORT_DIRECT");
+	assert_int_equal(a.status, 0);
+	assert_int_equal(b.status, 0);
+	assert_true(strncmp(a.out, "(SELECT", 7) == 0);
+	assert_non_null(strstr(a.out, "\nok,60000,60000,"));
+	assert_null(strstr(a.out, ",,")); /* no NULL sums */
+	assert_null(strstr(a.out, ",\n"));
+	assert_string_equal(a.out, b.out);
+	run_free(&a);
+	run_free(&b);
+	(void)state;
 }
 
 static void test_import__inline_frames_from_dwarf(void **state)
@@ -1035,6 +1118,7 @@ int main(void)
 	    cmocka_unit_test(test_folded__branches_in_known_ratio),
 	    cmocka_unit_test(test_tpformat__parses_tracefs_fields),
 	    cmocka_unit_test(test_import__inline_frames_from_dwarf),
+	    cmocka_unit_test(test_import__events_pages_equal_inserts),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
