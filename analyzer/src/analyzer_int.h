@@ -125,6 +125,30 @@ int ana_bt__finish(struct ana_bt *bt, const char *db_path, uint32_t root);
 const char *ana_bt__errmsg(const struct ana_bt *bt);
 void ana_bt__free(struct ana_bt *bt);
 
+/* A column value for ana_bt__write_index: NULL, an integer or TEXT bytes. */
+enum ana_bt_type { ANA_BT_NULL, ANA_BT_INT, ANA_BT_TEXT };
+struct ana_bt_val {
+	enum ana_bt_type type;
+	uint32_t len; /* TEXT: bytes at text */
+	int64_t i;
+	const char *text;
+};
+/* Fills VALS with the next row: 1, 0 after the last row, or a negative
+ * errno. */
+typedef int ana_bt_row_fn(void *ctx, struct ana_bt_val *vals);
+/* The largest record an index page holds without overflow pages. */
+size_t ana_bt__index_max_payload(uint32_t page_size);
+/*
+ * After SQLite has closed DB_PATH: writes the rows ROW gives (NCOLS
+ * columns each, in strictly increasing key order, as SQLite compares
+ * them) as the index b-tree of a WITHOUT ROWID table whose root page
+ * (still an empty leaf) is ROOT.  0, or a negative errno with a message in
+ * ERR; -E2BIG when a row would need overflow pages.  On failure the file
+ * is left as SQLite wrote it.
+ */
+int ana_bt__write_index(const char *db_path, uint32_t page_size, uint32_t root, unsigned ncols,
+			ana_bt_row_fn *row, void *ctx, char *err, size_t err_size);
+
 /* ---- histograms (hist.c) ---- */
 
 #define ANA_LOG2_SLOTS 65

@@ -100,26 +100,32 @@ static unsigned put_varint(uint8_t *p, uint64_t v)
 	return n;
 }
 
-/* Serial type of an integer and its size in bytes (schema format 4). */
-static unsigned int_serial(int64_t v, unsigned *len)
+/* Serial type of an integer and its size in bytes (schema format 4: 0 and
+ * 1 take no bytes). */
+static inline unsigned int_serial(int64_t v, unsigned *len)
 {
-	uint64_t u = v < 0 ? ~(uint64_t)v : (uint64_t)v;
+	static const uint8_t serial_of[9] = {0, 1, 2, 3, 4, 5, 5, 6, 6};
+	static const uint8_t len_of[7] = {0, 1, 2, 3, 4, 6, 8};
+	uint64_t u = (uint64_t)v ^ (uint64_t)(v >> 63); /* ~v when negative */
+	unsigned bytes, t;
 
-	if (v == 0 || v == 1) {
+	if ((uint64_t)v <= 1) {
 		*len = 0;
 		return 8 + (unsigned)v;
 	}
-	if (u <= 0x7f)
-		return *len = 1, 1;
-	if (u <= 0x7fff)
-		return *len = 2, 2;
-	if (u <= 0x7fffff)
-		return *len = 3, 3;
-	if (u <= 0x7fffffff)
-		return *len = 4, 4;
-	if (u <= 0x7fffffffffffULL)
-		return *len = 6, 5;
-	return *len = 8, 6;
+	/* bytes for the magnitude plus a sign bit */
+	bytes = (unsigned)(64 - __builtin_clzll(u | 1) + 8) / 8;
+	t = serial_of[bytes];
+	*len = len_of[t];
+	return t;
+}
+
+/* V as LEN big-endian bytes at P (P has 8 bytes of room). */
+static inline void put_int(uint8_t *p, int64_t v, unsigned len)
+{
+	uint64_t be = __builtin_bswap64((uint64_t)v << (64 - 8 * len));
+
+	memcpy(p, &be, 8);
 }
 
 static int fail(struct ana_bt *bt, int err, const char *what)
@@ -264,20 +270,17 @@ int ana_bt__append(struct ana_bt *bt, int64_t rowid, const int64_t *vals, uint32
 	hdr[0] = (uint8_t)hlen;
 	body = hdr + hlen;
 	for (i = 0; i < ncols; i++) {
-		unsigned sz, k;
-		uint64_t v;
+		unsigned sz;
 
 		if (null_mask >> i & 1) {
 			hdr[1 + i] = 0;
 			continue;
 		}
 		hdr[1 + i] = (uint8_t)int_serial(vals[i], &sz);
-		v = (uint64_t)vals[i];
-		for (k = sz; k-- > 0;) {
-			body[k] = (uint8_t)v;
-			v >>= 8;
+		if (sz) {
+			put_int(body, vals[i], sz);
+			body += sz;
 		}
-		body += sz;
 	}
 	len = (size_t)(body - hdr);
 	{
@@ -371,63 +374,126 @@ static void build_interior(struct ana_bt *bt, uint8_t *pg, const struct bt_node 
 	put_be32(pg + 8, kids[n - 1].pgno);
 }
 
+/* ---- the database file ---- */
+
+struct bt_file {
+	int fd;
+	uint8_t hdr[100];
+	uint32_t ps, npages; /* page size, pages in the file */
+};
+
+/*
+ * Opens DB_PATH for the writers and checks that it has the layout they
+ * write (no reserved bytes, no auto-vacuum, schema format 4, UTF-8, the
+ * header's page count valid and equal to the file's) and that ROOT is an
+ * empty page of type ROOT_TYPE.  0 or a negative errno with ERR set.
+ */
+static int file_open(struct bt_file *f, const char *db_path, uint32_t ps, uint32_t root,
+		     uint8_t root_type, char *err, size_t err_size)
+{
+	uint8_t pg[12];
+	struct stat sb;
+	int ret;
+
+	f->fd = open(db_path, O_RDWR | O_CLOEXEC);
+	if (f->fd < 0) {
+		ret = -errno;
+		snprintf(err, err_size, "%s: %s", db_path, strerror(-ret));
+		return ret;
+	}
+	ret = read_all(f->fd, f->hdr, sizeof(f->hdr), 0);
+	if (ret || fstat(f->fd, &sb)) {
+		ret = ret ? ret : -errno;
+		snprintf(err, err_size, "%s: %s", db_path, strerror(-ret));
+		goto fail;
+	}
+	f->ps = get_be16(f->hdr + 16) == 1 ? 65536 : get_be16(f->hdr + 16);
+	f->npages = get_be32(f->hdr + 28);
+	if (memcmp(f->hdr, "SQLite format 3", 16) || f->ps != ps || f->hdr[20] != 0 ||
+	    get_be32(f->hdr + 44) != 4 || get_be32(f->hdr + 52) != 0 ||
+	    get_be32(f->hdr + 56) != 1 || get_be32(f->hdr + 24) != get_be32(f->hdr + 92) ||
+	    (uint64_t)sb.st_size != (uint64_t)f->npages * ps || root < 2 || root > f->npages) {
+		snprintf(err, err_size, "%s: unexpected database layout", db_path);
+		ret = -EINVAL;
+		goto fail;
+	}
+	ret = read_all(f->fd, pg, sizeof(pg), (off_t)(root - 1) * ps);
+	if (ret || pg[0] != root_type || get_be16(pg + 3) != 0) {
+		snprintf(err, err_size, "%s: root page %u is not an empty %s leaf", db_path, root,
+			 root_type == LEAF_TABLE ? "table" : "index");
+		ret = -EINVAL;
+		goto fail;
+	}
+	return 0;
+fail:
+	close(f->fd);
+	f->fd = -1;
+	return ret;
+}
+
+/* Writes page PGNO (1-based) from PG. */
+static int file_put(struct bt_file *f, uint32_t pgno, const uint8_t *pg)
+{
+	return write_all(f->fd, pg, f->ps, (off_t)(pgno - 1) * f->ps);
+}
+
+/* Sets the header's page count to NPAGES (bumping the change counter, as
+ * SQLite does on every commit) and closes. */
+static int file_close(struct bt_file *f, uint32_t npages, const char *db_path, char *err,
+		      size_t err_size)
+{
+	uint32_t counter = get_be32(f->hdr + 24) + 1;
+	int ret;
+
+	put_be32(f->hdr + 24, counter);
+	put_be32(f->hdr + 28, npages);
+	put_be32(f->hdr + 92, counter);
+	put_be32(f->hdr + 96, (uint32_t)sqlite3_libversion_number());
+	ret = write_all(f->fd, f->hdr, sizeof(f->hdr), 0);
+	if (close(f->fd) && !ret)
+		ret = -errno;
+	f->fd = -1;
+	if (ret)
+		snprintf(err, err_size, "%s: %s", db_path, strerror(-ret));
+	return ret;
+}
+
 int ana_bt__finish(struct ana_bt *bt, const char *db_path, uint32_t root)
 {
-	uint8_t hdr[100], *pg = NULL;
+	struct bt_file f;
 	struct bt_node *lvl = NULL;
-	uint32_t npages, pgno, counter, ps;
+	uint8_t *pg = NULL;
+	uint32_t pgno, ps = bt->page_size;
 	size_t n, i, fanout;
-	struct stat sb;
-	int fd, ret;
+	int ret;
 
 	if ((ret = leaf_flush(bt)))
 		return ret;
-	fd = open(db_path, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return fail(bt, errno, db_path);
-	ret = read_all(fd, hdr, sizeof(hdr), 0);
-	if (ret || fstat(fd, &sb)) {
-		ret = fail(bt, ret ? -ret : errno, db_path);
-		goto out;
-	}
-	ps = get_be16(hdr + 16) == 1 ? 65536 : get_be16(hdr + 16);
-	npages = get_be32(hdr + 28);
-	if (memcmp(hdr, "SQLite format 3", 16) || ps != bt->page_size || hdr[20] != 0 ||
-	    get_be32(hdr + 44) != 4 || get_be32(hdr + 52) != 0 ||
-	    get_be32(hdr + 24) != get_be32(hdr + 92) ||
-	    (uint64_t)sb.st_size != (uint64_t)npages * ps || root < 2 || root > npages) {
-		snprintf(bt->err, sizeof(bt->err), "%s: unexpected database layout", db_path);
-		ret = -EINVAL;
-		goto out;
-	}
+	if ((ret = file_open(&f, db_path, ps, root, LEAF_TABLE, bt->err, sizeof(bt->err))))
+		return ret;
+	pgno = f.npages;
 	pg = malloc(ps);
 	if (!pg) {
 		ret = fail(bt, ENOMEM, "events b-tree");
 		goto out;
 	}
-	ret = read_all(fd, pg, ps, (off_t)(root - 1) * ps);
-	if (ret || pg[0] != LEAF_TABLE || get_be16(pg + 3) != 0) {
-		snprintf(bt->err, sizeof(bt->err), "%s: root page %u is not an empty table leaf",
-			 db_path, root);
-		ret = -EINVAL;
+	if (bt->nleaves == 1) {
+		/* one leaf: it is the root */
+		ret = read_all(bt->fd, pg, ps, 0);
+		if (!ret)
+			ret = file_put(&f, root, pg);
+		if (ret)
+			ret = fail(bt, -ret, db_path);
 		goto out;
 	}
 	if (!bt->nleaves)
-		goto header; /* no rows: the empty root stays */
-	if (bt->nleaves == 1) {
-		ret = read_all(bt->fd, pg, ps, 0);
-		if (!ret)
-			ret = write_all(fd, pg, ps, (off_t)(root - 1) * ps);
-		if (ret)
-			ret = fail(bt, -ret, db_path);
-		goto header;
-	}
+		goto out; /* no rows: the empty root stays */
 	/* leaves become pages npages+1 ..., then each interior level */
-	if ((uint64_t)npages + bt->nleaves * 2 > 0x3fffffff) {
+	if ((uint64_t)f.npages + bt->nleaves * 2 > 0x3fffffff) {
 		ret = fail(bt, EFBIG, db_path);
 		goto out;
 	}
-	ret = copy_leaves(bt, fd, (off_t)npages * ps, bt->nleaves * ps);
+	ret = copy_leaves(bt, f.fd, (off_t)f.npages * ps, bt->nleaves * ps);
 	if (ret) {
 		ret = fail(bt, -ret, db_path);
 		goto out;
@@ -438,9 +504,9 @@ int ana_bt__finish(struct ana_bt *bt, const char *db_path, uint32_t root)
 		goto out;
 	}
 	for (i = 0; i < bt->nleaves; i++)
-		lvl[i] = (struct bt_node){npages + 1 + (uint32_t)i, bt->leaf_max[i]};
+		lvl[i] = (struct bt_node){f.npages + 1 + (uint32_t)i, bt->leaf_max[i]};
 	n = bt->nleaves;
-	pgno = npages + (uint32_t)n;
+	pgno = f.npages + (uint32_t)n;
 	/* a cell: 2-byte pointer, 4-byte child, rowid varint of up to 9 */
 	fanout = (ps - 12) / 15 + 1;
 	while (n > fanout) {
@@ -450,8 +516,7 @@ int ana_bt__finish(struct ana_bt *bt, const char *db_path, uint32_t root)
 			size_t k = n - i < fanout ? n - i : fanout;
 
 			build_interior(bt, pg, lvl + i, k);
-			pgno++;
-			if ((ret = write_all(fd, pg, ps, (off_t)(pgno - 1) * ps))) {
+			if ((ret = file_put(&f, ++pgno, pg))) {
 				ret = fail(bt, -ret, db_path);
 				goto out;
 			}
@@ -460,25 +525,383 @@ int ana_bt__finish(struct ana_bt *bt, const char *db_path, uint32_t root)
 		n = np;
 	}
 	build_interior(bt, pg, lvl, n);
-	if ((ret = write_all(fd, pg, ps, (off_t)(root - 1) * ps))) {
-		ret = fail(bt, -ret, db_path);
-		goto out;
-	}
-	npages = pgno;
-header:
-	if (ret)
-		goto out;
-	counter = get_be32(hdr + 24) + 1;
-	put_be32(hdr + 24, counter);
-	put_be32(hdr + 28, npages);
-	put_be32(hdr + 92, counter);
-	put_be32(hdr + 96, (uint32_t)sqlite3_libversion_number());
-	if ((ret = write_all(fd, hdr, sizeof(hdr), 0)))
+	if ((ret = file_put(&f, root, pg)))
 		ret = fail(bt, -ret, db_path);
 out:
 	free(lvl);
 	free(pg);
-	if (close(fd) && !ret)
-		ret = fail(bt, errno, db_path);
+	if (!ret)
+		ret = file_close(&f, pgno, db_path, bt->err, sizeof(bt->err));
+	else
+		close(f.fd);
+	return ret;
+}
+
+/* ---- records of any columns ---- */
+
+static unsigned varint_len(uint64_t v)
+{
+	unsigned n = 1;
+
+	if (v >> 56)
+		return 9;
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+/* Size of the header of a record whose serial types take T bytes: the
+ * header's size is itself a varint at its start. */
+static size_t header_size(size_t t)
+{
+	return varint_len(t + 1) == 1 ? t + 1 : t + varint_len(t + 2);
+}
+
+/* Size of V's record in bytes; serial types go to TYPES and value sizes
+ * to LENS. */
+static size_t record_size(const struct ana_bt_val *v, unsigned n, uint64_t *types, uint32_t *lens)
+{
+	size_t body = 0, t = 0;
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		unsigned len = 0;
+
+		if (v[i].type == ANA_BT_INT) {
+			types[i] = int_serial(v[i].i, &len);
+		} else if (v[i].type == ANA_BT_TEXT) {
+			types[i] = 13 + 2 * (uint64_t)v[i].len;
+			len = v[i].len;
+		} else {
+			types[i] = 0;
+		}
+		lens[i] = len;
+		body += len;
+		t += varint_len(types[i]);
+	}
+	return header_size(t) + body;
+}
+
+/* Writes V's record at P, with TYPES and LENS from record_size. */
+static void record_put(uint8_t *p, const struct ana_bt_val *v, unsigned n, const uint64_t *types,
+		       const uint32_t *lens)
+{
+	size_t t = 0;
+	uint8_t *h, *b;
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		t += varint_len(types[i]);
+	t = header_size(t);
+	h = p + put_varint(p, t);
+	b = p + t;
+	for (i = 0; i < n; i++) {
+		h += put_varint(h, types[i]);
+		if (!lens[i])
+			continue;
+		if (v[i].type == ANA_BT_INT) {
+			uint8_t tmp[8];
+
+			put_int(tmp, v[i].i, lens[i]);
+			memcpy(b, tmp, lens[i]);
+		} else {
+			memcpy(b, v[i].text, lens[i]);
+		}
+		b += lens[i];
+	}
+}
+
+/* ---- index b-trees (WITHOUT ROWID tables) ---- */
+
+#define LEAF_INDEX 0x0a
+#define INTERIOR_INDEX 0x02
+
+size_t ana_bt__index_max_payload(uint32_t page_size)
+{
+	/* sqlite.org/fileformat2: X = ((U-12)*64/255)-23 for index pages;
+	 * a longer record would spill to overflow pages */
+	return (size_t)(page_size - 12) * 64 / 255 - 23;
+}
+
+/* A page being filled: cells from the end, pointers after the header. */
+struct ipage {
+	uint8_t *pg;
+	uint32_t ncells, content, hdr; /* hdr: 8 for leaves, 12 for interior */
+	uint32_t last_off, last_len;   /* the last cell added */
+};
+
+static void ipage_reset(struct ipage *p, uint32_t ps, uint8_t type)
+{
+	memset(p->pg, 0, 12);
+	p->pg[0] = type;
+	p->ncells = 0;
+	p->content = ps;
+	p->hdr = type == LEAF_INDEX ? 8 : 12;
+}
+
+static int ipage_fits(const struct ipage *p, size_t len)
+{
+	return p->hdr + 2 * (p->ncells + 1) + len <= p->content;
+}
+
+static void ipage_add(struct ipage *p, const uint8_t *cell, size_t len)
+{
+	p->content -= (uint32_t)len;
+	memcpy(p->pg + p->content, cell, len);
+	put_be16(p->pg + p->hdr + 2 * p->ncells, p->content);
+	p->last_off = p->content;
+	p->last_len = (uint32_t)len;
+	p->ncells++;
+}
+
+/* Takes the last cell added back out (its bytes stay readable at
+ * pg + last_off until the page is reused). */
+static void ipage_drop_last(struct ipage *p)
+{
+	p->ncells--;
+	p->content += p->last_len;
+}
+
+static void ipage_seal(struct ipage *p)
+{
+	put_be16(p->pg + 3, p->ncells);
+	put_be16(p->pg + 5, p->content == 65536 ? 0 : p->content);
+	memset(p->pg + p->hdr + 2 * p->ncells, 0, p->content - p->hdr - 2 * p->ncells);
+}
+
+/* The dividers of one level: payload cells (varint size + record) kept in
+ * one arena, and the pages they separate. */
+struct ilevel {
+	uint8_t *arena;
+	size_t used, cap;
+	size_t *off, *len; /* divider i's bytes */
+	size_t ndiv, cap_div;
+	uint32_t *kids; /* child pages: ndiv + 1 when complete */
+	size_t nkids, cap_kids;
+};
+
+static int ilevel_div(struct ilevel *l, const uint8_t *cell, size_t len)
+{
+	while (l->used + len > l->cap) {
+		size_t nc = l->cap ? 2 * l->cap : 65536;
+		uint8_t *na = realloc(l->arena, nc);
+
+		if (!na)
+			return -ENOMEM;
+		l->arena = na;
+		l->cap = nc;
+	}
+	if (ana_grow((void **)&l->off, &l->cap_div, l->ndiv, sizeof(size_t), 64))
+		return -ENOMEM;
+	/* the second array follows the first's capacity */
+	{
+		size_t *nl = realloc(l->len, l->cap_div * sizeof(size_t));
+
+		if (!nl)
+			return -ENOMEM;
+		l->len = nl;
+	}
+	memcpy(l->arena + l->used, cell, len);
+	l->off[l->ndiv] = l->used;
+	l->len[l->ndiv++] = len;
+	l->used += len;
+	return 0;
+}
+
+static int ilevel_kid(struct ilevel *l, uint32_t pgno)
+{
+	if (ana_grow((void **)&l->kids, &l->cap_kids, l->nkids, sizeof(uint32_t), 64))
+		return -ENOMEM;
+	l->kids[l->nkids++] = pgno;
+	return 0;
+}
+
+static void ilevel_release(struct ilevel *l)
+{
+	free(l->arena);
+	free(l->off);
+	free(l->len);
+	free(l->kids);
+	memset(l, 0, sizeof(*l));
+}
+
+/*
+ * One interior level over L (children and the dividers between them):
+ * nodes are filled in order, and the divider after a full node goes up to
+ * UP with the node as a child.  The last node must hold a cell: when only
+ * one child would be left for it, the node before gives up its last cell.
+ * A level that fits in one node is the top: it goes to TOP and UP stays
+ * empty.  SCRATCH holds a cell.
+ */
+static int build_index_level(struct bt_file *f, const struct ilevel *l, struct ilevel *up,
+			     uint32_t *pgno, uint8_t *scratch, uint8_t *top)
+{
+	struct ipage node;
+	size_t i = 0, j;
+	int ret = 0;
+
+	node.pg = malloc(f->ps);
+	if (!node.pg)
+		return -ENOMEM;
+	while (i < l->nkids) {
+		ipage_reset(&node, f->ps, INTERIOR_INDEX);
+		for (j = i; j + 1 < l->nkids; j++) {
+			size_t len = 4 + l->len[j];
+
+			if (!ipage_fits(&node, len))
+				break;
+			put_be32(scratch, l->kids[j]);
+			memcpy(scratch + 4, l->arena + l->off[j], l->len[j]);
+			ipage_add(&node, scratch, len);
+		}
+		if (j + 2 == l->nkids && node.ncells > 1) {
+			/* kids[j + 1] would be alone in the next node */
+			ipage_drop_last(&node);
+			j--;
+		}
+		/* kids[j] is the right-most child; divider j goes up */
+		put_be32(node.pg + 8, l->kids[j]);
+		ipage_seal(&node);
+		if (i == 0 && j + 1 == l->nkids) {
+			memcpy(top, node.pg, f->ps);
+			break;
+		}
+		if ((ret = file_put(f, ++*pgno, node.pg)) || (ret = ilevel_kid(up, *pgno)))
+			break;
+		if (j + 1 < l->nkids && (ret = ilevel_div(up, l->arena + l->off[j], l->len[j])))
+			break;
+		i = j + 1;
+	}
+	free(node.pg);
+	return ret;
+}
+
+int ana_bt__write_index(const char *db_path, uint32_t page_size, uint32_t root, unsigned ncols,
+			ana_bt_row_fn *row, void *ctx, char *err, size_t err_size)
+{
+	const size_t maxp = ana_bt__index_max_payload(page_size);
+	struct ana_bt_val vals[ANA_BT_MAX_COLS];
+	uint64_t types[ANA_BT_MAX_COLS];
+	uint32_t lens[ANA_BT_MAX_COLS];
+	struct ipage cur = {0}, prev = {0};
+	struct ilevel lv[2];
+	uint8_t *cell = NULL, *top = NULL, *pending = NULL;
+	size_t pending_len = 0;
+	int have_pending = 0, ret, cl = 0;
+	struct bt_file f;
+	uint32_t pgno;
+
+	if (ncols > ANA_BT_MAX_COLS)
+		return -EINVAL;
+	err[0] = '\0';
+	if ((ret = file_open(&f, db_path, page_size, root, LEAF_INDEX, err, err_size)))
+		return ret;
+	memset(lv, 0, sizeof(lv));
+	pgno = f.npages;
+	cur.pg = malloc(page_size);
+	prev.pg = malloc(page_size);
+	cell = malloc(page_size);
+	pending = malloc(page_size);
+	top = malloc(page_size);
+	ret = -ENOMEM;
+	if (!cur.pg || !prev.pg || !cell || !pending || !top)
+		goto out;
+	ipage_reset(&cur, page_size, LEAF_INDEX);
+	for (;;) {
+		size_t rs, len;
+
+		if ((ret = row(ctx, vals)) <= 0)
+			break;
+		rs = record_size(vals, ncols, types, lens);
+		if (rs > maxp) {
+			snprintf(err, err_size, "%s: a row of %zu bytes needs overflow pages",
+				 db_path, rs);
+			ret = -E2BIG;
+			break;
+		}
+		len = put_varint(cell, rs);
+		record_put(cell + len, vals, ncols, types, lens);
+		len += rs;
+		if (have_pending) {
+			/* the divider before this leaf is final now that the
+			 * leaf gets a cell: the leaf before it can go */
+			have_pending = 0;
+			if ((ret = ilevel_div(&lv[0], pending, pending_len)) ||
+			    (ret = file_put(&f, ++pgno, prev.pg)) ||
+			    (ret = ilevel_kid(&lv[0], pgno)))
+				break;
+		}
+		if (ipage_fits(&cur, len)) {
+			ipage_add(&cur, cell, len);
+			continue;
+		}
+		/* CUR is full: it waits as PREV, and this row divides it from
+		 * the next leaf */
+		ipage_seal(&cur);
+		{
+			struct ipage t = prev;
+
+			prev = cur;
+			cur = t;
+		}
+		ipage_reset(&cur, page_size, LEAF_INDEX);
+		memcpy(pending, cell, len);
+		pending_len = len;
+		have_pending = 1;
+	}
+	if (ret < 0)
+		goto out;
+	if (have_pending) {
+		/* the last row became a divider with no leaf after it: it goes
+		 * in a last leaf, and the leaf before gives up its last row */
+		ipage_add(&cur, pending, pending_len);
+		ipage_drop_last(&prev);
+		memcpy(pending, prev.pg + prev.last_off, prev.last_len);
+		pending_len = prev.last_len;
+		ipage_seal(&prev);
+		if ((ret = ilevel_div(&lv[0], pending, pending_len)) ||
+		    (ret = file_put(&f, ++pgno, prev.pg)) || (ret = ilevel_kid(&lv[0], pgno)))
+			goto out;
+	}
+	ipage_seal(&cur);
+	if (!lv[0].nkids) {
+		/* no row, or one leaf: that leaf is the root */
+		if (cur.ncells)
+			ret = file_put(&f, root, cur.pg);
+		goto out;
+	}
+	if ((ret = file_put(&f, ++pgno, cur.pg)) || (ret = ilevel_kid(&lv[0], pgno)))
+		goto out;
+	/* interior levels up to a single node, which becomes the root */
+	for (;;) {
+		struct ilevel *l = &lv[cl], *up = &lv[!cl];
+
+		up->used = up->ndiv = up->nkids = 0;
+		if ((ret = build_index_level(&f, l, up, &pgno, cell, top)))
+			goto out;
+		if (!up->nkids)
+			break;
+		cl = !cl;
+	}
+	ret = file_put(&f, root, top);
+out:
+	free(cur.pg);
+	free(prev.pg);
+	free(cell);
+	free(pending);
+	free(top);
+	ilevel_release(&lv[0]);
+	ilevel_release(&lv[1]);
+	if (!ret)
+		return file_close(&f, pgno, db_path, err, err_size);
+	if (!err[0])
+		snprintf(err, err_size, "%s: %s", db_path, strerror(-ret));
+	/* the header does not count what was appended: cut it off, and the
+	 * file is as SQLite left it (the root is written last) */
+	if (ftruncate(f.fd, (off_t)f.npages * f.ps) && ret == -E2BIG)
+		ret = -EIO;
+	close(f.fd);
 	return ret;
 }

@@ -59,9 +59,16 @@ static inline int ana_hm__grow(struct ana_hm *m)
 {
 	size_t ncap = m->cap ? m->cap * 2 : 256, i, j;
 	struct ana_hm_slot *ns = calloc(ncap, sizeof(*ns));
+	volatile char *touch = (volatile char *)ns;
 
 	if (!ns)
 		return -ENOMEM;
+	/* A large calloc is fresh zero pages; probing reads them first, so
+	 * each page would fault twice, the second time (copy on write) with
+	 * a TLB shootdown across the import's threads: write each page once
+	 * first.  (malloc + memset is the same, gcc turns it into calloc.) */
+	for (i = 0; i < ncap * sizeof(*ns); i += 4096)
+		touch[i] = 0;
 	for (i = 0; i < m->cap; i++) {
 		if (!m->slots[i].used)
 			continue;

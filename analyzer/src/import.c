@@ -269,8 +269,8 @@ struct importer {
 	size_t naggs, cap_aggs;
 	struct imp_ev batch[EV_BATCH];
 	size_t nbatch;
-	struct ana_bt *bt;    /* events written as b-tree pages (btree.c), or NULL */
-	uint32_t events_root; /* the events table's root page */
+	struct ana_bt *bt; /* events written as b-tree pages (btree.c), or NULL */
+	uint32_t page_size, events_root, frames_root; /* for bt */
 	int64_t next_id;
 	uint64_t prev_ts;
 	int unsorted;
@@ -1146,80 +1146,138 @@ static const struct imp_map *find_map(const struct imp_map *maps, size_t n, uint
 	return best ? best : later;
 }
 
+#define FRAME_COLS 15
+
+static struct ana_bt_val val_int(int64_t i)
+{
+	return (struct ana_bt_val){.type = ANA_BT_INT, .i = i};
+}
+
+static struct ana_bt_val val_text(const char *s)
+{
+	if (!s)
+		return (struct ana_bt_val){.type = ANA_BT_NULL};
+	return (struct ana_bt_val){.type = ANA_BT_TEXT, .text = s, .len = (uint32_t)strlen(s)};
+}
+
+/* The frames row of inline level K of frame reference F, in column order. */
+static void frame_row(struct importer *im, const struct imp_frame_ref *f, uint32_t k,
+		      struct ana_bt_val *v)
+{
+	static const struct ana_bt_val null = {.type = ANA_BT_NULL};
+	const struct imp_slot *s = &im->slots[f->slot];
+	struct imp_module *m = s->module >= 0 ? &im->modules[s->module] : NULL;
+	const struct sym_frame *fr = s->res.nframes ? &s->res.frames[k] : NULL;
+	/* user return addresses were looked up at ip - 1 */
+	int64_t back = !f->kernel && f->depth ? 1 : 0;
+
+	v[0] = val_int(f->stack_id);
+	v[1] = val_int(f->pid);
+	v[2] = val_int(f->depth);
+	v[3] = val_int(k);
+	v[4] = val_int(f->kernel);
+	v[5] = val_int((int64_t)f->ip);
+	v[6] = val_text(fr ? fr->func : NULL);
+	v[7] = val_text(fr ? fr->file : NULL);
+	v[8] = fr && fr->line ? val_int(fr->line) : null;
+	v[9] = val_int(fr ? fr->inlined : 0);
+	v[10] = val_text(m ? m->path : s->res.module ? s->res.module : f->kernel ? "kernel" : NULL);
+	if (m && m->build_id_size) {
+		if (!m->build_id_hex[0])
+			hex(m->build_id_hex, m->build_id, m->build_id_size);
+		v[11] = val_text(m->build_id_hex);
+	} else {
+		v[11] = null;
+	}
+	v[12] = s->module == -2 || f->kernel ? null : val_int((int64_t)s->offset + back);
+	v[13] = fr && fr->func && !fr->inlined ? val_int((int64_t)fr->func_offset + back) : null;
+	v[14] =
+	    s->res.reason != SYM_OK || !fr || !fr->func
+		? val_text(sym_reason__str(s->res.reason != SYM_OK ? s->res.reason : SYM_NO_SYMBOL))
+		: null;
+}
+
+/* Walks the frames rows in key order, each key once (the first of equal
+ * ones, as INSERT OR IGNORE keeps), for ana_bt__write_index. */
+struct frame_iter {
+	struct importer *im;
+	size_t i;    /* reference */
+	uint32_t k;  /* inline level in it */
+	int started; /* last_* valid */
+	uint32_t last[4];
+};
+
+/* A > B, (stack_id, pid, depth, inline_depth) in that order. */
+static int key_after(const uint32_t *a, const uint32_t *b)
+{
+	int i;
+
+	for (i = 0; i < 4; i++)
+		if (a[i] != b[i])
+			return a[i] > b[i];
+	return 0;
+}
+
+static int frame_next(void *ctx, struct ana_bt_val *v)
+{
+	struct frame_iter *it = ctx;
+	struct importer *im = it->im;
+
+	for (; it->i < im->nrefs; it->i++, it->k = 0) {
+		const struct imp_frame_ref *f = &im->refs[it->i];
+		const struct imp_slot *s = &im->slots[f->slot];
+		uint32_t nf = s->res.nframes ? s->res.nframes : 1;
+
+		while (it->k < nf) {
+			uint32_t key[4] = {f->stack_id, f->pid, f->depth, it->k++};
+
+			if (it->started && !key_after(key, it->last))
+				continue;
+			memcpy(it->last, key, sizeof(key));
+			it->started = 1;
+			frame_row(im, f, key[3], v);
+			im->st->frames++;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void bind_val(sqlite3_stmt *st, int col, const struct ana_bt_val *v)
+{
+	if (v->type == ANA_BT_INT)
+		sqlite3_bind_int64(st, col, v->i);
+	else if (v->type == ANA_BT_TEXT)
+		sqlite3_bind_text(st, col, v->text, (int)v->len, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, col);
+}
+
+/* frames through INSERT OR IGNORE (im->ins_frame). */
 static int write_frames(struct importer *im, const struct imp_frame_ref *refs, size_t n)
 {
 	sqlite3_stmt *st = im->ins_frame;
+	struct ana_bt_val v[FRAME_COLS];
 	size_t i;
 	uint32_t k;
+	int c;
 
 	for (i = 0; i < n; i++) {
-		const struct imp_frame_ref *f = &refs[i];
-		const struct imp_slot *s = &im->slots[f->slot];
-		struct imp_module *m = s->module >= 0 ? &im->modules[s->module] : NULL;
+		const struct imp_slot *s = &im->slots[refs[i].slot];
 		uint32_t nf = s->res.nframes ? s->res.nframes : 1;
 
 		for (k = 0; k < nf; k++) {
-			const struct sym_frame *fr = s->res.nframes ? &s->res.frames[k] : NULL;
 			int rc;
 
-			sqlite3_bind_int64(st, 1, f->stack_id);
-			sqlite3_bind_int64(st, 2, f->pid);
-			sqlite3_bind_int64(st, 3, f->depth);
-			sqlite3_bind_int64(st, 4, k);
-			sqlite3_bind_int64(st, 5, f->kernel);
-			sqlite3_bind_int64(st, 6, (int64_t)f->ip);
-			if (fr && fr->func)
-				sqlite3_bind_text(st, 7, fr->func, -1, SQLITE_STATIC);
-			else
-				sqlite3_bind_null(st, 7);
-			if (fr && fr->file)
-				sqlite3_bind_text(st, 8, fr->file, -1, SQLITE_STATIC);
-			else
-				sqlite3_bind_null(st, 8);
-			if (fr && fr->line)
-				sqlite3_bind_int64(st, 9, fr->line);
-			else
-				sqlite3_bind_null(st, 9);
-			sqlite3_bind_int64(st, 10, fr ? fr->inlined : 0);
-			if (m)
-				sqlite3_bind_text(st, 11, m->path, -1, SQLITE_STATIC);
-			else if (s->res.module)
-				sqlite3_bind_text(st, 11, s->res.module, -1, SQLITE_STATIC);
-			else if (f->kernel)
-				sqlite3_bind_text(st, 11, "kernel", -1, SQLITE_STATIC);
-			else
-				sqlite3_bind_null(st, 11);
-			if (m && m->build_id_size) {
-				if (!m->build_id_hex[0])
-					hex(m->build_id_hex, m->build_id, m->build_id_size);
-				sqlite3_bind_text(st, 12, m->build_id_hex, -1, SQLITE_STATIC);
-			} else {
-				sqlite3_bind_null(st, 12);
-			}
-			if (s->module == -2 || f->kernel)
-				sqlite3_bind_null(st, 13);
-			else /* user return addresses were looked up at ip - 1 */
-				sqlite3_bind_int64(
-				    st, 13, (int64_t)s->offset + (!f->kernel && f->depth ? 1 : 0));
-			if (fr && fr->func && !fr->inlined)
-				sqlite3_bind_int64(st, 14,
-						   (int64_t)fr->func_offset +
-						       (!f->kernel && f->depth ? 1 : 0));
-			else
-				sqlite3_bind_null(st, 14);
-			if (s->res.reason != SYM_OK || !fr || !fr->func)
-				sqlite3_bind_text(st, 15,
-						  sym_reason__str(s->res.reason != SYM_OK
-								      ? s->res.reason
-								      : SYM_NO_SYMBOL),
-						  -1, SQLITE_STATIC);
-			else
-				sqlite3_bind_null(st, 15);
+			frame_row(im, &refs[i], k, v);
+			for (c = 0; c < FRAME_COLS; c++)
+				bind_val(st, c + 1, &v[c]);
 			rc = sqlite3_step(st);
 			sqlite3_reset(st);
 			if (rc != SQLITE_DONE)
 				return sql_err(im, "frames");
-			im->st->frames++;
+			if (sqlite3_changes(im->db))
+				im->st->frames++;
 		}
 	}
 	return 0;
@@ -1791,7 +1849,9 @@ static int symbolize(struct importer *im)
 	/* in key order: the frames table is clustered on it */
 	if (im->nrefs > 1)
 		qsort(im->refs, im->nrefs, sizeof(*im->refs), cmp_ref);
-	ret = write_frames(im, im->refs, im->nrefs);
+	/* with the b-tree writer, frames go in after SQLite is done */
+	if (!im->bt)
+		ret = write_frames(im, im->refs, im->nrefs);
 out:
 	sqlite3_finalize(sel_k);
 	sqlite3_finalize(sel_stack);
@@ -2052,6 +2112,38 @@ static int load_all(struct importer *im)
 
 /* ---- driver ---- */
 
+static void close_db(struct importer *im);
+
+/* frames as b-tree pages once SQLite has closed DB_TMP; a row too long for
+ * one page (a C++ name of kilobytes) sends them all through SQLite. */
+static int frames_direct(struct importer *im, const char *db_tmp)
+{
+	struct frame_iter it = {.im = im};
+	int ret;
+
+	ret = ana_bt__write_index(db_tmp, im->page_size, im->frames_root, FRAME_COLS, frame_next,
+				  &it, im->err, im->err_size);
+	if (ret != -E2BIG)
+		return ret;
+	im->err[0] = '\0';
+	im->st->frames = 0;
+	if (sqlite3_open_v2(db_tmp, &im->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
+		snprintf(im->err, im->err_size, "cannot open database '%s': %s", db_tmp,
+			 im->db ? sqlite3_errmsg(im->db) : "out of memory");
+		return -EIO;
+	}
+	if ((ret = exec_sql(im, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+				"PRAGMA locking_mode=EXCLUSIVE; BEGIN;")) ||
+	    (ret = prepare(im, "INSERT OR IGNORE INTO frames VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+			   &im->ins_frame)) ||
+	    (ret = write_frames(im, im->refs, im->nrefs)) ||
+	    (ret = exec_sql(im, "COMMIT; PRAGMA journal_mode=DELETE;")))
+		return ret;
+	close_db(im);
+	return 0;
+}
+
 /*
  * Unless BPFTAPE_IMPORT_DIRECT=0, events rows are written as b-tree pages
  * by btree.c, about 20 times cheaper than INSERTs; their side file lives
@@ -2068,7 +2160,8 @@ static int events_direct_start(struct importer *im, const char *db_tmp)
 	if (env && !strcmp(env, "0"))
 		return 0;
 	if (prepare(im,
-		    "SELECT rootpage, (SELECT page_size FROM pragma_page_size),"
+		    "SELECT rootpage, (SELECT rootpage FROM sqlite_schema WHERE type = 'table'"
+		    " AND name = 'frames'), (SELECT page_size FROM pragma_page_size),"
 		    " (SELECT auto_vacuum FROM pragma_auto_vacuum)"
 		    " FROM sqlite_schema WHERE type = 'table' AND name = 'events'",
 		    &st))
@@ -2078,15 +2171,17 @@ static int events_direct_start(struct importer *im, const char *db_tmp)
 		return sql_err(im, "events");
 	}
 	im->events_root = (uint32_t)sqlite3_column_int64(st, 0);
+	im->frames_root = (uint32_t)sqlite3_column_int64(st, 1);
+	im->page_size = (uint32_t)sqlite3_column_int64(st, 2);
 	if (sqlite3_file_control(im->db, "main", SQLITE_FCNTL_RESERVE_BYTES, &reserved) !=
 		SQLITE_OK ||
-	    reserved != 0 || sqlite3_column_int64(st, 2) != 0) {
+	    reserved != 0 || sqlite3_column_int64(st, 3) != 0) {
 		sqlite3_finalize(st);
 		return 0; /* a layout btree.c does not write: INSERTs */
 	}
 	snprintf(side, sizeof(side), "%s.events", db_tmp);
 	unlink(side);
-	ret = ana_bt__open(&im->bt, side, (uint32_t)sqlite3_column_int64(st, 1));
+	ret = ana_bt__open(&im->bt, side, im->page_size);
 	sqlite3_finalize(st);
 	if (ret)
 		snprintf(im->err, im->err_size, "cannot create '%s': %s", side, strerror(-ret));
@@ -2443,6 +2538,8 @@ int ana_import(const char *trace, const char *db_path, const struct ana_import_o
 			snprintf(err, err_size, "%s", ana_bt__errmsg(im.bt));
 			goto out;
 		}
+		if ((ret = frames_direct(&im, tmp)))
+			goto out;
 		if ((ret = sqlite3_open_v2(tmp, &im.db, SQLITE_OPEN_READONLY, NULL)) != SQLITE_OK) {
 			snprintf(err, err_size, "cannot open database '%s': %s", tmp,
 				 im.db ? sqlite3_errmsg(im.db) : "out of memory");

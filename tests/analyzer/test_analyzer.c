@@ -864,35 +864,32 @@ static uint64_t find_inlined_addr(void)
 	return found;
 }
 
-/* The events table written as b-tree pages (the default) holds exactly the
- * rows INSERTs give (BPFTAPE_IMPORT_DIRECT=0), and SQLite finds the file
- * sound; 60k events span many leaves and an interior level. */
-static void test_import__events_pages_equal_inserts(void **state)
+/*
+ * many.tape: 60k events (profile samples with 40 user stacks symbolized
+ * from embedded symbols, and tracepoint events with a payload); with
+ * GIANT, one function's name is 20,000 bytes, more than a page holds.
+ */
+static void write_many_trace(const char *path, int giant)
 {
-	static const char q[] =
-	    "sql --csv --db %s many.tape \"SELECT (SELECT * FROM pragma_integrity_check),"
-	    " count(*), max(id), sum(id), sum(ts %% 1000003), sum(cpu), sum(pid), sum(tid),"
-	    " sum(type_id), count(kstack_id), sum(kstack_id), count(ustack_id), sum(ustack_id),"
-	    " sum(flags), sum(id * (ts %% 7919)), (SELECT count(*) FROM tp_sched_sched_wakeup),"
-	    " (SELECT sum(w.f1_pid * e.tid) FROM tp_sched_sched_wakeup w JOIN events e ON e.id = "
-	    "w.event_id)"
-	    " FROM events\"";
 	static const char fmt[] =
 	    "name: sched_wakeup\nID: 300\nformat:\n"
 	    "\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"
 	    "\tfield:pid_t pid;\toffset:8;\tsize:4;\tsigned:1;\n";
+	const uint64_t base = 0x555555554000ull;
 	struct tape_writer *w;
 	struct tape_host h = {0};
 	struct tape_event_desc d = {0};
 	struct tape_event ev = {0};
-	uint64_t ips[2] = {0x401000, 0x401100};
-	struct tape_stack st = {.id = 1, .nframes = 2, .ips = ips};
+	struct tape_symtab stab = {0};
+	struct tape_sym syms[16];
+	struct tape_mmap m = {0};
+	struct tape_proc pr = {0};
+	char names[16][32], *big;
+	uint64_t ips[8];
 	uint8_t payload[12] = {0};
-	char path[4300], err[256];
-	struct run a, b;
-	uint32_t i;
+	char err[256];
+	uint32_t i, j;
 
-	snprintf(path, sizeof(path), "%s/many.tape", tmpdir);
 	assert_int_equal(tape_writer__open(&w, path, NULL, err, sizeof(err)), 0);
 	h.hostname = tape_str_c("t");
 	h.clock_mono_ns = h.start_ns = 1000;
@@ -908,7 +905,39 @@ static void test_import__events_pages_equal_inserts(void **state)
 	d.name = tape_str_c("sched:sched_wakeup");
 	d.format = tape_str_c(fmt);
 	assert_int_equal(tape_writer__event_desc(w, &d), 0);
-	assert_int_equal(tape_writer__stack(w, &st), 0);
+	big = malloc(20001);
+	assert_non_null(big);
+	memset(big, 'g', 20000);
+	big[20000] = '\0';
+	for (i = 0; i < 16; i++) {
+		snprintf(names[i], sizeof(names[i]), "fn_%u", i);
+		syms[i] = (struct tape_sym){0x1000 + i * 0x100, 0x100,
+					    tape_str_c(giant && i == 7 ? big : names[i])};
+	}
+	stab.path = tape_str_c("/nonexistent/many-app");
+	assert_int_equal(tape_writer__symtab(w, &stab, syms, 16), 0);
+	for (i = 100; i < 105; i++) {
+		pr.kind = TAPE_PROC_EXEC;
+		pr.pid = pr.tid = i;
+		pr.ts_ns = 1000;
+		pr.comm = tape_str_c("many");
+		pr.filename = tape_str_c("/nonexistent/many-app");
+		assert_int_equal(tape_writer__proc(w, &pr), 0);
+		m.ts_ns = 1000;
+		m.pid = i;
+		m.prot = TAPE_MMAP_PROT_READ | TAPE_MMAP_PROT_EXEC;
+		m.start = base;
+		m.end = base + 0x10000;
+		m.path = tape_str_c("/nonexistent/many-app");
+		assert_int_equal(tape_writer__mmap(w, &m), 0);
+	}
+	for (i = 1; i <= 40; i++) {
+		struct tape_stack st = {.id = i, .nframes = 2 + i % 6, .ips = ips};
+
+		for (j = 0; j < st.nframes; j++)
+			ips[j] = base + 0x1000 + ((i * 7 + j * 3) % 16) * 0x100 + 0x10;
+		assert_int_equal(tape_writer__stack(w, &st), 0);
+	}
 	for (i = 0; i < 60000; i++) {
 		ev = (struct tape_event){0};
 		ev.ts_ns = 2000 + (uint64_t)i * 977 + (i % 13 == 0 ? 5000000000000ull : 0);
@@ -916,7 +945,7 @@ static void test_import__events_pages_equal_inserts(void **state)
 		ev.pid = 100 + i % 5;
 		ev.tid = ev.pid + (i % 2) * 1000 + (i % 7 == 0 ? 70000 : 0);
 		ev.type_id = i % 10 ? 1 : 2;
-		ev.ustack_id = ev.type_id == 1 && i % 4 ? 1 : 0;
+		ev.ustack_id = ev.type_id == 1 && i % 4 ? 1 + i % 40 : 0;
 		ev.kstack_id = ev.type_id == 1 && i % 6 == 0 ? 1 : 0;
 		ev.flags = i % 11 == 0;
 		if (ev.type_id == 2) {
@@ -928,20 +957,70 @@ static void test_import__events_pages_equal_inserts(void **state)
 		assert_int_equal(tape_writer__event(w, &ev), 0);
 	}
 	assert_int_equal(tape_writer__close(w), 0);
+	free(big);
+}
 
-	a = bt(q, "many.db");
-	setenv("BPFTAPE_IMPORT_DIRECT", "0", 1);
-	b = bt(q, "many-sql.db");
-	unsetenv("BPFTAPE_IMPORT_DIRECT");
-	assert_int_equal(a.status, 0);
-	assert_int_equal(b.status, 0);
-	assert_true(strncmp(a.out, "(SELECT", 7) == 0);
-	assert_non_null(strstr(a.out, "\nok,60000,60000,"));
-	assert_null(strstr(a.out, ",,")); /* no NULL sums */
-	assert_null(strstr(a.out, ",\n"));
-	assert_string_equal(a.out, b.out);
-	run_free(&a);
-	run_free(&b);
+/*
+ * The events and frames tables written as b-tree pages (the default) hold
+ * exactly the rows INSERTs give (BPFTAPE_IMPORT_DIRECT=0), and SQLite finds
+ * the file sound: 60k events span many leaves and an interior level.  A
+ * frame name too long for a page sends frames through INSERTs, with the
+ * same result.
+ */
+static void test_import__pages_equal_inserts(void **state)
+{
+	static const char q[] =
+	    "sql --csv --db %s %s \"SELECT (SELECT * FROM pragma_integrity_check),"
+	    " count(*), max(id), sum(id), sum(ts %% 1000003), sum(cpu), sum(pid), sum(tid),"
+	    " sum(type_id), count(kstack_id), sum(kstack_id), count(ustack_id), sum(ustack_id),"
+	    " sum(flags), sum(id * (ts %% 7919)), (SELECT count(*) FROM tp_sched_sched_wakeup),"
+	    " (SELECT sum(w.f1_pid * e.tid) FROM tp_sched_sched_wakeup w JOIN events e"
+	    " ON e.id = w.event_id) FROM events\"";
+	static const char qf[] =
+	    "sql --csv --db %s %s \"SELECT * FROM frames ORDER BY 1, 2, 3, 4\"";
+	char path[4300];
+
+	for (int giant = 0; giant < 2; giant++) {
+		const char *tape = giant ? "giant.tape" : "many.tape";
+		char db_a[64], db_b[64];
+		struct run a, b, fa, fb;
+
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, tape);
+		write_many_trace(path, giant);
+		snprintf(db_a, sizeof(db_a), "%s.db", tape);
+		snprintf(db_b, sizeof(db_b), "%s-sql.db", tape);
+		a = bt(q, db_a, tape);
+		fa = bt(qf, db_a, tape);
+		setenv("BPFTAPE_IMPORT_DIRECT", "0", 1);
+		b = bt(q, db_b, tape);
+		fb = bt(qf, db_b, tape);
+		unsetenv("BPFTAPE_IMPORT_DIRECT");
+		assert_int_equal(a.status, 0);
+		assert_int_equal(b.status, 0);
+		assert_true(strncmp(a.out, "(SELECT", 7) == 0);
+		assert_non_null(strstr(a.out, "\nok,60000,60000,"));
+		assert_null(strstr(a.out, ",,")); /* no NULL sums */
+		assert_null(strstr(a.out, ",\n"));
+		assert_string_equal(a.out, b.out);
+		/* frames: resolved names, and the giant one whole */
+		assert_int_equal(fa.status, 0);
+		assert_non_null(strstr(fa.out, ",fn_3,"));
+		if (giant) {
+			char *g = malloc(20003);
+
+			assert_non_null(g);
+			memset(g + 1, 'g', 20000);
+			g[0] = g[20001] = ',';
+			g[20002] = '\0';
+			assert_non_null(strstr(fa.out, g));
+			free(g);
+		}
+		assert_string_equal(fa.out, fb.out);
+		run_free(&a);
+		run_free(&b);
+		run_free(&fa);
+		run_free(&fb);
+	}
 	(void)state;
 }
 
@@ -1118,7 +1197,7 @@ int main(void)
 	    cmocka_unit_test(test_folded__branches_in_known_ratio),
 	    cmocka_unit_test(test_tpformat__parses_tracefs_fields),
 	    cmocka_unit_test(test_import__inline_frames_from_dwarf),
-	    cmocka_unit_test(test_import__events_pages_equal_inserts),
+	    cmocka_unit_test(test_import__pages_equal_inserts),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -24,6 +24,7 @@
 
 static char tmpdir[4096];
 
+static void exec_ok(sqlite3 *db, const char *sql);
 static void exec_ok(sqlite3 *db, const char *sql)
 {
 	char *msg = NULL;
@@ -255,12 +256,241 @@ static void test_btree__refuses_what_it_did_not_create(void **state)
 	(void)state;
 }
 
+/* ---- index b-trees (WITHOUT ROWID) ---- */
+
+struct irow {
+	int64_t a, b, c;
+	char *name, *d; /* NULL = SQL NULL */
+};
+
+struct irows {
+	struct irow *r;
+	size_t n, next;
+};
+
+static int irow_fn(void *ctx, struct ana_bt_val *v)
+{
+	struct irows *rs = ctx;
+	const struct irow *r;
+
+	if (rs->next == rs->n)
+		return 0;
+	r = &rs->r[rs->next++];
+	v[0] = (struct ana_bt_val){.type = ANA_BT_INT, .i = r->a};
+	v[1] = (struct ana_bt_val){.type = ANA_BT_INT, .i = r->b};
+	v[2] = r->name ? (struct ana_bt_val){.type = ANA_BT_TEXT,
+					     .text = r->name,
+					     .len = (uint32_t)strlen(r->name)}
+		       : (struct ana_bt_val){.type = ANA_BT_NULL};
+	v[3] = (struct ana_bt_val){.type = ANA_BT_INT, .i = r->c};
+	v[4] = r->d ? (struct ana_bt_val){.type = ANA_BT_TEXT,
+					  .text = r->d,
+					  .len = (uint32_t)strlen(r->d)}
+		    : (struct ana_bt_val){.type = ANA_BT_NULL};
+	return 1;
+}
+
+static char *any_text(size_t max)
+{
+	size_t n = max ? rng() % (max + 1) : 0, i;
+	char *s = malloc(n + 1);
+
+	assert_non_null(s);
+	for (i = 0; i < n; i++)
+		s[i] = (char)('a' + rng() % 26);
+	s[n] = '\0';
+	return s;
+}
+
+static uint32_t make_index_db(const char *path, unsigned page_size)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	char sql[512];
+	uint32_t root;
+
+	unlink(path);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	snprintf(sql, sizeof(sql),
+		 "PRAGMA page_size=%u; CREATE TABLE before(x); CREATE TABLE w(a INTEGER NOT NULL,"
+		 " b INTEGER NOT NULL, name TEXT, c INTEGER, d TEXT, PRIMARY KEY(a, b)) WITHOUT"
+		 " ROWID; INSERT INTO before VALUES(1);",
+		 page_size);
+	exec_ok(db, sql);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT rootpage FROM sqlite_schema WHERE name='w'",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	root = (uint32_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+	return root;
+}
+
+static void assert_integrity(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+	sqlite3_finalize(st);
+}
+
+/* N rows with texts of up to MAXTEXT bytes through ana_bt__write_index,
+ * read back through SQLite; returns the tree's depth. */
+static int index_roundtrip(unsigned page_size, size_t n, size_t maxtext)
+{
+	char path[4200], err[256];
+	struct irows rs = {calloc(n ? n : 1, sizeof(struct irow)), n, 0};
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	uint32_t root;
+	size_t i, got = 0;
+	int depth;
+
+	assert_non_null(rs.r);
+	snprintf(path, sizeof(path), "%s/w.db", tmpdir);
+	root = make_index_db(path, page_size);
+	for (i = 0; i < n; i++) {
+		struct irow *r = &rs.r[i];
+
+		/* key order: a, then b */
+		r->a = (int64_t)(i / 3) - 5;
+		r->b = (int64_t)(i % 3) * 1000 - 7;
+		r->c = any_int();
+		r->name = rng() % 6 ? any_text(maxtext) : NULL;
+		r->d = rng() % 3 ? any_text(maxtext / 4) : NULL;
+	}
+	assert_int_equal(
+	    ana_bt__write_index(path, page_size, root, 5, irow_fn, &rs, err, sizeof(err)), 0);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_integrity(db);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db, "SELECT a, b, name, c, d FROM w ORDER BY a, b", -1, &st, NULL),
+	    SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const struct irow *r = &rs.r[got++];
+
+		assert_true(got <= n);
+		assert_int_equal(sqlite3_column_int64(st, 0), r->a);
+		assert_int_equal(sqlite3_column_int64(st, 1), r->b);
+		if (r->name)
+			assert_string_equal((const char *)sqlite3_column_text(st, 2), r->name);
+		else
+			assert_int_equal(sqlite3_column_type(st, 2), SQLITE_NULL);
+		assert_int_equal(sqlite3_column_int64(st, 3), r->c);
+		if (r->d)
+			assert_string_equal((const char *)sqlite3_column_text(st, 4), r->d);
+		else
+			assert_int_equal(sqlite3_column_type(st, 4), SQLITE_NULL);
+	}
+	sqlite3_finalize(st);
+	assert_int_equal(got, n);
+	/* every row found by its key, through the interior pages */
+	assert_int_equal(
+	    sqlite3_prepare_v2(db, "SELECT c FROM w WHERE a = ? AND b = ?", -1, &st, NULL),
+	    SQLITE_OK);
+	for (i = 0; i < n; i++) {
+		sqlite3_bind_int64(st, 1, rs.r[i].a);
+		sqlite3_bind_int64(st, 2, rs.r[i].b);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int64(st, 0), rs.r[i].c);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db,
+			       "SELECT max(length(path) - length(replace(path, '/', '')))"
+			       " FROM dbstat WHERE name = 'w'",
+			       -1, &st, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	depth = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	/* SQLite goes on writing it as its own */
+	exec_ok(db, "INSERT INTO w VALUES(-1000, 0, 'x', 1, NULL), (99999999, 5, NULL, 2, 'y');"
+		    " DELETE FROM w WHERE b = -7 AND a % 2 = 0;");
+	assert_integrity(db);
+	sqlite3_close(db);
+	unlink(path);
+	for (i = 0; i < n; i++) {
+		free(rs.r[i].name);
+		free(rs.r[i].d);
+	}
+	free(rs.r);
+	return depth;
+}
+
+static void test_btree__index_rows_read_back_through_sqlite(void **state)
+{
+	size_t n;
+
+	/* every small count on small pages: each way a leaf or interior
+	 * page can end (a last row alone, a last child alone) */
+	for (n = 0; n <= 400; n++)
+		index_roundtrip(512, n, n % 2 ? 60 : 8);
+	assert_true(index_roundtrip(512, 30000, 40) >= 4);
+	assert_true(index_roundtrip(4096, 20000, 700) >= 3);
+	assert_int_equal(index_roundtrip(65536, 50000, 200), 2);
+	assert_int_equal(index_roundtrip(65536, 3, 10), 1);
+	(void)state;
+}
+
+static void test_btree__index_refuses_rows_needing_overflow(void **state)
+{
+	char path[4200], err[256], *big;
+	struct irow r[3] = {{1, 1, 1, NULL, NULL}, {2, 1, 1, NULL, NULL}, {3, 1, 1, NULL, NULL}};
+	struct irows rs = {r, 3, 0};
+	size_t max = ana_bt__index_max_payload(4096);
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	uint32_t root;
+
+	snprintf(path, sizeof(path), "%s/big.db", tmpdir);
+	root = make_index_db(path, 4096);
+	big = malloc(max + 1);
+	assert_non_null(big);
+	memset(big, 'x', max);
+	big[max] = '\0';
+	r[2].name = big;
+	assert_int_equal(ana_bt__write_index(path, 4096, root, 5, irow_fn, &rs, err, sizeof(err)),
+			 -E2BIG);
+	assert_non_null(strstr(err, "overflow"));
+	/* untouched: SQLite takes the rows itself */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_integrity(db);
+	exec_ok(db, "INSERT INTO w(a, b, name) VALUES(3, 1, printf('%.*c', 5000, 'x'))");
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM w", -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 1);
+	sqlite3_finalize(st);
+	assert_integrity(db);
+	sqlite3_close(db);
+	/* a root that is not an index leaf */
+	root = make_index_db(path, 4096);
+	rs.next = 0;
+	r[2].name = NULL;
+	assert_int_equal(ana_bt__write_index(path, 4096, 1, 5, irow_fn, &rs, err, sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(ana_bt__write_index(path, 8192, root, 5, irow_fn, &rs, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "unexpected database layout"));
+	unlink(path);
+	free(big);
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_btree__rows_read_back_through_sqlite),
 	    cmocka_unit_test(test_btree__four_levels_and_nine_byte_varints),
 	    cmocka_unit_test(test_btree__refuses_what_it_did_not_create),
+	    cmocka_unit_test(test_btree__index_rows_read_back_through_sqlite),
+	    cmocka_unit_test(test_btree__index_refuses_rows_needing_overflow),
 	};
 	int ret;
 
