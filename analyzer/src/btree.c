@@ -72,15 +72,11 @@ static uint32_t get_be32(const uint8_t *p)
 }
 
 /* SQLite's varint: big-endian groups of 7 bits, the 9th byte whole. */
-static unsigned put_varint(uint8_t *p, uint64_t v)
+static unsigned put_varint_long(uint8_t *p, uint64_t v)
 {
 	uint8_t tmp[9];
 	unsigned n = 0, i;
 
-	if (v < 0x80) {
-		p[0] = (uint8_t)v;
-		return 1;
-	}
 	if (v >> 56) {
 		p[8] = (uint8_t)v;
 		v >>= 8;
@@ -98,6 +94,40 @@ static unsigned put_varint(uint8_t *p, uint64_t v)
 	for (i = 0; i < n; i++)
 		p[i] = tmp[n - 1 - i];
 	return n;
+}
+
+static unsigned varint_len(uint64_t v)
+{
+	unsigned n = 1;
+
+	if (v >> 56)
+		return 9;
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+/* Up to 3 bytes (ids below 2 M, sizes) inline. */
+static inline unsigned put_varint(uint8_t *p, uint64_t v)
+{
+	if (v < 0x80) {
+		p[0] = (uint8_t)v;
+		return 1;
+	}
+	if (v < 0x4000) {
+		p[0] = (uint8_t)(0x80 | v >> 7);
+		p[1] = (uint8_t)(v & 0x7f);
+		return 2;
+	}
+	if (v < 0x200000) {
+		p[0] = (uint8_t)(0x80 | v >> 14);
+		p[1] = (uint8_t)(0x80 | (v >> 7 & 0x7f));
+		p[2] = (uint8_t)(v & 0x7f);
+		return 3;
+	}
+	return put_varint_long(p, v);
 }
 
 /* Serial type of an integer and its size in bytes (schema format 4: 0 and
@@ -284,13 +314,13 @@ int ana_bt__append(struct ana_bt *bt, int64_t rowid, const int64_t *vals, uint32
 	}
 	len = (size_t)(body - hdr);
 	{
-		uint8_t pre[18];
-		unsigned np = put_varint(pre, len);
+		/* the cell: payload size, rowid, then the record */
+		unsigned n1 = len < 0x80 ? 1 : 2, n2 = varint_len((uint64_t)rowid);
 
-		np += put_varint(pre + np, (uint64_t)rowid);
-		n = np + (unsigned)len;
-		memcpy(hdr - np, pre, np);
-		hdr -= np;
+		hdr -= n1 + n2;
+		put_varint(hdr, len);
+		put_varint(hdr + n1, (uint64_t)rowid);
+		n = n1 + n2 + (unsigned)len;
 	}
 	if (8 + 2 * (bt->ncells + 1) + n > bt->content) {
 		int ret = leaf_flush(bt);
@@ -538,19 +568,6 @@ out:
 }
 
 /* ---- records of any columns ---- */
-
-static unsigned varint_len(uint64_t v)
-{
-	unsigned n = 1;
-
-	if (v >> 56)
-		return 9;
-	while (v >= 0x80) {
-		v >>= 7;
-		n++;
-	}
-	return n;
-}
 
 /* Size of the header of a record whose serial types take T bytes: the
  * header's size is itself a varint at its start. */
