@@ -219,12 +219,14 @@ void ana_bt__free(struct ana_bt *bt)
 	free(bt);
 }
 
-static int write_all(int fd, const void *buf, size_t len, off_t off)
+/* pread (WRITE = 0) or pwrite all of LEN bytes at OFF; a file shorter than
+ * its header says reads as -EIO. */
+static int io_all(int fd, void *buf, size_t len, off_t off, int write)
 {
-	const uint8_t *p = buf;
+	uint8_t *p = buf;
 
 	while (len) {
-		ssize_t n = pwrite(fd, p, len, off);
+		ssize_t n = write ? pwrite(fd, p, len, off) : pread(fd, p, len, off);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -240,25 +242,14 @@ static int write_all(int fd, const void *buf, size_t len, off_t off)
 	return 0;
 }
 
+static int write_all(int fd, const void *buf, size_t len, off_t off)
+{
+	return io_all(fd, (void *)buf, len, off, 1);
+}
+
 static int read_all(int fd, void *buf, size_t len, off_t off)
 {
-	uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = pread(fd, p, len, off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO; /* shorter than its header says */
-		p += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
+	return io_all(fd, buf, len, off, 0);
 }
 
 /* The leaf being filled goes to the side file. */

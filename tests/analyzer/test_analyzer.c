@@ -864,6 +864,27 @@ static uint64_t find_inlined_addr(void)
 	return found;
 }
 
+/* A new trace at PATH with a host record (start 1000 ns) and event type 1,
+ * "profile", with stack FLAGS. */
+static struct tape_writer *open_profile_trace(const char *path, uint32_t flags)
+{
+	struct tape_writer *w;
+	struct tape_host h = {0};
+	struct tape_event_desc d = {0};
+	char err[256];
+
+	assert_int_equal(tape_writer__open(&w, path, NULL, err, sizeof(err)), 0);
+	h.hostname = tape_str_c("t");
+	h.clock_mono_ns = h.start_ns = 1000;
+	assert_int_equal(tape_writer__host(w, &h), 0);
+	d.type_id = 1;
+	d.source = TAPE_SRC_PROFILE;
+	d.flags = flags;
+	d.name = tape_str_c("profile");
+	assert_int_equal(tape_writer__event_desc(w, &d), 0);
+	return w;
+}
+
 /*
  * many.tape: 60k events (profile samples with 40 user stacks symbolized
  * from embedded symbols, and tracepoint events with a payload); with
@@ -877,7 +898,6 @@ static void write_many_trace(const char *path, int giant)
 	    "\tfield:pid_t pid;\toffset:8;\tsize:4;\tsigned:1;\n";
 	const uint64_t base = 0x555555554000ull;
 	struct tape_writer *w;
-	struct tape_host h = {0};
 	struct tape_event_desc d = {0};
 	struct tape_event ev = {0};
 	struct tape_symtab stab = {0};
@@ -887,18 +907,9 @@ static void write_many_trace(const char *path, int giant)
 	char names[16][32], *big;
 	uint64_t ips[8];
 	uint8_t payload[12] = {0};
-	char err[256];
 	uint32_t i, j;
 
-	assert_int_equal(tape_writer__open(&w, path, NULL, err, sizeof(err)), 0);
-	h.hostname = tape_str_c("t");
-	h.clock_mono_ns = h.start_ns = 1000;
-	assert_int_equal(tape_writer__host(w, &h), 0);
-	d.type_id = 1;
-	d.source = TAPE_SRC_PROFILE;
-	d.flags = TAPE_DESC_F_USTACK | TAPE_DESC_F_KSTACK;
-	d.name = tape_str_c("profile");
-	assert_int_equal(tape_writer__event_desc(w, &d), 0);
+	w = open_profile_trace(path, TAPE_DESC_F_USTACK | TAPE_DESC_F_KSTACK);
 	d.type_id = 2;
 	d.source = TAPE_SRC_TRACEPOINT;
 	d.flags = 0;
@@ -1027,28 +1038,18 @@ static void test_import__pages_equal_inserts(void **state)
 static void test_import__inline_frames_from_dwarf(void **state)
 {
 	struct tape_writer *w;
-	struct tape_host h = {0};
-	struct tape_event_desc d = {0};
 	struct tape_mmap m = {0};
 	struct tape_proc pr = {0};
 	struct tape_event ev = {0};
 	const uint64_t base = 0x555555554000ull;
 	uint64_t ip;
 	struct tape_stack st = {.id = 1, .nframes = 1, .ips = &ip};
-	char path[4300], err[256];
+	char path[4300];
 	struct run r;
 
 	ip = base + find_inlined_addr();
 	snprintf(path, sizeof(path), "%s/inline.tape", tmpdir);
-	assert_int_equal(tape_writer__open(&w, path, NULL, err, sizeof(err)), 0);
-	h.hostname = tape_str_c("t");
-	h.clock_mono_ns = h.start_ns = 1000;
-	assert_int_equal(tape_writer__host(w, &h), 0);
-	d.type_id = 1;
-	d.source = TAPE_SRC_PROFILE;
-	d.flags = TAPE_DESC_F_USTACK;
-	d.name = tape_str_c("profile");
-	assert_int_equal(tape_writer__event_desc(w, &d), 0);
+	w = open_profile_trace(path, TAPE_DESC_F_USTACK);
 	pr.kind = TAPE_PROC_EXEC;
 	pr.pid = pr.tid = 42;
 	pr.ts_ns = 1000;

@@ -24,7 +24,6 @@
 
 static char tmpdir[4096];
 
-static void exec_ok(sqlite3 *db, const char *sql);
 static void exec_ok(sqlite3 *db, const char *sql)
 {
 	char *msg = NULL;
@@ -33,28 +32,69 @@ static void exec_ok(sqlite3 *db, const char *sql)
 		fail_msg("%s: %s", sql, msg ? msg : "?");
 }
 
-/* A fresh database with table t (column 0 the INTEGER PRIMARY KEY); its
- * root page goes to *ROOT. */
-static void make_db(const char *path, unsigned page_size, uint32_t *root)
+/* A fresh database of PAGE_SIZE pages with tables "before", "after" and
+ * the one SQL creates, named NAME; returns NAME's root page. */
+static uint32_t make_db_with(const char *path, unsigned page_size, const char *sql,
+			     const char *name)
 {
 	sqlite3 *db;
 	sqlite3_stmt *st;
-	char sql[256];
+	char pre[64];
+	uint32_t root;
 
 	unlink(path);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	snprintf(sql, sizeof(sql),
-		 "PRAGMA page_size=%u; CREATE TABLE before(x); CREATE TABLE t(id INTEGER PRIMARY"
-		 " KEY, a, b, c, d, e); CREATE TABLE after(y); INSERT INTO after VALUES(1);",
-		 page_size);
+	snprintf(pre, sizeof(pre), "PRAGMA page_size=%u; CREATE TABLE before(x);", page_size);
+	exec_ok(db, pre);
 	exec_ok(db, sql);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT rootpage FROM sqlite_schema WHERE name='t'",
+	exec_ok(db, "CREATE TABLE after(y); INSERT INTO after VALUES(1);");
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT rootpage FROM sqlite_schema WHERE name = ?",
 					    -1, &st, NULL),
 			 SQLITE_OK);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	*root = (uint32_t)sqlite3_column_int64(st, 0);
+	root = (uint32_t)sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+	return root;
+}
+
+/* Table t, column 0 the INTEGER PRIMARY KEY. */
+static void make_db(const char *path, unsigned page_size, uint32_t *root)
+{
+	*root = make_db_with(path, page_size,
+			     "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b, c, d, e)", "t");
+}
+
+static void assert_integrity(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+	sqlite3_finalize(st);
+}
+
+/* Levels of table NAME's b-tree (dbstat: '/' is the root, '/000/' its
+ * first child...). */
+static int tree_depth(sqlite3 *db, const char *name)
+{
+	sqlite3_stmt *st;
+	int depth;
+
+	assert_int_equal(
+	    sqlite3_prepare_v2(db,
+			       "SELECT max(length(path) - length(replace(path, '/', '')))"
+			       " FROM dbstat WHERE name = ?",
+			       -1, &st, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	depth = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return depth;
 }
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
@@ -121,11 +161,7 @@ static void roundtrip(unsigned page_size, size_t n, int huge_rowids, int levels)
 	ana_bt__free(bt);
 
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL),
-			 SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
-	sqlite3_finalize(st);
+	assert_integrity(db);
 	assert_int_equal(sqlite3_prepare_v2(db, "SELECT * FROM t ORDER BY id", -1, &st, NULL),
 			 SQLITE_OK);
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -145,17 +181,8 @@ static void roundtrip(unsigned page_size, size_t n, int huge_rowids, int levels)
 	}
 	sqlite3_finalize(st);
 	assert_int_equal(got, n);
-	/* the tree has the depth asked for (dbstat: '/' is the root, '/000/'
-	 * its first child...) */
-	assert_int_equal(
-	    sqlite3_prepare_v2(db,
-			       "SELECT max(length(path) - length(replace(path, '/', '')))"
-			       " FROM dbstat WHERE name = 't'",
-			       -1, &st, NULL),
-	    SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(st, 0), levels);
-	sqlite3_finalize(st);
+	/* the tree has the depth asked for */
+	assert_int_equal(tree_depth(db, "t"), levels);
 	/* a point lookup goes down the interior pages */
 	if (n) {
 		char sql[128];
@@ -170,11 +197,7 @@ static void roundtrip(unsigned page_size, size_t n, int huge_rowids, int levels)
 	/* and SQLite goes on writing it as its own */
 	exec_ok(db, "INSERT INTO t(a) VALUES(42); INSERT INTO after VALUES(2);"
 		    " DELETE FROM t WHERE rowid % 7 = 0;");
-	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL),
-			 SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
-	sqlite3_finalize(st);
+	assert_integrity(db);
 	sqlite3_close(db);
 	unlink(path);
 	free(rows);
@@ -302,40 +325,13 @@ static char *any_text(size_t max)
 	return s;
 }
 
+/* Table w, WITHOUT ROWID. */
 static uint32_t make_index_db(const char *path, unsigned page_size)
 {
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	char sql[512];
-	uint32_t root;
-
-	unlink(path);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	snprintf(sql, sizeof(sql),
-		 "PRAGMA page_size=%u; CREATE TABLE before(x); CREATE TABLE w(a INTEGER NOT NULL,"
-		 " b INTEGER NOT NULL, name TEXT, c INTEGER, d TEXT, PRIMARY KEY(a, b)) WITHOUT"
-		 " ROWID; INSERT INTO before VALUES(1);",
-		 page_size);
-	exec_ok(db, sql);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT rootpage FROM sqlite_schema WHERE name='w'",
-					    -1, &st, NULL),
-			 SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	root = (uint32_t)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	assert_int_equal(sqlite3_close(db), SQLITE_OK);
-	return root;
-}
-
-static void assert_integrity(sqlite3 *db)
-{
-	sqlite3_stmt *st;
-
-	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL),
-			 SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
-	sqlite3_finalize(st);
+	return make_db_with(path, page_size,
+			    "CREATE TABLE w(a INTEGER NOT NULL, b INTEGER NOT NULL, name TEXT,"
+			    " c INTEGER, d TEXT, PRIMARY KEY(a, b)) WITHOUT ROWID",
+			    "w");
 }
 
 /* N rows with texts of up to MAXTEXT bytes through ana_bt__write_index,
@@ -400,15 +396,7 @@ static int index_roundtrip(unsigned page_size, size_t n, size_t maxtext)
 		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
-	assert_int_equal(
-	    sqlite3_prepare_v2(db,
-			       "SELECT max(length(path) - length(replace(path, '/', '')))"
-			       " FROM dbstat WHERE name = 'w'",
-			       -1, &st, NULL),
-	    SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	depth = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	depth = tree_depth(db, "w");
 	/* SQLite goes on writing it as its own */
 	exec_ok(db, "INSERT INTO w VALUES(-1000, 0, 'x', 1, NULL), (99999999, 5, NULL, 2, 'y');"
 		    " DELETE FROM w WHERE b = -7 AND a % 2 = 0;");
