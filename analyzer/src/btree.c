@@ -72,10 +72,22 @@ static uint32_t get_be32(const uint8_t *p)
 }
 
 /* SQLite's varint: big-endian groups of 7 bits, the 9th byte whole. */
+static unsigned varint_len(uint64_t v)
+{
+	unsigned n = 1;
+
+	if (v >> 56)
+		return 9;
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
 static unsigned put_varint_long(uint8_t *p, uint64_t v)
 {
-	uint8_t tmp[9];
-	unsigned n = 0, i;
+	unsigned n, i;
 
 	if (v >> 56) {
 		p[8] = (uint8_t)v;
@@ -86,25 +98,10 @@ static unsigned put_varint_long(uint8_t *p, uint64_t v)
 		}
 		return 9;
 	}
-	while (v) {
-		tmp[n++] = (uint8_t)((v & 0x7f) | 0x80);
+	n = varint_len(v);
+	for (i = n; i-- > 0;) {
+		p[i] = (uint8_t)((v & 0x7f) | (i + 1 < n ? 0x80 : 0));
 		v >>= 7;
-	}
-	tmp[0] &= 0x7f;
-	for (i = 0; i < n; i++)
-		p[i] = tmp[n - 1 - i];
-	return n;
-}
-
-static unsigned varint_len(uint64_t v)
-{
-	unsigned n = 1;
-
-	if (v >> 56)
-		return 9;
-	while (v >= 0x80) {
-		v >>= 7;
-		n++;
 	}
 	return n;
 }

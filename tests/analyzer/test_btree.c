@@ -145,8 +145,13 @@ static void roundtrip(unsigned page_size, size_t n, int huge_rowids, int levels)
 		unsigned c;
 
 		id += 1 + (int64_t)(rng() % 3);
+		/* varints of 4, 6, then 9 bytes from here */
+		if (huge_rowids && i == n / 4)
+			id = (int64_t)1 << 25;
+		if (huge_rowids && i == n / 3)
+			id = (int64_t)1 << 40;
 		if (huge_rowids && i == n / 2)
-			id = (int64_t)1 << 62; /* 9-byte varints from here */
+			id = (int64_t)1 << 62;
 		r->rowid = id;
 		r->nulls = 1; /* the INTEGER PRIMARY KEY column */
 		for (c = 1; c < NCOLS; c++) {
