@@ -286,13 +286,16 @@ static __always_inline __u64 walk_ustack(struct scratch *s, __u64 off)
  * Appends the requested stacks after the header and payload already in the
  * scratch buffer (OFF bytes so far) and outputs the event with one copy.
  */
-static __always_inline int finish_scratch(void *ctx, struct scratch *s,
-					  const struct bt_type_cfg *cfg, __u32 type_id, __u32 cpu,
-					  __u64 off)
+/*
+ * Appends the stacks CFG asks for after the OFF bytes of header and payload
+ * in the scratch buffer and sets their counts in the header.  Returns the
+ * new length, or 0 when OFF is out of bounds.
+ */
+static __always_inline __u64 add_stacks(void *ctx, struct scratch *s, const struct bt_type_cfg *cfg,
+					__u32 type_id, __u64 off)
 {
 	struct bt_event *e = (void *)s->buf;
 	__u64 nk = 0, nu = 0;
-	void *rb;
 	long ret;
 
 	barrier_var(off);
@@ -317,7 +320,17 @@ static __always_inline int finish_scratch(void *ctx, struct scratch *s,
 	off += nu * 8;
 	e->kstack_n = nk;
 	e->ustack_n = nu;
-	if (off > BT_SCRATCH_BYTES)
+	return off;
+}
+
+static __always_inline int finish_scratch(void *ctx, struct scratch *s,
+					  const struct bt_type_cfg *cfg, __u32 type_id, __u32 cpu,
+					  __u64 off)
+{
+	void *rb;
+
+	off = add_stacks(ctx, s, cfg, type_id, off);
+	if (!off || off > BT_SCRATCH_BYTES)
 		return 0;
 
 	rb = cpu_ring(cpu);
@@ -747,8 +760,7 @@ int BPF_PROG(bt_offcpu, bool preempt, struct task_struct *prev, struct task_stru
 	struct offcpu_val *v;
 	struct bt_event *e;
 	struct scratch *s;
-	__u64 now = bpf_ktime_get_ns(), nk = 0, nu = 0, off, size;
-	long ret;
+	__u64 now = bpf_ktime_get_ns(), size;
 
 	cfg = bpf_map_lookup_elem(&type_cfg, &type_id);
 	if (!cfg)
@@ -792,23 +804,7 @@ int BPF_PROG(bt_offcpu, bool preempt, struct task_struct *prev, struct task_stru
 	o->duration_ns = 0;
 	o->state = prev_state;
 	o->__pad0 = 0;
-	off = sizeof(*e) + sizeof(*o);
-	if (cfg->flags & BT_CFG_KSTACK) {
-		ret = bpf_get_stack(ctx, s->buf + off, BT_STACK_BYTES, 0);
-		if (ret < 0) {
-			e->flags |= BT_EVF_KSTACK_LOST;
-			count_loss(type_id, BT_LOSS_KSTACK);
-		} else {
-			nk = (__u64)ret / 8;
-			if (nk > BT_MAX_STACK_FRAMES)
-				nk = BT_MAX_STACK_FRAMES;
-		}
-	}
-	off += nk * 8;
-	if (cfg->flags & BT_CFG_USTACK)
-		nu = walk_ustack(s, off);
-	e->kstack_n = nk;
-	e->ustack_n = nu;
+	add_stacks(ctx, s, cfg, type_id, sizeof(*e) + sizeof(*o));
 	tid = prev->pid;
 	/* the scratch buffer starts with exactly the parked value's layout */
 	if (bpf_map_update_elem(&offcpu_start, &tid, s->buf, BPF_ANY))
