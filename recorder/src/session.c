@@ -400,15 +400,27 @@ static int resolve_specs(struct session *s)
 
 /* ---- BPF setup ---- */
 
-static int add_link(struct session *s, struct bpf_link *l)
+/*
+ * Keeps link L, or, when the attach that made it failed (L is NULL, errno
+ * set), says "cannot attach WHAT: why" (ENOENT_WHY for ENOENT when given).
+ * 0, or -1 after the message.
+ */
+static int keep_link(struct session *s, struct bpf_link *l, const char *what,
+		     const char *enoent_why)
 {
+	if (!l) {
+		fprintf(stderr, PROG ": cannot attach %s: %s\n", what,
+			errno == ENOENT && enoent_why ? enoent_why : strerror(errno));
+		return -1;
+	}
 	if (s->nlinks == s->caplinks) {
 		size_t nc = s->caplinks ? s->caplinks * 2 : 64;
 		struct bpf_link **nl = realloc(s->links, nc * sizeof(*nl));
 
 		if (!nl) {
 			bpf_link__destroy(l);
-			return -ENOMEM;
+			fprintf(stderr, PROG ": out of memory\n");
+			return -1;
 		}
 		s->links = nl;
 		s->caplinks = nc;
@@ -542,8 +554,17 @@ static int track_pid(struct session *s, uint32_t pid)
 	return 0;
 }
 
+/* 'SPEC' in BUF. */
+static const char *quoted(char *buf, size_t size, const char *spec)
+{
+	snprintf(buf, size, "'%s'", spec);
+	return buf;
+}
+
 static int attach_all(struct session *s)
 {
+	char what[600];
+
 	bool sys_enter = false, sys_exit = false;
 
 	for (uint32_t id = 1; id < s->ntypes; id++) {
@@ -558,12 +579,8 @@ static int attach_all(struct session *s)
 			struct bpf_link *l = bpf_program__attach_tracepoint_opts(
 			    s->skel->progs.bt_tracepoint, t->cat, t->tp, &topts);
 
-			if (!l) {
-				fprintf(stderr, PROG ": cannot attach to tracepoint '%s': %s\n",
-					t->name, strerror(errno));
-				return -1;
-			}
-			if (add_link(s, l))
+			snprintf(what, sizeof(what), "to tracepoint '%s'", t->name);
+			if (keep_link(s, l, what, NULL))
 				return -1;
 		} else if (t->source == TAPE_SRC_UPROBE || t->source == TAPE_SRC_URETPROBE) {
 			bool ret = t->source == TAPE_SRC_URETPROBE;
@@ -574,13 +591,8 @@ static int attach_all(struct session *s)
 			    ret ? s->skel->progs.bt_uretprobe : s->skel->progs.bt_uprobe,
 			    s->o->pid > 0 ? s->o->pid : -1, t->cat, 0, &uopts);
 
-			if (!l) {
-				fprintf(stderr, PROG ": cannot attach '%s': %s\n", t->spec,
-					errno == ENOENT ? "no such file or symbol"
-							: strerror(errno));
-				return -1;
-			}
-			if (add_link(s, l))
+			if (keep_link(s, l, quoted(what, sizeof(what), t->spec),
+				      "no such file or symbol"))
 				return -1;
 		} else if (t->source == TAPE_SRC_USDT) {
 			char prov[128];
@@ -592,13 +604,8 @@ static int attach_all(struct session *s)
 			l = bpf_program__attach_usdt(s->skel->progs.bt_usdt,
 						     s->o->pid > 0 ? s->o->pid : -1, t->cat, prov,
 						     name + 1, &uo);
-			if (!l) {
-				fprintf(stderr, PROG ": cannot attach '%s': %s\n", t->spec,
-					errno == ENOENT ? "no such file or probe"
-							: strerror(errno));
-				return -1;
-			}
-			if (add_link(s, l))
+			if (keep_link(s, l, quoted(what, sizeof(what), t->spec),
+				      "no such file or probe"))
 				return -1;
 		} else if (t->source == TAPE_SRC_PROFILE) {
 			for (int cpu = 0; cpu < s->ncpus; cpu++) {
@@ -630,13 +637,8 @@ static int attach_all(struct session *s)
 				LIBBPF_OPTS(bpf_perf_event_opts, popts, .bpf_cookie = id);
 				struct bpf_link *l = bpf_program__attach_perf_event_opts(
 				    s->skel->progs.bt_profile, fd, &popts);
-				if (!l) {
-					fprintf(stderr,
-						PROG ": cannot attach CPU sampler on CPU %d: %s\n",
-						cpu, strerror(errno));
-					return -1;
-				}
-				if (add_link(s, l))
+				snprintf(what, sizeof(what), "CPU sampler on CPU %d", cpu);
+				if (keep_link(s, l, what, NULL))
 					return -1;
 			}
 		}
@@ -644,12 +646,7 @@ static int attach_all(struct session *s)
 	if (s->offcpu_type) {
 		struct bpf_link *l = bpf_program__attach(s->skel->progs.bt_offcpu);
 
-		if (!l) {
-			fprintf(stderr, PROG ": cannot attach to sched:sched_switch: %s\n",
-				strerror(errno));
-			return -1;
-		}
-		if (add_link(s, l))
+		if (keep_link(s, l, "to sched:sched_switch", NULL))
 			return -1;
 	}
 	for (int i = 0; i < 2; i++) {
@@ -660,12 +657,8 @@ static int attach_all(struct session *s)
 		if (!(i ? sys_exit : sys_enter))
 			continue;
 		l = bpf_program__attach(p);
-		if (!l) {
-			fprintf(stderr, PROG ": cannot attach to raw_syscalls:%s: %s\n",
-				i ? "sys_exit" : "sys_enter", strerror(errno));
-			return -1;
-		}
-		if (add_link(s, l))
+		if (keep_link(s, l, i ? "to raw_syscalls:sys_exit" : "to raw_syscalls:sys_enter",
+			      NULL))
 			return -1;
 	}
 	return 0;
@@ -679,12 +672,7 @@ static int attach_lifecycle(struct session *s)
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
 		struct bpf_link *l = bpf_program__attach(progs[i]);
 
-		if (!l) {
-			fprintf(stderr, PROG ": cannot attach %s: %s\n",
-				bpf_program__name(progs[i]), strerror(errno));
-			return -1;
-		}
-		if (add_link(s, l))
+		if (keep_link(s, l, bpf_program__name(progs[i]), NULL))
 			return -1;
 	}
 	return 0;
