@@ -608,43 +608,30 @@ static int count_event(struct importer *im, struct imp_type *t, const struct tap
 	int created;
 
 	/* runs of samples of one thread in one place skip the hash */
-	if (t->last_agg && t->last_k1 == k1 && t->last_k2 == k2) {
-		a = &im->aggs[t->last_agg - 1];
-		a->count++;
-		if (ev->ts_ns < a->first_ts)
-			a->first_ts = ev->ts_ns;
-		if (ev->ts_ns > a->last_ts)
-			a->last_ts = ev->ts_ns;
-		return 0;
-	}
-	s = ana_hm__upsert(&t->agg, k1, k2, &created);
-	if (!s)
-		return -ENOMEM;
-	if (created) {
-		if (im->naggs == im->cap_aggs) {
-			size_t nc = im->cap_aggs ? 2 * im->cap_aggs : 1024;
-			struct imp_agg *n = realloc(im->aggs, nc * sizeof(*n));
-
-			if (!n)
+	if (!t->last_agg || t->last_k1 != k1 || t->last_k2 != k2) {
+		s = ana_hm__upsert(&t->agg, k1, k2, &created);
+		if (!s)
+			return -ENOMEM;
+		if (created) {
+			if (ana_grow((void **)&im->aggs, &im->cap_aggs, im->naggs,
+				     sizeof(*im->aggs), 1024))
 				return -ENOMEM;
-			im->aggs = n;
-			im->cap_aggs = nc;
-		}
-		im->aggs[im->naggs] =
-		    (struct imp_agg){ev->type_id,   ev->pid, ev->tid,	ev->kstack_id,
-				     ev->ustack_id, 0,	     ev->ts_ns, ev->ts_ns};
-		s->val = im->naggs++;
-		if (ev->ustack_id && im->stream) {
-			int ret = stream_pair(im, ev->ustack_id, ev->pid, ev->ts_ns);
+			im->aggs[im->naggs] =
+			    (struct imp_agg){ev->type_id,   ev->pid, ev->tid,	ev->kstack_id,
+					     ev->ustack_id, 0,	     ev->ts_ns, ev->ts_ns};
+			s->val = im->naggs++;
+			if (ev->ustack_id && im->stream) {
+				int ret = stream_pair(im, ev->ustack_id, ev->pid, ev->ts_ns);
 
-			if (ret)
-				return ret;
+				if (ret)
+					return ret;
+			}
 		}
+		t->last_k1 = k1;
+		t->last_k2 = k2;
+		t->last_agg = s->val + 1;
 	}
-	t->last_k1 = k1;
-	t->last_k2 = k2;
-	t->last_agg = s->val + 1;
-	a = &im->aggs[s->val];
+	a = &im->aggs[t->last_agg - 1];
 	a->count++;
 	if (ev->ts_ns < a->first_ts)
 		a->first_ts = ev->ts_ns;
