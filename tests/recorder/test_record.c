@@ -428,6 +428,28 @@ static void test_record__exec_filename_data_loc(void **state)
 	unlink(out);
 }
 
+/* Starts the recorder with ARGS in the background, output to /dev/null,
+ * and waits until its preamble is in OUT (start-up may be slow under a
+ * sanitizer).  Returns its pid. */
+static pid_t start_recording(char *const args[], const char *out)
+{
+	struct stat sb;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execv(args[0], args);
+		_exit(126);
+	}
+	for (int i = 0; i < 200 && (stat(out, &sb) || sb.st_size < 4096); i++)
+		usleep(50000);
+	return pid;
+}
+
 static void test_record__sigkill_leaves_readable_file(void **state)
 {
 	char out[256];
@@ -436,22 +458,11 @@ static void test_record__sigkill_leaves_readable_file(void **state)
 	int st;
 
 	tl_tmp_path(out, sizeof(out), ".tape");
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int fd = open("/dev/null", O_WRONLY);
-
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execl(recorder, recorder, "-q", "-o", out, "-F", "999", "-e", "profile", "-e",
-		      "t:raw_syscalls:sys_enter", "-d", "60s", (char *)NULL);
-		_exit(126);
-	}
-	/* wait for the preamble to reach the disk (start-up may be slow under a
-	 * sanitizer), then > 2 flush periods: at least two more flushes */
-	struct stat sb;
-	for (int i = 0; i < 200 && (stat(out, &sb) || sb.st_size < 4096); i++)
-		usleep(50000);
+	char *args[] = {recorder, "-q",	 "-o",	    out,  "-F",
+			"999",	  "-e",	 "profile", "-e", "t:raw_syscalls:sys_enter",
+			"-d",	  "60s", NULL};
+	pid = start_recording(args, out);
+	/* > 2 flush periods: at least two more flushes */
 	struct timespec ts = {2, 600000000};
 	nanosleep(&ts, NULL);
 	kill(pid, SIGKILL);
@@ -471,8 +482,8 @@ static void test_record__sigkill_leaves_readable_file(void **state)
 	char bpftape[600];
 	snprintf(bpftape, sizeof(bpftape), "%s/bpftape", tl_bin_dir());
 	if (access(bpftape, X_OK) == 0) {
-		char *args[] = {bpftape, "info", "--check", out, NULL};
-		st = tl_run(args, NULL);
+		char *check[] = {bpftape, "info", "--check", out, NULL};
+		st = tl_run(check, NULL);
 		assert_true(WIFEXITED(st));
 		assert_int_equal(WEXITSTATUS(st), 0);
 	}
@@ -489,25 +500,14 @@ static void test_record__sigint_and_sigterm_stop_cleanly(void **state)
 		struct tape_file_info fi;
 		struct tape_reader *r;
 		char out[256], err[256];
-		struct stat sb;
 		struct trace t;
 		pid_t pid;
 		int st;
 
 		tl_tmp_path(out, sizeof(out), ".tape");
-		pid = fork();
-		assert_true(pid >= 0);
-		if (pid == 0) {
-			int fd = open("/dev/null", O_WRONLY);
+		char *args[] = {recorder, "-q", "-o", out, "-e", "profile", "-d", "60s", NULL};
 
-			dup2(fd, 1);
-			dup2(fd, 2);
-			execl(recorder, recorder, "-q", "-o", out, "-e", "profile", "-d", "60s",
-			      (char *)NULL);
-			_exit(126);
-		}
-		for (int k = 0; k < 200 && (stat(out, &sb) || sb.st_size < 4096); k++)
-			usleep(50000);
+		pid = start_recording(args, out);
 		usleep(500000);
 		kill(pid, sigs[i]);
 		assert_int_equal(waitpid(pid, &st, 0), pid);
