@@ -27,7 +27,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "symbolizer"))
 import corpus  # noqa: E402
-from compare_addr2line import func_entries, text_ranges  # noqa: E402
+from compare_addr2line import func_entries, random_addr, text_ranges  # noqa: E402
 
 
 def run_rss(cmd, data):
@@ -77,14 +77,8 @@ def main():
         path = e["path"]
         ranges = text_ranges(path)
         addrs = set(func_entries(path, ranges))
-        span = sum(hi - lo for lo, hi in ranges)
         while len(addrs) < args.addrs:
-            k = rng.randrange(span)
-            for lo, hi in ranges:
-                if k < hi - lo:
-                    addrs.add(lo + k)
-                    break
-                k -= hi - lo
+            addrs.add(random_addr(rng, ranges))
         addrs = sorted(addrs)[: args.addrs] if len(addrs) > args.addrs else sorted(addrs)
         rng.shuffle(addrs)
         data = "".join(f"0x{a:x}\n" for a in addrs).encode()

@@ -53,6 +53,16 @@ def func_entries(path, ranges):
     return sorted(addrs)
 
 
+def random_addr(rng, ranges):
+    """An address drawn uniformly from the bytes of RANGES."""
+    k = rng.randrange(sum(hi - lo for lo, hi in ranges))
+    for lo, hi in ranges:
+        if k < hi - lo:
+            return lo + k
+        k -= hi - lo
+    raise ValueError("empty ranges")
+
+
 def norm_loc(loc):
     loc = re.sub(r" \(discriminator \d+\)$", "", loc.strip())
     if loc.endswith(":?"):
@@ -127,14 +137,8 @@ def main():
                                  text=True).stdout.split()
             for d in dbg:
                 addrs |= set(func_entries(d, ranges))
-        span = sum(hi - lo for lo, hi in ranges)
         for _ in range(args.random):
-            k = rng.randrange(span)
-            for lo, hi in ranges:
-                if k < hi - lo:
-                    addrs.add(lo + k)
-                    break
-                k -= hi - lo
+            addrs.add(random_addr(rng, ranges))
         addrs = sorted(addrs)
         dd = []
         for d in e["debug_dirs"]:
