@@ -64,17 +64,14 @@ static char *slurp(const char *path)
 }
 
 /* Runs "bpftape ARGS" in tmpdir with TZ=UTC; ARGS is a shell fragment. */
-static struct run bt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static struct run bt(const char *fmt, ...)
+static struct run vbt(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+static struct run vbt(const char *fmt, va_list ap)
 {
 	char args[8192], cmd[32768], outp[4400], errp[4400];
 	struct run r;
-	va_list ap;
 	int st;
 
-	va_start(ap, fmt);
 	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
 	snprintf(outp, sizeof(outp), "%s/out.txt", tmpdir);
 	snprintf(errp, sizeof(errp), "%s/err.txt", tmpdir);
 	snprintf(cmd, sizeof(cmd), "cd '%s' && TZ=UTC '%s/bpftape' %s >'%s' 2>'%s'", tmpdir,
@@ -92,6 +89,34 @@ static void run_free(struct run *r)
 {
 	free(r->out);
 	free(r->err);
+}
+
+static struct run bt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static struct run bt(const char *fmt, ...)
+{
+	struct run r;
+	va_list ap;
+
+	va_start(ap, fmt);
+	r = vbt(fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* Runs "bpftape ARGS" and expects exit STATUS with NEEDLE in stderr. */
+static void bt_fails(int status, const char *needle, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void bt_fails(int status, const char *needle, const char *fmt, ...)
+{
+	struct run r;
+	va_list ap;
+
+	va_start(ap, fmt);
+	r = vbt(fmt, ap);
+	va_end(ap);
+	assert_int_equal(r.status, status);
+	assert_non_null(strstr(r.err, needle));
+	run_free(&r);
 }
 
 static void write_trace(const char *path)
@@ -204,10 +229,7 @@ static void test_cli__every_command_has_help(void **state)
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		assert_non_null(strstr(r.out, cmds[i]));
 	run_free(&r);
-	r = bt("frobnicate");
-	assert_int_equal(r.status, 2);
-	assert_non_null(strstr(r.err, "'frobnicate' is not a bpftape command"));
-	run_free(&r);
+	bt_fails(2, "'frobnicate' is not a bpftape command", "frobnicate");
 	r = bt("folded --no-such-option example.tape");
 	assert_int_equal(r.status, 2);
 	run_free(&r);
@@ -371,21 +393,14 @@ static void test_hist__bad_requests_fail_cleanly(void **state)
 {
 	struct run r;
 
-	r = bt("hist --event block:block_rq_complete --field nope example.tape");
-	assert_int_equal(r.status, 1);
-	assert_non_null(strstr(r.err, "has no field 'nope'"));
-	run_free(&r);
+	bt_fails(1, "has no field 'nope'",
+		 "hist --event block:block_rq_complete --field nope example.tape");
 	r = bt("hist --event no:such --field x example.tape");
 	assert_int_equal(r.status, 1);
 	run_free(&r);
-	r = bt("hist --event profile --field x example.tape");
-	assert_int_equal(r.status, 1);
-	assert_non_null(strstr(r.err, "no fields"));
-	run_free(&r);
-	r = bt("hist --event block:block_rq_complete --field rwbs example.tape");
-	assert_int_equal(r.status, 1);
-	assert_non_null(strstr(r.err, "is not a number"));
-	run_free(&r);
+	bt_fails(1, "no fields", "hist --event profile --field x example.tape");
+	bt_fails(1, "is not a number",
+		 "hist --event block:block_rq_complete --field rwbs example.tape");
 	/* a field named like an events column is found by its own name */
 	r = bt("hist --event sched:sched_process_exec --field pid example.tape");
 	assert_int_equal(r.status, 0);
@@ -602,10 +617,7 @@ static void test_sql__errors_and_read_only(void **state)
 	assert_non_null(strstr(r.err, "no such table: no_such_table"));
 	assert_int_equal(strchr(r.err, '\n') - r.err + 1, (long)strlen(r.err)); /* one line */
 	run_free(&r);
-	r = bt("sql example.tape \"DELETE FROM events\"");
-	assert_int_equal(r.status, 1);
-	assert_non_null(strstr(r.err, "readonly"));
-	run_free(&r);
+	bt_fails(1, "readonly", "sql example.tape \"DELETE FROM events\"");
 	r = bt("sql example.tape \"SELECT COUNT(*) FROM events\"");
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, "376"));
@@ -755,10 +767,7 @@ static void test_cli__bad_input_one_line_error(void **state)
 	assert_non_null(f);
 	fputs("this is not a trace file at all, just text\n", f);
 	fclose(f);
-	r = bt("folded garbage.tape");
-	assert_int_equal(r.status, 1);
-	assert_non_null(strstr(r.err, "garbage.tape"));
-	run_free(&r);
+	bt_fails(1, "garbage.tape", "folded garbage.tape");
 	r = bt("info garbage.tape");
 	assert_int_equal(r.status, 1);
 	run_free(&r);
