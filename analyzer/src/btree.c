@@ -40,7 +40,7 @@ struct ana_bt {
 	uint32_t page_size;
 	uint8_t *page; /* the leaf being filled */
 	uint32_t ncells, content;
-	int64_t last_rowid, page_max;
+	int64_t last_rowid; /* also the largest of the leaf being filled */
 	uint64_t rows;
 	int64_t *leaf_max; /* largest rowid of each written leaf */
 	size_t nleaves, cap_leaves;
@@ -264,7 +264,7 @@ static int leaf_flush(struct ana_bt *bt)
 	ret = write_all(bt->fd, bt->page, bt->page_size, (off_t)bt->nleaves * bt->page_size);
 	if (ret)
 		return fail(bt, -ret, "writing the events side file");
-	bt->leaf_max[bt->nleaves++] = bt->page_max;
+	bt->leaf_max[bt->nleaves++] = bt->last_rowid;
 	leaf_reset(bt);
 	return 0;
 }
@@ -320,7 +320,6 @@ int ana_bt__append(struct ana_bt *bt, int64_t rowid, const int64_t *vals, uint32
 	memcpy(bt->page + bt->content, hdr, n);
 	put_be16(bt->page + 8 + 2 * bt->ncells, bt->content);
 	bt->ncells++;
-	bt->page_max = rowid;
 	bt->last_rowid = rowid;
 	bt->rows++;
 	return 0;
@@ -681,7 +680,7 @@ static void ipage_seal(struct ipage *p)
 struct ilevel {
 	uint8_t *arena;
 	size_t used, cap;
-	size_t *off, *len; /* divider i's bytes */
+	size_t *off; /* divider i: arena[off[i]] up to the next one's start */
 	size_t ndiv, cap_div;
 	uint32_t *kids; /* child pages: ndiv + 1 when complete */
 	size_t nkids, cap_kids;
@@ -700,19 +699,15 @@ static int ilevel_div(struct ilevel *l, const uint8_t *cell, size_t len)
 	}
 	if (ana_grow((void **)&l->off, &l->cap_div, l->ndiv, sizeof(size_t), 64))
 		return -ENOMEM;
-	/* the second array follows the first's capacity */
-	{
-		size_t *nl = realloc(l->len, l->cap_div * sizeof(size_t));
-
-		if (!nl)
-			return -ENOMEM;
-		l->len = nl;
-	}
 	memcpy(l->arena + l->used, cell, len);
-	l->off[l->ndiv] = l->used;
-	l->len[l->ndiv++] = len;
+	l->off[l->ndiv++] = l->used;
 	l->used += len;
 	return 0;
+}
+
+static size_t ilevel_div_len(const struct ilevel *l, size_t i)
+{
+	return (i + 1 < l->ndiv ? l->off[i + 1] : l->used) - l->off[i];
 }
 
 static int ilevel_kid(struct ilevel *l, uint32_t pgno)
@@ -727,7 +722,6 @@ static void ilevel_release(struct ilevel *l)
 {
 	free(l->arena);
 	free(l->off);
-	free(l->len);
 	free(l->kids);
 	memset(l, 0, sizeof(*l));
 }
@@ -753,12 +747,12 @@ static int build_index_level(struct bt_file *f, const struct ilevel *l, struct i
 	while (i < l->nkids) {
 		ipage_reset(&node, f->ps, INTERIOR_INDEX);
 		for (j = i; j + 1 < l->nkids; j++) {
-			size_t len = 4 + l->len[j];
+			size_t dlen = ilevel_div_len(l, j), len = 4 + dlen;
 
 			if (!ipage_fits(&node, len))
 				break;
 			put_be32(scratch, l->kids[j]);
-			memcpy(scratch + 4, l->arena + l->off[j], l->len[j]);
+			memcpy(scratch + 4, l->arena + l->off[j], dlen);
 			ipage_add(&node, scratch, len);
 		}
 		if (j + 2 == l->nkids && node.ncells > 1) {
@@ -775,7 +769,8 @@ static int build_index_level(struct bt_file *f, const struct ilevel *l, struct i
 		}
 		if ((ret = file_put(f, ++*pgno, node.pg)) || (ret = ilevel_kid(up, *pgno)))
 			break;
-		if (j + 1 < l->nkids && (ret = ilevel_div(up, l->arena + l->off[j], l->len[j])))
+		if (j + 1 < l->nkids &&
+		    (ret = ilevel_div(up, l->arena + l->off[j], ilevel_div_len(l, j))))
 			break;
 		i = j + 1;
 	}
