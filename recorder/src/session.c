@@ -1325,6 +1325,12 @@ attach_fail:
 		waitpid(child, NULL, 0);
 		child = -1;
 	}
+	/* nothing was recorded: leave no trace file behind */
+	if (s->w) {
+		tape_writer__close(s->w);
+		s->w = NULL;
+		unlink(o->output);
+	}
 	goto out;
 wfail:
 	fprintf(stderr, PROG ": %s\n", tape_writer__errmsg(s->w));

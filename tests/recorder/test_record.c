@@ -883,6 +883,19 @@ static void test_record__errors_are_one_line(void **state)
 		assert_int_equal(strchr(msg, '\n') - msg, (long)strlen(msg) - 1);
 		assert_int_equal(access(out, F_OK), -1);
 	}
+	/* a probe that cannot be attached: runtime error, no file left */
+	{
+		char spec[700];
+		char *args[] = {recorder, "-o", out, "-e", spec, "--", prog, "0", NULL};
+
+		snprintf(spec, sizeof(spec), "uprobe:%s:no_such_function_here", prog);
+		rc = read_stderr_of(args, msg, sizeof(msg));
+		assert_int_equal(rc, 1);
+		assert_non_null(strstr(msg, "bpftape-record: cannot attach 'uprobe:"));
+		assert_non_null(strstr(msg, "': no such file or symbol"));
+		assert_int_equal(strchr(msg, '\n') - msg, (long)strlen(msg) - 1);
+		assert_int_equal(access(out, F_OK), -1);
+	}
 	/* kprobes: missing here (runtime error, 1), or not implemented (usage, 2) */
 	{
 		char *args[] = {recorder, "-o", out, "-e", "kprobe:vfs_read",
