@@ -197,6 +197,23 @@ static __always_inline int is_tracked(__u32 tgid)
 	return v;
 }
 
+/* An event header: no stacks yet, no flags. */
+static __always_inline void fill_hdr(struct bt_event *e, __u32 type_id, __u64 ts, __u32 pid,
+				     __u32 tid, __u32 cpu, __u32 payload_size)
+{
+	e->kind = BT_REC_EVENT;
+	e->type_id = type_id;
+	e->ts_ns = ts;
+	e->pid = pid;
+	e->tid = tid;
+	e->cpu = cpu;
+	e->flags = 0;
+	e->kstack_n = 0;
+	e->ustack_n = 0;
+	e->__pad0 = 0;
+	e->payload_size = payload_size;
+}
+
 /*
  * Fast path for a fixed-size record without stacks: reserve the event in the
  * ring (CAP bytes of payload room, a compile-time constant) and read the
@@ -212,16 +229,7 @@ static __always_inline int emit_fixed(void *rb, const struct bt_type_cfg *cfg, _
 		count_loss(type_id, BT_LOSS_RINGBUF);
 		return 0;
 	}
-	e->kind = BT_REC_EVENT;
-	e->type_id = type_id;
-	e->ts_ns = bpf_ktime_get_ns();
-	e->pid = id >> 32;
-	e->tid = (__u32)id;
-	e->cpu = cpu;
-	e->flags = 0;
-	e->kstack_n = 0;
-	e->ustack_n = 0;
-	e->__pad0 = 0;
+	fill_hdr(e, type_id, bpf_ktime_get_ns(), id >> 32, (__u32)id, cpu, 0);
 	barrier_var(n);
 	if (n > cap)
 		n = cap;
@@ -382,14 +390,7 @@ static __always_inline int emit_event(void *ctx, __u32 type_id, const void *src,
 	if (!s)
 		return 0;
 	e = (void *)s->buf;
-	e->kind = BT_REC_EVENT;
-	e->type_id = type_id;
-	e->ts_ns = bpf_ktime_get_ns();
-	e->pid = tgid;
-	e->tid = (__u32)id;
-	e->cpu = cpu;
-	e->flags = 0;
-	e->__pad0 = 0;
+	fill_hdr(e, type_id, bpf_ktime_get_ns(), tgid, (__u32)id, cpu, 0);
 
 	if (src && cfg->fixed_size) {
 		psize = cfg->fixed_size & (BT_MAX_PAYLOAD - 1);
@@ -591,22 +592,6 @@ int BPF_PROG(bt_exit, struct task_struct *task)
  * syscall: detaching hundreds of perf tracepoints takes tens of seconds.
  * common_flags and common_preempt_count are recorded as 0.
  */
-static __always_inline void fill_hdr(struct bt_event *e, __u32 type_id, __u64 id, __u32 cpu,
-				     __u32 payload_size)
-{
-	e->kind = BT_REC_EVENT;
-	e->type_id = type_id;
-	e->ts_ns = bpf_ktime_get_ns();
-	e->pid = id >> 32;
-	e->tid = (__u32)id;
-	e->cpu = cpu;
-	e->flags = 0;
-	e->kstack_n = 0;
-	e->ustack_n = 0;
-	e->__pad0 = 0;
-	e->payload_size = payload_size;
-}
-
 /*
  * Emits an event whose payload the program built itself: the first
  * cfg->fixed_size bytes (<= 64) of REC.  With SET_COMMON the first word is
@@ -644,7 +629,7 @@ static __always_inline int emit_local(void *ctx, __u32 type_id, __u64 *rec, __u3
 			count_loss(type_id, BT_LOSS_RINGBUF);
 			return 0;
 		}
-		fill_hdr(e, type_id, id, cpu, n);
+		fill_hdr(e, type_id, bpf_ktime_get_ns(), id >> 32, (__u32)id, cpu, n);
 		__builtin_memcpy((void *)(e + 1), rec, 64);
 		bpf_ringbuf_submit(e, wake_flag(sizeof(*e) + 64));
 		return 0;
@@ -653,7 +638,7 @@ static __always_inline int emit_local(void *ctx, __u32 type_id, __u64 *rec, __u3
 	if (!s)
 		return 0;
 	e = (void *)s->buf;
-	fill_hdr(e, type_id, id, cpu, n);
+	fill_hdr(e, type_id, bpf_ktime_get_ns(), id >> 32, (__u32)id, cpu, n);
 	__builtin_memcpy(s->buf + sizeof(*e), rec, 64);
 	return finish_scratch(ctx, s, cfg, type_id, cpu, sizeof(*e) + ((n + 7) & ~7ull));
 }
@@ -791,15 +776,7 @@ int BPF_PROG(bt_offcpu, bool preempt, struct task_struct *prev, struct task_stru
 	if (!s)
 		return 0;
 	e = (void *)s->buf;
-	e->kind = BT_REC_EVENT;
-	e->type_id = type_id;
-	e->ts_ns = now;
-	e->pid = prev->tgid;
-	e->tid = prev->pid;
-	e->cpu = cpu;
-	e->flags = 0;
-	e->__pad0 = 0;
-	e->payload_size = sizeof(struct bt_offcpu);
+	fill_hdr(e, type_id, now, prev->tgid, prev->pid, cpu, sizeof(struct bt_offcpu));
 	struct bt_offcpu *o = (void *)(e + 1);
 	o->duration_ns = 0;
 	o->state = prev_state;
