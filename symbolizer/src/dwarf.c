@@ -110,8 +110,9 @@ struct dw_cu {
 	size_t nscopes, cap_scopes;
 	struct dw_range *ranges;
 	size_t nranges, cap_ranges;
-	struct dw_top *tops;
+	struct dw_top *tops; /* in ARENA, as each scope's SUB */
 	size_t ntops;
+	struct sym_arena arena;
 	size_t row_hint, top_hint; /* last positions: batches come sorted */
 	struct seq_span *seqs;	   /* sequences in address order, when the rows
 				    * are not (NULL: rows are sorted) */
@@ -176,6 +177,9 @@ struct sym_dwarf {
 	int raw_loaded;
 	int dbg_state; /* libdwarf: 0 not set up yet, 1 ready, -1 failed */
 	int threads;   /* large line programs may be decoded on a thread */
+	/* Scratch of flatten_scopes(), kept from call to call. */
+	struct dw_top *flat[3];
+	size_t flat_cap[3];
 	char errmsg[256];
 };
 
@@ -442,7 +446,7 @@ static void set_err(struct sym_dwarf *d, const char *what, Dwarf_Error *err)
 		dw_err_free(d, err);
 }
 
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
+static int grow_with(void *(*re)(void *, size_t), void **arr, size_t *cap, size_t need, size_t elem)
 {
 	size_t c;
 	void *p;
@@ -452,12 +456,23 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem)
 	c = *cap ? *cap * 2 : 16;
 	while (c < need)
 		c *= 2;
-	p = realloc(*arr, c * elem);
+	p = re(*arr, c * elem);
 	if (!p)
 		return -ENOMEM;
 	*arr = p;
 	*cap = c;
 	return 0;
+}
+
+static int grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	return grow_with(realloc, arr, cap, need, elem);
+}
+
+/* For the large arrays of a CU (scopes, ranges, rows): see huge.c. */
+static int grow_huge(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	return grow_with(sym_huge_realloc, arr, cap, need, elem);
 }
 
 typedef int (*range_fn)(void *ctx, uint64_t lo, uint64_t hi);
@@ -497,14 +512,12 @@ static int lines_join(struct sym_dwarf *d, struct dw_cu *cu);
 static void cu_release(struct sym_dwarf *d, struct dw_cu *cu)
 {
 	lines_join(d, cu);
-	for (size_t i = 0; i < cu->nscopes; i++)
-		free(cu->scopes[i].sub);
 	cu_unit_free(cu);
 	free(cu->files);
-	free(cu->rows);
-	free(cu->scopes);
-	free(cu->ranges);
-	free(cu->tops);
+	sym_huge_free(cu->rows);
+	sym_huge_free(cu->scopes);
+	sym_huge_free(cu->ranges);
+	sym_arena__release(&cu->arena);
 	free(cu->seqs);
 	cu->seqs = NULL;
 	cu->nseqs = cu->seq_hint = cu->row_hint = cu->top_hint = 0;
@@ -1802,7 +1815,7 @@ static int add_scope_range(void *ctx, uint64_t lo, uint64_t hi)
 	struct scope_ctx *c = ctx;
 	struct dw_cu *cu = c->cu;
 
-	if (grow((void **)&cu->ranges, &cu->cap_ranges, cu->nranges + 1, sizeof(*cu->ranges)))
+	if (grow_huge((void **)&cu->ranges, &cu->cap_ranges, cu->nranges + 1, sizeof(*cu->ranges)))
 		return -ENOMEM;
 	cu->ranges[cu->nranges++] = (struct dw_range){lo, hi};
 	cu->scopes[c->scope].nranges++;
@@ -1936,8 +1949,8 @@ static int walk_dies(struct sym_dwarf *d, struct dw_cu *cu, struct unit *up,
 				struct dw_scope *s;
 				int rr;
 
-				if (grow((void **)&cu->scopes, &cu->cap_scopes, cu->nscopes + 1,
-					 sizeof(*cu->scopes))) {
+				if (grow_huge((void **)&cu->scopes, &cu->cap_scopes,
+					      cu->nscopes + 1, sizeof(*cu->scopes))) {
 					ret = -ENOMEM;
 					return ret;
 				}
@@ -2126,8 +2139,8 @@ static int walk_unit(struct sym_dwarf *d, struct dw_cu *cu, int *lret)
 	if (!cu->scopes && len / 16 > 16) {
 		size_t want = (size_t)(len / 16);
 
-		cu->scopes = malloc(want * sizeof(*cu->scopes));
-		cu->ranges = malloc(want * sizeof(*cu->ranges));
+		cu->scopes = sym_huge_realloc(NULL, want * sizeof(*cu->scopes));
+		cu->ranges = sym_huge_realloc(NULL, want * sizeof(*cu->ranges));
 		if (!cu->scopes || !cu->ranges) {
 			ret = -ENOMEM;
 			goto out;
@@ -2341,7 +2354,7 @@ RD_INLINE int lt_emit(struct dw_cu *cu, size_t *cap, uint64_t addr, uint32_t fil
 	/* An end of sequence at a row's own address sorts before it. */
 	swap = prev && !prev->end && prev->addr == addr && end;
 	if (__builtin_expect(cu->nrows >= *cap, 0) &&
-	    grow((void **)&cu->rows, cap, cu->nrows + 1, sizeof(*cu->rows)))
+	    grow_huge((void **)&cu->rows, cap, cu->nrows + 1, sizeof(*cu->rows)))
 		return -ENOMEM;
 	if (swap) {
 		cu->rows[cu->nrows] = cu->rows[cu->nrows - 1];
@@ -2672,7 +2685,7 @@ static void lines_run(struct lt_job *job)
 			if (!cap && q.end > q.p) {
 				size_t want = (size_t)(q.end - q.p) / 3 + 16;
 
-				cu->rows = malloc(want * sizeof(*cu->rows));
+				cu->rows = sym_huge_realloc(NULL, want * sizeof(*cu->rows));
 				if (!cu->rows)
 					goto nomem;
 				cap = want;
@@ -2753,14 +2766,6 @@ static void lines_run(struct lt_job *job)
 		r.bad = q.bad;
 		if (pd.set && lt_emit(cu, &cap, pd.addr, pd.file, pd.line, 0, 0))
 			goto nomem;
-		if (cap > cu->nrows + cu->nrows / 4 + 16) {
-			struct dw_row *fit = realloc(cu->rows, (cu->nrows + 1) * sizeof(*cu->rows));
-
-			if (fit) {
-				cu->rows = fit;
-				cap = cu->nrows + 1;
-			}
-		}
 		sret = sort_rows(cu, !compact || !pd.dropped, &job->mem);
 		if (sret < 0)
 			goto nomem;
@@ -2886,8 +2891,8 @@ static void sort_tops(struct dw_top *a, size_t n, struct dw_top *tmp)
  * follows parent links).  Ranges are nested in sane DWARF; one that is not
  * is clipped to its enclosing range.
  */
-static int flatten_scopes(struct dw_cu *cu, int32_t head, size_t from, size_t to, int outer,
-			  struct dw_top **out, size_t *nout)
+static int flatten_scopes(struct sym_dwarf *d, struct dw_cu *cu, int32_t head, size_t from,
+			  size_t to, int outer, struct dw_top **out, size_t *nout)
 {
 	struct dw_top *all, *stack, *tops;
 	size_t n = 0, depth = 0, nseg = 0;
@@ -2898,15 +2903,13 @@ static int flatten_scopes(struct dw_cu *cu, int32_t head, size_t from, size_t to
 	for (size_t i = from; i < to; i++)
 		if (!outer || cu->scopes[i].parent < 0)
 			n += cu->scopes[i].nranges;
-	all = malloc((n ? n : 1) * sizeof(*all));
-	stack = malloc((n ? n : 1) * sizeof(*stack));
-	tops = malloc((2 * n + 1) * sizeof(*tops));
-	if (!all || !stack || !tops) {
-		free(all);
-		free(stack);
-		free(tops);
+	if (grow_huge((void **)&d->flat[0], &d->flat_cap[0], n + 1, sizeof(*all)) ||
+	    grow_huge((void **)&d->flat[1], &d->flat_cap[1], n + 1, sizeof(*stack)) ||
+	    grow_huge((void **)&d->flat[2], &d->flat_cap[2], 2 * n + 1, sizeof(*tops)))
 		return -ENOMEM;
-	}
+	all = d->flat[0];
+	stack = d->flat[1];
+	tops = d->flat[2];
 	n = 0;
 	/* The head (the expanded function) first: preorder, outer first. */
 	for (size_t j = 0, i; j < (head >= 0) + (to - from); j++) {
@@ -2952,18 +2955,11 @@ static int flatten_scopes(struct dw_cu *cu, int32_t head, size_t from, size_t to
 		depth--;
 	}
 #undef EMIT
-	{
-		/* Give back the room reserved for the worst case: the heap
-		 * stays dense (fewer fresh pages). */
-		struct dw_top *fit = realloc(tops, (nseg ? nseg : 1) * sizeof(*tops));
-
-		if (fit)
-			tops = fit;
-	}
-	*out = tops;
+	*out = sym_arena__alloc(&cu->arena, (nseg ? nseg : 1) * sizeof(*tops));
+	if (!*out)
+		return -ENOMEM;
+	memcpy(*out, tops, nseg * sizeof(*tops));
 	*nout = nseg;
-	free(all);
-	free(stack);
 	return 0;
 }
 
@@ -2973,12 +2969,12 @@ static int flatten_scopes(struct dw_cu *cu, int32_t head, size_t from, size_t to
  * address lands in it: small sets sort cheaply, and a batch that touches
  * few functions does not pay for the others.
  */
-static int build_tops(struct dw_cu *cu)
+static int build_tops(struct sym_dwarf *d, struct dw_cu *cu)
 {
 	for (size_t i = 0; i < cu->nscopes; i++)
 		if (cu->scopes[i].parent < 0 && !cu->scopes[i].lazy)
 			cu->scopes[i].lazy = 3;
-	return flatten_scopes(cu, -1, 0, cu->nscopes, 1, &cu->tops, &cu->ntops);
+	return flatten_scopes(d, cu, -1, 0, cu->nscopes, 1, &cu->tops, &cu->ntops);
 }
 
 /*
@@ -3012,7 +3008,7 @@ static int expand_scope(struct sym_dwarf *d, struct dw_cu *cu, uint32_t idx)
 		to = cu->nscopes;
 	}
 	cu->scopes[idx].lazy = 2;
-	fret = flatten_scopes(cu, (int32_t)idx, from, to, 0, &sub, &nsub);
+	fret = flatten_scopes(d, cu, (int32_t)idx, from, to, 0, &sub, &nsub);
 	if (fret)
 		return fret;
 	cu->scopes[idx].sub = sub;
@@ -3047,7 +3043,7 @@ static int decode_cu(struct sym_dwarf *d, struct dw_cu *cu)
 	if (!ret || lret == -ENOMEM)
 		ret = lret;
 	if (ret != -ENOMEM) {
-		int bret = build_tops(cu);
+		int bret = build_tops(d, cu);
 
 		if (bret)
 			ret = bret;
@@ -3692,6 +3688,8 @@ void sym_dwarf__free(struct sym_dwarf *d)
 		cu_release(d, &d->cus[i]);
 	free(d->cus);
 	free(d->curanges);
+	for (int i = 0; i < 3; i++)
+		sym_huge_free(d->flat[i]);
 	free(d->names);
 	for (size_t i = 0; i < d->paths_cap; i++)
 		free(d->paths[i]);

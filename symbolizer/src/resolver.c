@@ -186,7 +186,7 @@ void sym_resolver__free(struct sym_resolver *r)
 	for (size_t i = 0; i < r->n_debug_dirs; i++)
 		free(r->debug_dirs[i]);
 	free(r->debug_dirs);
-	free(r->order);
+	sym_huge_free(r->order);
 	free(r);
 }
 
@@ -473,7 +473,7 @@ static struct sym_frame *set_frames(struct sym_batch *b, struct sym_result *res,
 
 		while (n > cap - b->n)
 			cap *= 2;
-		nf = realloc(b->frames, cap * sizeof(*nf));
+		nf = sym_huge_realloc(b->frames, cap * sizeof(*nf));
 		if (!nf)
 			return NULL;
 		b->frames = nf;
@@ -657,7 +657,7 @@ static int lookup_many(struct sym_resolver *r, const char *path, const uint8_t *
 	/* Kept from call to call: a large buffer is fresh pages each time. */
 	if (2 * n + 1 > r->order_cap) {
 		void *o = n < SIZE_MAX / (2 * sizeof(*order))
-			      ? realloc(r->order, (2 * n + 1) * sizeof(*order))
+			      ? sym_huge_realloc(r->order, (2 * n + 1) * sizeof(*order))
 			      : NULL;
 
 		if (!o)
@@ -746,7 +746,7 @@ void sym_batch_release(struct sym_batch *b)
 {
 	if (!b)
 		return;
-	free(b->frames);
+	sym_huge_free(b->frames);
 	b->frames = NULL;
 	b->n = b->cap = 0;
 }

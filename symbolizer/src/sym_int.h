@@ -23,6 +23,20 @@ struct sym_strpool {
 	size_t len, cap;
 };
 
+/* Large arrays, mapped on their own and advised onto huge pages from 1 MiB
+ * (huge.c): realloc and free for them.  Not interchangeable with malloc's. */
+void *sym_huge_realloc(void *p, size_t size);
+void sym_huge_free(void *p);
+int sym_huge__mapped(const void *p); /* 1: a mapping of its own, 0: malloc */
+
+/* Small arrays freed all at once with their owner, from huge-page chunks. */
+struct sym_arena {
+	struct sym_arena_chunk *head;
+	size_t bytes; /* in all chunks */
+};
+void *sym_arena__alloc(struct sym_arena *a, size_t size);
+void sym_arena__release(struct sym_arena *a);
+
 int sym_strpool__add(struct sym_strpool *p, const char *s, size_t len, uint32_t *off);
 void sym_strpool__release(struct sym_strpool *p);
 

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Large arrays on transparent huge pages.
+ *
+ * Symbolizing a large binary fills a few arrays of megabytes once (scope
+ * records, line rows, the frames of a batch) in a short-lived process.
+ * Every fresh 4 KiB page costs a page fault, and with memory cgroups
+ * charging each page that was about 40% of the symbolizing thread's time
+ * on a 5 MB binary (3,800 faults).  An array of 1 MiB or more is therefore
+ * mapped on its own, aligned to 2 MiB and advised MADV_HUGEPAGE, so the
+ * kernel may fault it in 2 MiB at a time.  Where huge pages are off
+ * ("never") or the advice is refused, it is an ordinary mapping; smaller
+ * arrays come from malloc.  Either way a header before the array says how
+ * it was made.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "sym_int.h"
+
+#define HUGE_ALIGN ((size_t)2 << 20)
+/* Under AddressSanitizer everything comes from malloc, whose bounds it
+ * checks (the fuzz targets run the DWARF reader under it). */
+#if defined(__SANITIZE_ADDRESS__)
+#define HUGE_MIN SIZE_MAX
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HUGE_MIN SIZE_MAX
+#endif
+#endif
+#ifndef HUGE_MIN
+#define HUGE_MIN ((size_t)1 << 20)
+#endif
+#define HDR 64 /* keeps the array 64-byte aligned */
+
+struct huge_hdr {
+	size_t map_len; /* 0: from malloc */
+	size_t size;	/* usable bytes */
+};
+
+static struct huge_hdr *hdr_of(void *p)
+{
+	return (struct huge_hdr *)((char *)p - HDR);
+}
+
+static void *map_aligned(size_t size)
+{
+	size_t len, slack;
+	char *m, *a;
+
+	if (size > SIZE_MAX - HDR - 2 * HUGE_ALIGN)
+		return NULL;
+	len = (size + HDR + HUGE_ALIGN - 1) & ~(HUGE_ALIGN - 1);
+	m = mmap(NULL, len + HUGE_ALIGN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		 0);
+	if (m == MAP_FAILED)
+		return NULL;
+	a = (char *)(((uintptr_t)m + HUGE_ALIGN - 1) & ~(uintptr_t)(HUGE_ALIGN - 1));
+	slack = (size_t)(a - m);
+	if (slack)
+		munmap(m, slack);
+	if (HUGE_ALIGN - slack)
+		munmap(a + len, HUGE_ALIGN - slack);
+#ifdef MADV_HUGEPAGE
+	madvise(a, len, MADV_HUGEPAGE);
+#endif
+	((struct huge_hdr *)a)->map_len = len;
+	((struct huge_hdr *)a)->size = len - HDR;
+	return a + HDR;
+}
+
+void *sym_huge_realloc(void *p, size_t size)
+{
+	struct huge_hdr *h = p ? hdr_of(p) : NULL;
+	void *n;
+
+	if (h && size <= h->size)
+		return p;
+	if (size < HUGE_MIN && (!h || !h->map_len)) {
+		h = realloc(h, HDR + size);
+		if (!h)
+			return NULL;
+		*h = (struct huge_hdr){0, size};
+		return (char *)h + HDR;
+	}
+	n = map_aligned(size);
+	if (!n)
+		return NULL;
+	if (h && h->map_len) {
+		/* Move the old pages to the start of the new mapping rather
+		 * than copy them: both are 2 MiB aligned, so huge pages move
+		 * whole. */
+		struct huge_hdr nh = *hdr_of(n);
+
+		if (mremap(h, h->map_len, h->map_len, MREMAP_MAYMOVE | MREMAP_FIXED, hdr_of(n)) !=
+		    MAP_FAILED) {
+			*hdr_of(n) = nh;
+			return n;
+		}
+	}
+	if (h) {
+		memcpy(n, p, h->size);
+		sym_huge_free(p);
+	}
+	return n;
+}
+
+int sym_huge__mapped(const void *p)
+{
+	return p && hdr_of((void *)p)->map_len != 0;
+}
+
+void sym_huge_free(void *p)
+{
+	struct huge_hdr *h;
+
+	if (!p)
+		return;
+	h = hdr_of(p);
+	if (h->map_len)
+		munmap(h, h->map_len);
+	else
+		free(h);
+}
+
+/*
+ * Many small arrays that live as long as one owner (the flattened index
+ * of each function of a CU), carved from chunks of at least 2 MiB: no
+ * allocation of its own each, no malloc heap growing page by page.
+ */
+struct sym_arena_chunk {
+	struct sym_arena_chunk *next;
+	size_t used, cap;
+	max_align_t data[];
+};
+
+void *sym_arena__alloc(struct sym_arena *a, size_t size)
+{
+	struct sym_arena_chunk *c = a->head;
+	void *p;
+
+	size = (size + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+	if (!c || size > c->cap - c->used) {
+		size_t cap = HUGE_ALIGN - HDR - sizeof(*c);
+
+		if (size > cap)
+			cap = size;
+		c = sym_huge_realloc(NULL, sizeof(*c) + cap);
+		if (!c)
+			return NULL;
+		*c = (struct sym_arena_chunk){a->head, 0, cap};
+		a->head = c;
+		a->bytes += sizeof(*c) + cap;
+	}
+	p = (char *)c->data + c->used;
+	c->used += size;
+	return p;
+}
+
+void sym_arena__release(struct sym_arena *a)
+{
+	while (a->head) {
+		struct sym_arena_chunk *next = a->head->next;
+
+		sym_huge_free(a->head);
+		a->head = next;
+	}
+	a->bytes = 0;
+}

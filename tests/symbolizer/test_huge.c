@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The symbolizer's large-array allocator (symbolizer/src/huge.c): growth
+ * keeps the contents across the switch from malloc to a mapping of its
+ * own and across moves between mappings, mappings are 2 MiB aligned, and
+ * arena allocations are aligned, disjoint and all released.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "sym_int.h"
+
+#define MIB ((size_t)1 << 20)
+
+static void fill(uint32_t *p, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++)
+		p[i] = (uint32_t)(i * 2654435761u);
+}
+
+static void check(const uint32_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != (uint32_t)(i * 2654435761u))
+			fail_msg("word %zu of %zu changed", i, n);
+}
+
+static void test_huge__growth_keeps_contents(void **state)
+{
+	size_t n = 1000, sizes[] = {64 * 1024, MIB - 100, 3 * MIB, 3 * MIB + 1, 9 * MIB, 40 * MIB};
+	uint32_t *p = sym_huge_realloc(NULL, n * sizeof(*p));
+
+	(void)state;
+	assert_non_null(p);
+	fill(p, 0, n);
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		size_t m = sizes[k] / sizeof(*p);
+
+		p = sym_huge_realloc(p, sizes[k]);
+		assert_non_null(p);
+		check(p, n);
+		fill(p, n, m);
+		n = m;
+		/* From 1 MiB on (without AddressSanitizer) the array has a
+		 * mapping of its own, starting 2 MiB aligned. */
+		if (sym_huge__mapped(p))
+			assert_int_equal(((uintptr_t)p - 64) % (2 * MIB), 0);
+	}
+	check(p, n);
+	/* Asking for less keeps the array where it is. */
+	assert_ptr_equal(sym_huge_realloc(p, MIB), p);
+	check(p, n);
+	sym_huge_free(p);
+	sym_huge_free(NULL);
+}
+
+static void test_huge__mapped_from_one_mib(void **state)
+{
+	void *small = sym_huge_realloc(NULL, MIB - 4096);
+	void *big = sym_huge_realloc(NULL, 2 * MIB);
+
+	(void)state;
+	assert_non_null(small);
+	assert_non_null(big);
+	assert_false(sym_huge__mapped(small));
+#if !defined(__SANITIZE_ADDRESS__)
+	assert_true(sym_huge__mapped(big));
+	/* Fresh mappings read as zeroes. */
+	for (size_t i = 0; i < 2 * MIB; i += 4096)
+		assert_int_equal(((unsigned char *)big)[i], 0);
+#endif
+	sym_huge_free(small);
+	sym_huge_free(big);
+}
+
+static void test_huge__arena(void **state)
+{
+	struct sym_arena a = {0};
+	enum { N = 20000 };
+	static unsigned char *ptr[N];
+	static size_t len[N];
+
+	(void)state;
+	for (size_t i = 0; i < N; i++) {
+		/* Mostly small, now and then larger than a chunk. */
+		len[i] = i % 5000 == 4999 ? 3 * MIB : 1 + (i * 37) % 700;
+		ptr[i] = sym_arena__alloc(&a, len[i]);
+		assert_non_null(ptr[i]);
+		assert_int_equal((uintptr_t)ptr[i] % _Alignof(max_align_t), 0);
+		memset(ptr[i], (int)(i & 0xff), len[i]);
+	}
+	/* Nothing overlapped: every block still holds its own byte. */
+	for (size_t i = 0; i < N; i++)
+		for (size_t k = 0; k < len[i]; k += 97)
+			assert_int_equal(ptr[i][k], i & 0xff);
+	assert_true(a.bytes >= 4 * 3 * MIB);
+	sym_arena__release(&a);
+	assert_null(a.head);
+	assert_int_equal(a.bytes, 0);
+	/* Usable again after a release. */
+	assert_non_null(sym_arena__alloc(&a, 10));
+	sym_arena__release(&a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_huge__growth_keeps_contents),
+	    cmocka_unit_test(test_huge__mapped_from_one_mib),
+	    cmocka_unit_test(test_huge__arena),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
