@@ -10,10 +10,11 @@ addresses in .text, fixed seed), and measures side by side:
   - batches of 500 addresses per call: start-up and indexing count;
   - peak RSS in the one-call mode (GNU time's %M when present).
 
-Times are wall clock, best of three runs (best of two series for batches),
-so that other load on the machine does not count against one tool.
+Times are wall clock, best of seven runs (best of two series for batches),
+taken in rounds over all tools in turn, so that other load on the machine
+does not count against one tool.
 
-usage: symbolize.py SYMBOLIZE_BINARY WORKDIR [--addrs N] [--small]
+usage: symbolize.py SYMBOLIZE_BINARY WORKDIR [--addrs N] [--small] [--rounds N]
 """
 import argparse
 import os
@@ -58,6 +59,7 @@ def main():
     ap.add_argument("workdir")
     ap.add_argument("--addrs", type=int, default=20000)
     ap.add_argument("--small", action="store_true", help="normal-size corpus (quick check)")
+    ap.add_argument("--rounds", type=int, default=7, help="one-call runs per tool (best counts)")
     args = ap.parse_args()
 
     llvm = shutil.which("llvm-symbolizer-14") or shutil.which("llvm-symbolizer")
@@ -84,13 +86,30 @@ def main():
         data = "".join(f"0x{a:x}\n" for a in addrs).encode()
         batches = [addrs[i:i + 500] for i in range(0, len(addrs), 500)]
         bdata = ["".join(f"0x{a:x}\n" for a in b).encode() for b in batches]
-        base_one = base_batch = None
         size_mb = os.path.getsize(path) / 1e6
-        for name, mk in tools:
-            cmd = mk(path)
+        cmds = [(name, mk(path)) for name, mk in tools]
+        for _, cmd in cmds:
             run_rss(cmd, data)  # warm the page cache
-            # Best of three: the machine may be shared, noise only adds.
-            dt, rss = min(run_rss(cmd, data) for _ in range(3))
+        # Rounds over all tools in turn, best of each: load from other
+        # work on the machine comes in bursts, and should hit every tool
+        # alike rather than the one that happened to run then.
+        one = {name: None for name, _ in cmds}
+        for _ in range(args.rounds):
+            for name, cmd in cmds:
+                dt, _ = run_rss(cmd, data)
+                one[name] = dt if one[name] is None else min(one[name], dt)
+        batch = {name: None for name, _ in cmds}
+        for _ in range(2):
+            for name, cmd in cmds:
+                t0 = time.monotonic()
+                for b in bdata:
+                    run_rss(cmd, b)
+                t = time.monotonic() - t0
+                batch[name] = t if batch[name] is None else min(batch[name], t)
+        base_one = len(addrs) / one[cmds[0][0]]
+        base_batch = len(addrs) / batch[cmds[0][0]]
+        for name, cmd in cmds:
+            rss = run_rss(cmd, data)[1]
             if time_bin:
                 # wait4's maxrss keeps the forking Python's own peak: ask
                 # GNU time, which forks from a small process.
@@ -98,19 +117,10 @@ def main():
                 run_rss([time_bin, "-f", "%M", "-o", tf] + cmd, data)
                 with open(tf) as f:
                     rss = int(f.read().split()[-1])
-            one = len(addrs) / dt
-            best = None
-            for _ in range(2):
-                t0 = time.monotonic()
-                for b in bdata:
-                    run_rss(cmd, b)
-                t = time.monotonic() - t0
-                best = t if best is None else min(best, t)
-            batch = len(addrs) / best
-            if base_one is None:
-                base_one, base_batch = one, batch
-            print(f"{e['name']:<16} {size_mb:>7.1f}M {len(addrs):>6} {name:<16} {one:>10.0f}/s"
-                  f" {one / base_one:>5.1f}x {batch:>10.0f}/s {batch / base_batch:>5.1f}x"
+            rate_one = len(addrs) / one[name]
+            rate_batch = len(addrs) / batch[name]
+            print(f"{e['name']:<16} {size_mb:>7.1f}M {len(addrs):>6} {name:<16} {rate_one:>10.0f}/s"
+                  f" {rate_one / base_one:>5.1f}x {rate_batch:>10.0f}/s {rate_batch / base_batch:>5.1f}x"
                   f" {rss / 1024:>8.1f}M")
     return 0
 

@@ -4,7 +4,7 @@
 # llvm-symbolizer on the same addresses of large generated binaries: one
 # call per binary, batches of 500 addresses per call, peak RSS.
 #
-# usage: bench/symbolize.sh [BUILD_DIR] [--small] [--addrs N]
+# usage: bench/symbolize.sh [BUILD_DIR] [--small] [--addrs N] [--rounds N]
 #   BUILD_DIR defaults to ./build; the symbolize command is taken from
 #   BUILD_DIR/bin/bpftape when it exists, else the test driver
 #   BUILD_DIR/tests/symbolizer/sym_symbolize.

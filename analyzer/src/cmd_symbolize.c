@@ -11,6 +11,7 @@
  * ready, so the command also works as an interactive coprocess.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -157,6 +158,7 @@ static int parse_addr(const char *s, size_t len, uint64_t *out)
  * may run past their end.
  */
 #define OUT_BUF_SIZE (1u << 16)
+#define PIPE_BUF_WANT (1 << 20)
 #define OUT_SLACK 64
 
 static void fmt_release(struct fmt *f)
@@ -665,6 +667,11 @@ int cmd_symbolize(int argc, char **argv)
 	}
 	if (opts.n_debug_dirs)
 		opts.debug_dirs = dirs;
+	/* A pipe of 64 KiB took 90 round trips with its reader for the 5 MB
+	 * of lines of 20k addresses; larger pipes take fewer (a failure --
+	 * not a pipe, or over the system's limit -- changes nothing). */
+	fcntl(STDOUT_FILENO, F_SETPIPE_SZ, PIPE_BUF_WANT);
+	fcntl(STDIN_FILENO, F_SETPIPE_SZ, PIPE_BUF_WANT);
 	err = sym_resolver__new(&c.res, &opts);
 	c.addrs = malloc(SYMBOLIZE_BATCH * sizeof(*c.addrs));
 	c.out[0] = malloc(SYMBOLIZE_BATCH * sizeof(*c.out[0]));
