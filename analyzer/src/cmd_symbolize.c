@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sym/huge.h>
 #include <sym/resolver.h>
 
 #include "commands.h"
@@ -47,10 +48,34 @@ struct fmt {
 	char *buf; /* cap bytes, plus OUT_SLACK */
 	size_t len, cap;
 	int err;
+	int hold; /* keep everything (a huge array): copied out later */
 	struct mid_slot *tab;
 	size_t tab_cap, tab_used;
 	char *pool;
 	size_t pool_len, pool_cap;
+};
+
+/*
+ * A large batch is formatted while it is looked up: the resolver reports
+ * results as they become final (in address order), a helper thread
+ * formats each one's lines into TEXT and notes where they are, and once
+ * the lookup is done the lines are copied out in input order.  Formatting
+ * after the lookup was a third of a one-call run.
+ */
+struct stream {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	size_t *done; /* input positions, in the order they were reported */
+	size_t ndone, taken, cap;
+	int finished;
+	/* The lines of the batch, by the helper thread ([0]) and by the
+	 * looking-up thread once it is done ([1]), in address order. */
+	struct fmt text[2];
+	size_t *off; /* per input position: its lines are TEXT[who][off, end) */
+	size_t *end;
+	uint8_t *who;
+	const struct sym_result *out;
+	int show_reason;
 };
 
 struct symbolize_ctx {
@@ -58,20 +83,10 @@ struct symbolize_ctx {
 	const char *exe;
 	uint64_t *addrs;
 	size_t n;
-	/* Results of two batches: one being formatted (by a helper
-	 * thread) while the next is looked up. */
-	struct sym_result *out[2];
-	struct sym_batch batch[2];
-	int cur;
-	struct fmt fmt; /* output, used by one thread at a time */
-	pthread_t tid;
-	int formatting; /* the helper thread runs: join it before any output */
-	struct format_job {
-		struct fmt *f;
-		const struct sym_result *out;
-		size_t n;
-		int show_reason;
-	} job;
+	struct sym_result *out;
+	struct sym_batch batch;
+	struct fmt fmt; /* output */
+	struct stream st;
 	int failed;
 	int show_reason;
 };
@@ -163,7 +178,10 @@ static int parse_addr(const char *s, size_t len, uint64_t *out)
 
 static void fmt_release(struct fmt *f)
 {
-	free(f->buf);
+	if (f->hold)
+		sym_huge_free(f->buf);
+	else
+		free(f->buf);
 	free(f->tab);
 	free(f->pool);
 	memset(f, 0, sizeof(*f));
@@ -185,7 +203,7 @@ static int fmt_room(struct fmt *f, size_t need)
 
 	if (need <= f->cap - f->len)
 		return 0;
-	if (f->buf) {
+	if (f->buf && !f->hold) {
 		fmt_drain(f);
 		if (need <= f->cap)
 			return 0;
@@ -193,7 +211,7 @@ static int fmt_room(struct fmt *f, size_t need)
 	cap = f->cap ? f->cap : OUT_BUF_SIZE;
 	while (need > cap - f->len)
 		cap *= 2;
-	nb = realloc(f->buf, cap + OUT_SLACK);
+	nb = f->hold ? sym_huge_realloc(f->buf, cap + OUT_SLACK) : realloc(f->buf, cap + OUT_SLACK);
 	if (!nb)
 		return -ENOMEM;
 	f->buf = nb;
@@ -405,98 +423,166 @@ static size_t addr_prefix(char *buf, uint64_t addr)
 	return (size_t)(tmp + sizeof(tmp) - t);
 }
 
-/* The lines of results OUT[FROM, TO) into F. */
-static void format_results(struct fmt *f, const struct sym_result *out, size_t from, size_t to,
-			   int show_reason)
+/* The lines of result R into F. */
+static void format_one(struct fmt *f, const struct sym_result *r, int show_reason)
 {
-	for (size_t i = from; i < to && !f->err; i++) {
-		const struct sym_result *r = &out[i];
-		const char *why = show_reason ? sym_reason__str(r->reason) : NULL;
-		char prefix[32];
-		size_t plen = addr_prefix(prefix, r->addr);
+	const char *why = show_reason ? sym_reason__str(r->reason) : NULL;
+	char prefix[32];
+	size_t plen = addr_prefix(prefix, r->addr);
 
-		/* The frames were stored in address order and are read in
-		 * input order: fetch a few results ahead, not one miss each. */
-		if (i + 8 < to)
-			__builtin_prefetch(out[i + 8].frames);
-		if (r->nframes == 0)
-			put_frame(f, prefix, plen, 0, NULL, NULL, 0, why);
-		for (uint32_t d = 0; d < r->nframes; d++) {
-			const struct sym_frame *fr = &r->frames[d];
+	if (r->nframes == 0)
+		put_frame(f, prefix, plen, 0, NULL, NULL, 0, why);
+	for (uint32_t d = 0; d < r->nframes; d++) {
+		const struct sym_frame *fr = &r->frames[d];
 
-			put_frame(f, prefix, plen, d, fr->func, fr->file, fr->line, why);
+		put_frame(f, prefix, plen, d, fr->func, fr->file, fr->line, why);
+	}
+}
+
+/* Called by the resolver, on the looking-up thread, with final results. */
+static void stream_done(void *ctx, const size_t *idx, size_t count)
+{
+	struct stream *s = ctx;
+
+	pthread_mutex_lock(&s->mu);
+	if (count > s->cap - s->ndone)
+		count = s->cap - s->ndone; /* each result comes once: never */
+	memcpy(s->done + s->ndone, idx, count * sizeof(*idx));
+	s->ndone += count;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+#define STREAM_CHUNK 256
+
+/* Formats reported results into TEXT[W], a chunk at a time, until the
+ * lookup is finished and none is left. */
+static void stream_format(struct stream *s, uint8_t w)
+{
+	struct fmt *text = &s->text[w];
+
+	for (;;) {
+		size_t from, to;
+
+		pthread_mutex_lock(&s->mu);
+		while (s->taken == s->ndone && !s->finished)
+			pthread_cond_wait(&s->cv, &s->mu);
+		from = s->taken;
+		to = s->ndone - from > STREAM_CHUNK ? from + STREAM_CHUNK : s->ndone;
+		s->taken = to;
+		pthread_mutex_unlock(&s->mu);
+		if (from == to)
+			return;
+		for (size_t k = from; k < to; k++) {
+			size_t i = s->done[k];
+
+			s->off[i] = text->len;
+			format_one(text, &s->out[i], s->show_reason);
+			s->end[i] = text->len;
+			s->who[i] = w;
 		}
 	}
 }
 
-static void *format_thread(void *arg)
+static void *stream_thread(void *arg)
 {
-	struct format_job *j = arg;
-
-	format_results(j->f, j->out, 0, j->n, j->show_reason);
+	stream_format(arg, 0);
 	return NULL;
 }
 
-/* Waits for the batch being formatted, if any. */
-static void format_wait(struct symbolize_ctx *c)
-{
-	if (c->formatting) {
-		pthread_join(c->tid, NULL);
-		c->formatting = 0;
-	}
-}
-
-/* Batches from this size on are formatted on a helper thread. */
-#define ASYNC_MIN 1024
+/* Batches from this size on are formatted while they are looked up. */
+#define STREAM_MIN 1024
+#define GATHER_AHEAD 16
 
 /*
- * Looks up the pending addresses and writes their lines.  A full batch
- * (more input is waiting) is formatted by a helper thread while the next
- * one is looked up; it only reads its results and the resolver's strings,
- * which stay put, and writes the output in order (each batch's lines
- * start after the previous batch's are done).  With WAIT, everything is
- * written and flushed before returning: a coprocess sees its answer.
+ * Looks up the pending addresses and puts their lines into the output
+ * buffer, in input order.  Returns 0 or a negative errno (said on stderr).
+ */
+static int lookup_and_format(struct symbolize_ctx *c)
+{
+	struct stream *s = &c->st;
+	struct sym_progress pg = {stream_done, s};
+	pthread_t tid;
+	int threaded = 0, err;
+
+	if (c->n >= STREAM_MIN && !c->fmt.err) {
+		s->ndone = s->taken = 0;
+		s->finished = 0;
+		for (int w = 0; w < 2; w++) {
+			s->text[w].len = 0;
+			s->text[w].err = 0;
+			s->text[w].hold = 1;
+		}
+		s->out = c->out;
+		s->show_reason = c->show_reason;
+		threaded = !pthread_create(&tid, NULL, stream_thread, s);
+	}
+	if (threaded) {
+		err = sym_resolver__lookup_progress(c->res, c->exe, NULL, 0, c->addrs, c->n, c->out,
+						    &c->batch, &pg);
+		pthread_mutex_lock(&s->mu);
+		s->finished = 1;
+		pthread_cond_signal(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		/* Whatever is left to format is shared with the helper. */
+		stream_format(s, 1);
+		pthread_join(tid, NULL);
+	} else {
+		err = sym_resolver__lookup_batch(c->res, c->exe, NULL, 0, c->addrs, c->n, c->out,
+						 &c->batch);
+	}
+	if (err) {
+		fprintf(stderr, "bpftape symbolize: lookup failed: %s\n", strerror(-err));
+		return err;
+	}
+	/* The binary itself is unusable: say why once, fail at the end. */
+	for (size_t i = 0; i < c->n && !c->failed; i++)
+		if (c->out[i].reason == SYM_NO_FILE || c->out[i].reason == SYM_BAD_ELF) {
+			fprintf(stderr, "bpftape symbolize: %s\n", sym_resolver__errmsg(c->res));
+			c->failed = 1;
+		}
+	if (!threaded) {
+		for (size_t i = 0; i < c->n && !c->fmt.err; i++)
+			format_one(&c->fmt, &c->out[i], c->show_reason);
+	} else if (s->text[0].err || s->text[1].err) {
+		c->fmt.err = s->text[0].err ? s->text[0].err : s->text[1].err;
+	} else if (s->ndone != c->n) {
+		fprintf(stderr, "bpftape symbolize: %zu of %zu results came back\n", s->ndone,
+			c->n);
+		return -EIO;
+	} else {
+		/* The lines lie in address order and are read in input
+		 * order: a miss each unless fetched a few addresses ahead. */
+		for (size_t i = 0; i < c->n && !c->fmt.err; i++) {
+			if (i + GATHER_AHEAD < c->n) {
+				size_t j = i + GATHER_AHEAD;
+
+				for (size_t k = s->off[j]; k < s->end[j]; k += 64)
+					__builtin_prefetch(s->text[s->who[j]].buf + k);
+			}
+			fmt_put(&c->fmt, s->text[s->who[i]].buf + s->off[i], s->end[i] - s->off[i]);
+		}
+	}
+	return 0;
+}
+
+/*
+ * Looks up the pending addresses and writes their lines.  With WAIT,
+ * everything is written and flushed before returning: a coprocess sees
+ * its answer.
  */
 static int flush_batch(struct symbolize_ctx *c, int wait)
 {
-	struct sym_result *out = c->out[c->cur];
-	int err;
+	int err = c->n ? lookup_and_format(c) : 0;
 
-	if (c->n) {
-		err = sym_resolver__lookup_batch(c->res, c->exe, NULL, 0, c->addrs, c->n, out,
-						 &c->batch[c->cur]);
-		if (err) {
-			format_wait(c);
-			fprintf(stderr, "bpftape symbolize: lookup failed: %s\n", strerror(-err));
-			return err;
-		}
-		/* The binary itself is unusable: say why once, fail at the end. */
-		for (size_t i = 0; i < c->n && !c->failed; i++)
-			if (out[i].reason == SYM_NO_FILE || out[i].reason == SYM_BAD_ELF) {
-				fprintf(stderr, "bpftape symbolize: %s\n",
-					sym_resolver__errmsg(c->res));
-				c->failed = 1;
-			}
-	}
-	format_wait(c);
-	if (c->n) {
-		c->job = (struct format_job){&c->fmt, out, c->n, c->show_reason};
-		if (!wait && c->n >= ASYNC_MIN && !c->fmt.err &&
-		    !pthread_create(&c->tid, NULL, format_thread, &c->job)) {
-			c->formatting = 1;
-			c->cur ^= 1;
-		} else {
-			format_thread(&c->job);
-		}
-		c->n = 0;
-	}
-	if (c->formatting)
-		return 0;
+	c->n = 0;
+	if (err)
+		return err;
 	if (c->fmt.err == -ENOMEM) {
 		fprintf(stderr, "bpftape symbolize: out of memory\n");
 		return -ENOMEM;
 	}
-	if (fmt_drain(&c->fmt) || fflush(stdout) || ferror(stdout))
+	if (wait && (fmt_drain(&c->fmt) || fflush(stdout) || ferror(stdout)))
 		return -EIO;
 	return 0;
 }
@@ -674,9 +760,16 @@ int cmd_symbolize(int argc, char **argv)
 	fcntl(STDIN_FILENO, F_SETPIPE_SZ, PIPE_BUF_WANT);
 	err = sym_resolver__new(&c.res, &opts);
 	c.addrs = malloc(SYMBOLIZE_BATCH * sizeof(*c.addrs));
-	c.out[0] = malloc(SYMBOLIZE_BATCH * sizeof(*c.out[0]));
-	c.out[1] = malloc(SYMBOLIZE_BATCH * sizeof(*c.out[1]));
-	if (err || !c.addrs || !c.out[0] || !c.out[1]) {
+	c.out = malloc(SYMBOLIZE_BATCH * sizeof(*c.out));
+	c.st.done = malloc(SYMBOLIZE_BATCH * sizeof(*c.st.done));
+	c.st.off = malloc(SYMBOLIZE_BATCH * sizeof(*c.st.off));
+	c.st.end = malloc(SYMBOLIZE_BATCH * sizeof(*c.st.end));
+	c.st.who = malloc(SYMBOLIZE_BATCH * sizeof(*c.st.who));
+	c.st.cap = SYMBOLIZE_BATCH;
+	c.st.text[0].hold = c.st.text[1].hold = 1;
+	pthread_mutex_init(&c.st.mu, NULL);
+	pthread_cond_init(&c.st.cv, NULL);
+	if (err || !c.addrs || !c.out || !c.st.done || !c.st.off || !c.st.end || !c.st.who) {
 		fprintf(stderr, "bpftape symbolize: cannot create resolver: %s\n",
 			strerror(err ? -err : ENOMEM));
 		rc = 1;
@@ -699,13 +792,18 @@ int cmd_symbolize(int argc, char **argv)
 		rc = 1;
 out:
 	sym_resolver__free(c.res);
-	format_wait(&c);
-	sym_batch_release(&c.batch[0]);
-	sym_batch_release(&c.batch[1]);
+	sym_batch_release(&c.batch);
 	fmt_release(&c.fmt);
+	fmt_release(&c.st.text[0]);
+	fmt_release(&c.st.text[1]);
+	pthread_mutex_destroy(&c.st.mu);
+	pthread_cond_destroy(&c.st.cv);
+	free(c.st.done);
+	free(c.st.off);
+	free(c.st.end);
+	free(c.st.who);
 	free(c.addrs);
-	free(c.out[0]);
-	free(c.out[1]);
+	free(c.out);
 	free(dirs);
 	return rc;
 }

@@ -2521,6 +2521,7 @@ struct lt_job {
 	int ret;      /* of the program: 0, -EINVAL, -ENOMEM */
 	size_t mem;   /* bytes of rows and sequences it allocated */
 	int threaded; /* runs on TID, not joined yet */
+	int done;     /* set (release) when the thread has finished */
 	pthread_t tid;
 };
 
@@ -2781,7 +2782,10 @@ nomem:
 
 static void *lines_thread(void *arg)
 {
-	lines_run(arg);
+	struct lt_job *job = arg;
+
+	lines_run(job);
+	__atomic_store_n(&job->done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -3401,6 +3405,14 @@ static int cu_rows_ready(struct sym_dwarf *d, struct dw_cu *cu)
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+int sym_dwarf__rows_ready(struct sym_dwarf *d, uint64_t addr)
+{
+	struct dw_cu *cu = find_cu(d, addr);
+
+	return !cu || !cu->job || !cu->job->threaded ||
+	       __atomic_load_n(&cu->job->done, __ATOMIC_ACQUIRE);
 }
 
 int sym_dwarf__row(struct sym_dwarf *d, uint64_t addr, const char **file, uint32_t *line, int *bad)

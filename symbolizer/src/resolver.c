@@ -630,10 +630,42 @@ static void sort_addr_idx(struct addr_idx *order, struct addr_idx *tmp, size_t n
 		memcpy(order, src, n * sizeof(*order));
 }
 
+/* The second half of an address lookup_one() left for later (LATER). */
+static int lookup_rest(struct sym_resolver *r, struct sym_file *f, struct addr_idx *o,
+		       struct sym_result *res, struct sym_batch *b)
+{
+	if (o->later == 1)
+		return lookup_one(r, f, o->addr, res, b, &o->first, 0);
+	if (o->later == 2)
+		return lookup_row(f, o->addr, res, b ? b->frames + o->first : res->frames);
+	return 0;
+}
+
+/* Reports the results at sorted positions [*REPORTED, UPTO) as final. */
+static void report_done(const struct sym_progress *pg, const struct addr_idx *order,
+			struct sym_result *out, struct sym_batch *b, size_t *reported, size_t upto)
+{
+	size_t idx[256];
+
+	while (*reported < upto) {
+		size_t k = 0;
+
+		for (; k < 256 && *reported < upto; k++, (*reported)++) {
+			const struct addr_idx *o = &order[*reported];
+
+			if (out[o->idx].nframes)
+				out[o->idx].frames = b->frames + o->first;
+			idx[k] = o->idx;
+		}
+		pg->fn(pg->ctx, idx, k);
+	}
+}
+
 static int lookup_many(struct sym_resolver *r, const char *path, const uint8_t *build_id,
 		       size_t build_id_size, const uint64_t *addrs, size_t n,
-		       struct sym_result *out, struct sym_batch *b)
+		       struct sym_result *out, struct sym_batch *b, const struct sym_progress *pg)
 {
+	size_t reported = 0;
 	struct sym_file *f;
 	struct sym_embedded *emb = NULL;
 	enum sym_reason why = SYM_OK;
@@ -668,6 +700,10 @@ static int lookup_many(struct sym_resolver *r, const char *path, const uint8_t *
 	order = r->order;
 	for (size_t i = 0; i < n; i++)
 		order[i] = (struct addr_idx){addrs[i], i, 0, 0};
+	/* In address order, the binary searches of consecutive lookups walk
+	 * the same cache lines and each CU is decoded while it is hot. */
+	if (n > 8)
+		sort_addr_idx(order, order + n, n);
 	if (f->reason != SYM_OK) {
 		why = f->reason;
 	} else if (build_id_size && f->exe && f->exe->build_id_size &&
@@ -678,50 +714,84 @@ static int lookup_many(struct sym_resolver *r, const char *path, const uint8_t *
 	if (why != SYM_OK) {
 		emb = find_embedded(r, path, build_id, build_id_size);
 		for (size_t i = 0; i < n && !ret; i++) {
-			out[i].reason = why;
+			struct sym_result *res = &out[order[i].idx];
+
+			res->reason = why;
 			if (emb)
-				ret = lookup_symtab_only(&emb->symtab, addrs[i], &out[i],
+				ret = lookup_symtab_only(&emb->symtab, order[i].addr, res,
 							 SYM_NO_DEBUG_INFO, b, &order[i].first);
 		}
 		goto out;
 	}
 	if (!f->symtab_state)
 		load_symtab(f);
-	/* In address order, the binary searches of consecutive lookups walk
-	 * the same cache lines and each CU is decoded while it is hot. */
-	if (n > 8)
-		sort_addr_idx(order, order + n, n);
-	/*
-	 * Two passes: functions and inline chains first, the line rows of
-	 * the innermost frames second, so that a large line table is
-	 * decoded on another thread while the first pass walks the DIEs.
-	 */
-	for (size_t i = 0; i < n && ret >= 0; i++) {
-		ret = lookup_one(r, f, order[i].addr, &out[order[i].idx], b, &order[i].first, 1);
-		order[i].later = ret;
-	}
-	for (size_t i = 0; i < n && ret >= 0; i++) {
-		struct sym_result *res = &out[order[i].idx];
+	/* Results reported early point into B: it must not move meanwhile.
+	 * Without the room, they are all reported at the end. */
+	if (pg && b->cap < (size_t)MAX_FRAMES * n) {
+		void *nf = sym_huge_realloc(b->frames, (size_t)MAX_FRAMES * n * sizeof(*b->frames));
 
-		if (order[i].later == 1)
-			ret = lookup_one(r, f, order[i].addr, res, b, &order[i].first, 0);
-		else if (order[i].later == 2)
-			ret = lookup_row(f, order[i].addr, res,
-					 b ? b->frames + order[i].first : res->frames);
+		if (nf) {
+			b->frames = nf;
+			b->cap = (size_t)MAX_FRAMES * n;
+		}
+	}
+	{
+		/*
+		 * Functions and inline chains first; the line row of the
+		 * innermost frame once the CU's line table is ready (a large
+		 * one is decoded on another thread while the DIEs are
+		 * walked).  Until then rows are left for later (the positions
+		 * in DEF, the free half of ORDER) and filled in as soon as it
+		 * is ready, so that results become final in address order.
+		 */
+		const struct sym_progress *early =
+		    pg && b->cap >= (size_t)MAX_FRAMES * n ? pg : NULL;
+		struct addr_idx *def = order + n;
+		size_t ndef = 0, dhead = 0;
+
+		for (size_t i = 0; i < n && ret >= 0; i++) {
+			struct addr_idx *o = &order[i];
+
+			ret = lookup_one(r, f, o->addr, &out[o->idx], b, &o->first, 1);
+			o->later = ret;
+			if (ret > 0 && dhead == ndef && sym_dwarf__rows_ready(f->dw, o->addr))
+				ret = lookup_rest(r, f, o, &out[o->idx], b);
+			else if (ret > 0)
+				def[ndef++].idx = i;
+			if (dhead < ndef && (i & 63) == 63)
+				while (dhead < ndef && ret >= 0 &&
+				       sym_dwarf__rows_ready(f->dw, order[def[dhead].idx].addr)) {
+					o = &order[def[dhead++].idx];
+					ret = lookup_rest(r, f, o, &out[o->idx], b);
+				}
+			if (early && (i & 255) == 255 && ret >= 0)
+				report_done(early, order, out, b, &reported,
+					    dhead < ndef ? def[dhead].idx : i + 1);
+		}
+		while (dhead < ndef && ret >= 0) {
+			struct addr_idx *o = &order[def[dhead++].idx];
+
+			ret = lookup_rest(r, f, o, &out[o->idx], b);
+		}
 	}
 	if (ret > 0)
 		ret = 0;
 out:
+	/* Results already reported belong to the caller's other threads. */
 	if (!ret && b)
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = reported; i < n; i++)
 			if (out[order[i].idx].nframes)
 				out[order[i].idx].frames = b->frames + order[i].first;
+	if (!ret && pg)
+		report_done(pg, order, out, b, &reported, n);
 	if (ret)
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = reported; i < n; i++) {
+			size_t k = order[i].idx;
+
 			if (!b)
-				sym_result_release(&out[i]);
-			out[i].frames = NULL;
-			out[i].nframes = 0;
+				sym_result_release(&out[k]);
+			out[k].frames = NULL;
+			out[k].nframes = 0;
 		}
 	return ret;
 }
@@ -730,7 +800,7 @@ int sym_resolver__lookup(struct sym_resolver *r, const char *path, const uint8_t
 			 size_t build_id_size, const uint64_t *addrs, size_t n,
 			 struct sym_result *out)
 {
-	return lookup_many(r, path, build_id, build_id_size, addrs, n, out, NULL);
+	return lookup_many(r, path, build_id, build_id_size, addrs, n, out, NULL, NULL);
 }
 
 int sym_resolver__lookup_batch(struct sym_resolver *r, const char *path, const uint8_t *build_id,
@@ -739,7 +809,17 @@ int sym_resolver__lookup_batch(struct sym_resolver *r, const char *path, const u
 {
 	if (!b)
 		return -EINVAL;
-	return lookup_many(r, path, build_id, build_id_size, addrs, n, out, b);
+	return lookup_many(r, path, build_id, build_id_size, addrs, n, out, b, NULL);
+}
+
+int sym_resolver__lookup_progress(struct sym_resolver *r, const char *path, const uint8_t *build_id,
+				  size_t build_id_size, const uint64_t *addrs, size_t n,
+				  struct sym_result *out, struct sym_batch *b,
+				  const struct sym_progress *pg)
+{
+	if (!b || !pg || !pg->fn)
+		return -EINVAL;
+	return lookup_many(r, path, build_id, build_id_size, addrs, n, out, b, pg);
 }
 
 void sym_batch_release(struct sym_batch *b)

@@ -23,11 +23,7 @@ struct sym_strpool {
 	size_t len, cap;
 };
 
-/* Large arrays, mapped on their own and advised onto huge pages from 1 MiB
- * (huge.c): realloc and free for them.  Not interchangeable with malloc's. */
-void *sym_huge_realloc(void *p, size_t size);
-void sym_huge_free(void *p);
-int sym_huge__mapped(const void *p); /* 1: a mapping of its own, 0: malloc */
+#include <sym/huge.h>
 
 /* Small arrays freed all at once with their owner, from huge-page chunks. */
 struct sym_arena {
@@ -126,6 +122,9 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *f
  * The line table of a large CU may then still be being decoded on a
  * thread; sym_dwarf__row() or a lookup without ROW_LATER waits for it.
  */
+/* 1 when the line rows of the CU holding ADDR can be read without waiting
+ * for the thread decoding them (or there is nothing to wait for). */
+int sym_dwarf__rows_ready(struct sym_dwarf *d, uint64_t addr);
 /* File and line of the line-table row at ADDR (in a CU already decoded
  * by a lookup): 1, 0 when none, or -ENOMEM; *BAD set when malformed. */
 int sym_dwarf__row(struct sym_dwarf *d, uint64_t addr, const char **file, uint32_t *line, int *bad);

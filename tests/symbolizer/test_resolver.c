@@ -432,6 +432,91 @@ static void test_resolver__batch_matches_single(void **state)
 	sym_resolver__free(single);
 }
 
+/* What test_resolver__progress saw of each result when it was reported. */
+struct progress_seen {
+	const struct sym_result *out;
+	int count[3000];
+	uint32_t nframes[3000];
+	const char *func0[3000];
+	uint32_t line0[3000];
+	uint64_t last_addr;
+	int in_order;
+};
+
+static void progress_fn(void *ctx, const size_t *idx, size_t count)
+{
+	struct progress_seen *s = ctx;
+
+	for (size_t k = 0; k < count; k++) {
+		const struct sym_result *r = &s->out[idx[k]];
+
+		s->count[idx[k]]++;
+		s->nframes[idx[k]] = r->nframes;
+		s->func0[idx[k]] = r->nframes ? r->frames[0].func : NULL;
+		s->line0[idx[k]] = r->nframes ? r->frames[0].line : 0;
+		if (r->addr < s->last_addr)
+			s->in_order = 0;
+		s->last_addr = r->addr;
+	}
+}
+
+static void test_resolver__progress(void **state)
+{
+	struct sym_resolver *r = new_resolver(NULL), *ref = new_resolver(NULL);
+	static uint64_t addrs[3000];
+	static struct sym_result res[3000], want[3000];
+	static struct progress_seen seen;
+	struct sym_batch b = {0}, bw = {0};
+	struct sym_progress pg = {progress_fn, &seen};
+	const char *files[] = {"chain", "no-such-file"};
+
+	(void)state;
+	for (int i = 0; i < 3000; i++)
+		addrs[i] = 0x1000 + (uint64_t)((i * 7919) % 0x700);
+	for (int f = 0; f < 2; f++) {
+		memset(&seen, 0, sizeof(seen));
+		seen.out = res;
+		seen.in_order = 1;
+		assert_int_equal(sym_resolver__lookup_progress(r, fx(files[f]), NULL, 0, addrs,
+							       3000, res, &b, &pg),
+				 0);
+		assert_int_equal(
+		    sym_resolver__lookup_batch(ref, fx(files[f]), NULL, 0, addrs, 3000, want, &bw),
+		    0);
+		/* Each result once, in address order, already final when
+		 * reported, and as a lookup without progress gives it. */
+		assert_true(seen.in_order);
+		for (int i = 0; i < 3000; i++) {
+			assert_int_equal(seen.count[i], 1);
+			assert_int_equal(seen.nframes[i], res[i].nframes);
+			assert_int_equal(res[i].nframes, want[i].nframes);
+			assert_int_equal(res[i].reason, want[i].reason);
+			if (res[i].nframes) {
+				assert_ptr_equal(seen.func0[i], res[i].frames[0].func);
+				assert_int_equal(seen.line0[i], res[i].frames[0].line);
+				assert_true(
+				    same_str(res[i].frames[0].func, want[i].frames[0].func));
+				assert_int_equal(res[i].frames[0].line, want[i].frames[0].line);
+			}
+		}
+		if (f == 0)
+			assert_int_not_equal(res[0].nframes, 0);
+		else
+			assert_int_equal(res[0].reason, SYM_NO_FILE);
+	}
+	/* A progress lookup needs a batch and a callback. */
+	assert_int_equal(
+	    sym_resolver__lookup_progress(r, fx("chain"), NULL, 0, addrs, 1, res, NULL, &pg),
+	    -EINVAL);
+	assert_int_equal(
+	    sym_resolver__lookup_progress(r, fx("chain"), NULL, 0, addrs, 1, res, &b, NULL),
+	    -EINVAL);
+	sym_batch_release(&b);
+	sym_batch_release(&bw);
+	sym_resolver__free(r);
+	sym_resolver__free(ref);
+}
+
 static void test_resolver__memory_budget(void **state)
 {
 	struct sym_resolver_opts opts = {.dwarf_budget_bytes = 1};
@@ -587,6 +672,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_resolver__bad_elf),
 	    cmocka_unit_test(test_resolver__file_offset_to_vaddr),
 	    cmocka_unit_test(test_resolver__batch_matches_single),
+	    cmocka_unit_test(test_resolver__progress),
 	    cmocka_unit_test(test_resolver__memory_budget),
 	    cmocka_unit_test(test_resolver__read_build_id),
 	    cmocka_unit_test(test_resolver__reason_strings),

@@ -115,6 +115,26 @@ int sym_resolver__lookup_batch(struct sym_resolver *r, const char *path, const u
 			       struct sym_result *out, struct sym_batch *b);
 
 /*
+ * As sym_resolver__lookup_batch(), calling PG->fn(PG->ctx, IDX, COUNT) from
+ * the calling thread as results become final: OUT[IDX[0..COUNT)], with
+ * their frames, are complete and do not change until the next call with B.
+ * Every result is reported once, in address order, a few hundred at a
+ * time, so that another thread may use the first ones while the rest are
+ * looked up.  B reserves room for the most frames a batch can have (a
+ * virtual reservation: pages are used as frames are stored).  On an error,
+ * the results already reported stay as they are; the others are empty.
+ */
+struct sym_progress {
+	void (*fn)(void *ctx, const size_t *idx, size_t count);
+	void *ctx;
+};
+
+int sym_resolver__lookup_progress(struct sym_resolver *r, const char *path, const uint8_t *build_id,
+				  size_t build_id_size, const uint64_t *addrs, size_t n,
+				  struct sym_result *out, struct sym_batch *b,
+				  const struct sym_progress *pg);
+
+/*
  * Converts a file offset inside PATH (as in /proc/PID/maps: addr - start +
  * pgoff) to the ELF virtual address, using the PT_LOAD program headers.
  * Returns 0, or -ENOENT when the file cannot be read or no segment covers it.

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Large arrays on transparent huge pages (symbolizer/src/huge.c): from
+ * 1 MiB an array gets a 2 MiB-aligned mapping of its own, advised
+ * MADV_HUGEPAGE, and grows by moving its pages rather than copying them;
+ * smaller ones come from malloc.  Fresh pages were the largest cost of
+ * symbolizing a big binary in one short-lived process: a 4 KiB page fault,
+ * charged to a memory cgroup, took a few microseconds here.
+ */
+#ifndef SYM_HUGE_H
+#define SYM_HUGE_H
+
+#include <stddef.h>
+
+/* realloc() and free() for such arrays; not interchangeable with
+ * malloc's.  Growing never loses the contents; asking for less keeps
+ * the array where it is. */
+void *sym_huge_realloc(void *p, size_t size);
+void sym_huge_free(void *p);
+/* 1 when P has a mapping of its own, 0 when it came from malloc. */
+int sym_huge__mapped(const void *p);
+
+#endif
