@@ -41,6 +41,19 @@ seq "$start" $((start + 80)) | awk '{ printf "0x%x\n", $1 }' | "$bin" --exe "$fx
 awk -F'\t' '$2 == 2 && $3 == "chain_top" { found = 1 } END { exit !found }' /tmp/symcli.$$.out && ok || ko "inline chain from stdin"
 grep -q "	0	chain_leaf	.*/chain.h:[0-9]*\$" /tmp/symcli.$$.out && ok || ko "innermost inlined frame first"
 
+# A large input goes in batches of up to 65536 addresses, each formatted
+# while it is looked up: the lines still come out in input order, as each
+# address gives them alone.
+seq 0 69999 | awk -v s="$start" '{ printf "0x%x\n", s + ($1 * 7) % 81 }' > /tmp/symcli.$$.in
+"$bin" --exe "$fx/chain" < /tmp/symcli.$$.in > /tmp/symcli.$$.big && ok || ko "large input exit"
+seq "$start" $((start + 80)) | awk '{ printf "0x%x\n", $1 }' | "$bin" --exe "$fx/chain" > /tmp/symcli.$$.small
+awk -F'\t' 'NR == FNR { lines[$1] = lines[$1] $0 "\n"; next } { printf "%s", lines[$1] }' \
+	/tmp/symcli.$$.small /tmp/symcli.$$.in > /tmp/symcli.$$.want
+[ -s /tmp/symcli.$$.want ] && cmp -s /tmp/symcli.$$.want /tmp/symcli.$$.big && ok ||
+	ko "large input: lines in input order"
+seq 1 3000 | awk '{ printf "0x%x\n", $1 }' | "$bin" --exe "$fx/notelf.txt" > /dev/null 2>/tmp/symcli.$$.err
+[ $? -eq 1 ] && [ "$(wc -l < /tmp/symcli.$$.err)" -eq 1 ] && ok || ko "unusable file, large input: one error"
+
 # Stdin: blank lines skipped, a bad line is an error naming the line.
 printf '%s\n\n%s\n' "$top" "$top" | "$bin" --exe "$fx/chain" > /tmp/symcli.$$.out && ok || ko "stdin with blank line"
 [ "$(grep -c chain_top /tmp/symcli.$$.out)" -eq 2 ] && ok || ko "two lookups from stdin"
@@ -52,6 +65,7 @@ printf '%s\nnope\n' "$top" | "$bin" --exe "$fx/chain" > /tmp/symcli.$$.out 2>/tm
 "$bin" --exe "$fx/chain-nodebug" --reason "$top" | grep -q "chain_top	??:0	no debug info" && ok || ko "--reason"
 "$bin" --exe "$fx/chain" --symtab-only "$top" | grep -q "chain_top	??:0" && ok || ko "--symtab-only"
 
-rm -f /tmp/symcli.$$.out /tmp/symcli.$$.err
+rm -f /tmp/symcli.$$.out /tmp/symcli.$$.err /tmp/symcli.$$.in /tmp/symcli.$$.big /tmp/symcli.$$.small \
+	/tmp/symcli.$$.want
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
