@@ -3444,7 +3444,7 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *f
 {
 	struct dw_cu *cu = find_cu(d, addr);
 	const struct dw_row *row = NULL;
-	uint32_t chain[MAX_DIE_DEPTH + 2];
+	uint32_t chain[MAX_DIE_DEPTH + 2]; /* innermost first */
 	int nchain = 0, n = 0, ret;
 	size_t lo;
 
@@ -3468,7 +3468,6 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *f
 	lo = GALLOP_UPPER(cu->tops, cu->ntops, lo, addr, cu->top_hint);
 	cu->top_hint = lo ? lo - 1 : 0;
 	if (lo > 0 && addr < cu->tops[lo - 1].hi) {
-		uint32_t inner[MAX_DIE_DEPTH + 2];
 		uint32_t top = cu->tops[lo - 1].scope;
 		int32_t first_sc = (int32_t)top;
 		int k = 0;
@@ -3492,10 +3491,7 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *f
 		for (int32_t sc = first_sc;
 		     sc >= 0 && (size_t)sc < cu->nscopes && k < MAX_DIE_DEPTH;
 		     sc = cu->scopes[sc].parent)
-			inner[k++] = (uint32_t)sc;
-		/* chain[] runs outermost first. */
-		for (int i = 0; i < k; i++)
-			chain[i] = inner[k - 1 - i];
+			chain[k++] = (uint32_t)sc;
 		nchain = k;
 	}
 	if (!nchain) {
@@ -3506,7 +3502,7 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *f
 		frames[0] = (struct sym_dw_frame){NULL, cu_file(cu, row->file), row->line, 0, 0};
 		return 1;
 	}
-	for (int i = nchain - 1; i >= 0 && n < max; i--) {
+	for (int i = 0; i < nchain && n < max; i++) {
 		struct dw_scope *s = &cu->scopes[chain[i]];
 		struct sym_dw_frame *f = &frames[n];
 
@@ -3517,7 +3513,7 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *f
 		 * start when no symbol covers it): the ranges of the inner
 		 * scopes are not read. */
 		f->lo = 0;
-		if (!s->inlined || i == 0 || n + 1 == max)
+		if (!s->inlined || i == nchain - 1 || n + 1 == max)
 			scope_has(cu, s, addr, &f->lo);
 		if (n == 0) {
 			f->file = row ? cu_file(cu, row->file) : NULL;
@@ -3526,7 +3522,7 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *f
 		} else {
 			/* The caller's location is the call site of the frame
 			 * inlined into it. */
-			struct dw_scope *callee = &cu->scopes[chain[i + 1]];
+			struct dw_scope *callee = &cu->scopes[chain[i - 1]];
 
 			f->file = cu_file(cu, callee->call_file);
 			f->line = callee->call_line;
