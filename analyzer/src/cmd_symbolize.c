@@ -619,6 +619,25 @@ static int stdin_line(struct symbolize_ctx *c, const char *s, size_t len, int ov
 	return 0;
 }
 
+/* "0x" and 1-16 hex digits, nothing else: 0 and *OUT, or -1 for any other
+ * line (parse_addr() then says what is wrong with it, or accepts it). */
+static inline int fast_addr(const char *s, size_t len, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (len < 3 || len > 18 || s[0] != '0' || s[1] != 'x')
+		return -1;
+	for (size_t i = 2; i < len; i++) {
+		unsigned d = hex_value[(unsigned char)s[i]];
+
+		if (!d)
+			return -1;
+		v = v << 4 | (d - 1);
+	}
+	*out = v;
+	return 0;
+}
+
 /* Reads stdin with read(2) so that a batch can be flushed as soon as no
  * more input is ready (poll would not see data hidden in a stdio buffer).
  * Lines are parsed where they lie in the buffer; only a line split
@@ -628,6 +647,7 @@ static int read_stdin(struct symbolize_ctx *c)
 	char buf[65536], line[256];
 	size_t llen = 0, lineno = 0;
 	int overlong = 0, err = 0;
+	uint64_t addr;
 
 	for (;;) {
 		ssize_t got;
@@ -667,6 +687,11 @@ static int read_stdin(struct symbolize_ctx *c)
 					return 1;
 				llen = 0;
 				overlong = 0;
+			} else if (!fast_addr(buf + i, seg, &addr)) {
+				/* The common line, "0x" and hex digits, inline. */
+				++lineno;
+				if (add_addr(c, addr))
+					return 1;
 			} else if (stdin_line(c, buf + i, seg, seg > sizeof(line), ++lineno)) {
 				return 1;
 			}
