@@ -1177,7 +1177,7 @@ static void frame_row(struct importer *im, const struct imp_frame_ref *f, uint32
 		v[11] = null;
 	}
 	v[12] = s->module == -2 || f->kernel ? null : val_int((int64_t)s->offset + back);
-	v[13] = fr && fr->func && !fr->inlined ? val_int((int64_t)fr->func_offset + back) : null;
+	v[13] = fr && fr->func && !fr->inlined ? val_int((int64_t)s->res.func_offset + back) : null;
 	v[14] =
 	    s->res.reason != SYM_OK || !fr || !fr->func
 		? val_text(sym_reason__str(s->res.reason != SYM_OK ? s->res.reason : SYM_NO_SYMBOL))

@@ -499,8 +499,9 @@ static int lookup_symtab_only(struct sym_symtab *t, uint64_t addr, struct sym_re
 	fr = set_frames(b, res, 1, first);
 	if (!fr)
 		return -ENOMEM;
-	fr[0] = (struct sym_frame){
-	    .func = s->name, .func_addr = s->addr, .func_offset = addr - s->addr};
+	fr[0] = (struct sym_frame){.func = s->name};
+	res->func_addr = s->addr;
+	res->func_offset = addr - s->addr;
 	res->reason = found_reason;
 	return 0;
 }
@@ -542,10 +543,9 @@ static int lookup_one(struct sym_resolver *r, struct sym_file *f, uint64_t addr,
 		fr = set_frames(b, res, 1, first);
 		if (!fr)
 			return -ENOMEM;
-		fr[0] = (struct sym_frame){.func = s->name,
-					   .file = s->file,
-					   .func_addr = s->addr,
-					   .func_offset = addr - s->addr};
+		fr[0] = (struct sym_frame){.func = s->name, .file = s->file};
+		res->func_addr = s->addr;
+		res->func_offset = addr - s->addr;
 		res->reason = bad ? SYM_BAD_DWARF : f->dw ? SYM_NO_DEBUG_INFO : f->debug_reason;
 		return 0;
 	}
@@ -563,12 +563,12 @@ static int lookup_one(struct sym_resolver *r, struct sym_file *f, uint64_t addr,
 		uint64_t func_addr = s ? s->addr : frames[n - 1].lo;
 
 		for (int i = 0; i < n; i++)
-			fr[i] = (struct sym_frame){frames[i].func,   frames[i].file, frames[i].line,
-						   frames[i].column, func_addr,	     0,
+			fr[i] = (struct sym_frame){frames[i].func, frames[i].file, frames[i].line,
 						   i < n - 1};
 		if (!fr[n - 1].func && s)
 			fr[n - 1].func = s->name;
-		fr[n - 1].func_offset = addr - func_addr;
+		res->func_addr = func_addr;
+		res->func_offset = addr - func_addr;
 	}
 	res->reason = bad ? SYM_BAD_DWARF : SYM_OK;
 	return row_later && f->dw ? 2 : 0;
@@ -1066,8 +1066,8 @@ int sym_kernel__lookup(struct sym_kernel *k, uint64_t addr, struct sym_result *o
 		return -ENOMEM;
 	out->nframes = 1;
 	out->frames[0].func = s->name;
-	out->frames[0].func_addr = s->addr;
-	out->frames[0].func_offset = addr - s->addr;
+	out->func_addr = s->addr;
+	out->func_offset = addr - s->addr;
 	out->module = s->module ? s->module : "kernel";
 	out->reason = SYM_OK;
 	return 0;

@@ -149,8 +149,8 @@ static void check_chain(const char *lookup_path, const char *sym_path, const cha
 		/* The real function is last, whatever is inlined. */
 		assert_string_equal(f->func, "chain_top");
 		assert_false(f->inlined);
-		assert_int_equal(f->func_addr, top);
-		assert_int_equal(f->func_offset, a - top);
+		assert_int_equal(res.func_addr, top);
+		assert_int_equal(res.func_offset, a - top);
 		assert_true(ends_with(f->file, "/chain.c"));
 		if (a == top) {
 			seen_entry = 1;
@@ -241,7 +241,7 @@ static void test_resolver__no_debug_info(void **state)
 	assert_int_equal(res.reason, SYM_NO_DEBUG_INFO);
 	assert_int_equal(res.nframes, 1);
 	assert_string_equal(res.frames[0].func, "chain_top");
-	assert_int_equal(res.frames[0].func_offset, 2);
+	assert_int_equal(res.func_offset, 2);
 	assert_int_equal(res.frames[0].line, 0);
 	sym_result_release(&res);
 	sym_resolver__free(r);
@@ -315,7 +315,7 @@ static void test_resolver__missing_file_uses_embedded_symbols(void **state)
 	name[0] = 'z'; /* names were copied */
 	assert_int_equal(sym_resolver__lookup(r, "/nonexistent/app", NULL, 0, addrs, 4, res), 0);
 	assert_string_equal(res[0].frames[0].func, "a");
-	assert_int_equal(res[0].frames[0].func_offset, 4);
+	assert_int_equal(res[0].func_offset, 4);
 	assert_string_equal(res[1].frames[0].func, "b"); /* unsized: runs to the next */
 	assert_string_equal(res[2].frames[0].func, "c");
 	assert_int_equal(res[3].nframes, 0); /* past c's size */
@@ -605,7 +605,7 @@ static void test_kernel__lookup(void **state)
 	assert_int_equal(sym_kernel__lookup(k, 0xffffffff81002010ull, &res), 0);
 	assert_int_equal(res.reason, SYM_OK);
 	assert_string_equal(res.frames[0].func, "vfs_read");
-	assert_int_equal(res.frames[0].func_offset, 0x10);
+	assert_int_equal(res.func_offset, 0x10);
 	assert_string_equal(res.module, "kernel");
 	sym_result_release(&res);
 
