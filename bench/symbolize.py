@@ -10,7 +10,7 @@ addresses in .text, fixed seed), and measures side by side:
   - batches of 500 addresses per call: start-up and indexing count;
   - peak RSS in the one-call mode (GNU time's %M when present).
 
-Times are wall clock, best of seven runs (best of two series for batches),
+Times are wall clock, best of fifteen runs (best of two series for batches),
 taken in rounds over all tools in turn, so that other load on the machine
 does not count against one tool.
 
@@ -59,7 +59,7 @@ def main():
     ap.add_argument("workdir")
     ap.add_argument("--addrs", type=int, default=20000)
     ap.add_argument("--small", action="store_true", help="normal-size corpus (quick check)")
-    ap.add_argument("--rounds", type=int, default=7, help="one-call runs per tool (best counts)")
+    ap.add_argument("--rounds", type=int, default=15, help="one-call runs per tool (best counts)")
     args = ap.parse_args()
 
     llvm = shutil.which("llvm-symbolizer-14") or shutil.which("llvm-symbolizer")
