@@ -1593,6 +1593,18 @@ RD_INLINE void run_plan(struct unit *u, struct rd *r, const struct abbrev_table 
 	}
 }
 
+/* The bases that DW_FORM_addrx, rnglistx and strx read from, as the unit
+ * DIE V gives them. */
+static void unit_bases(struct unit *u, const struct die_vals *v)
+{
+	u->addr_base = v->addr_base;
+	u->have_addr_base = v->has_addr_base;
+	u->rnglists_base = v->rnglists_base;
+	u->have_rnglists_base = v->has_rnglists_base;
+	u->str_offsets_base = v->str_offsets_base;
+	u->have_str_offsets_base = v->has_str_offsets_base;
+}
+
 static int unit_addrx(struct unit *u, uint64_t idx, uint64_t *out)
 {
 	uint64_t base = u->have_addr_base ? u->addr_base : 8, off;
@@ -1932,14 +1944,9 @@ static int walk_dies(struct sym_dwarf *d, struct dw_cu *cu, struct unit *up,
 		if (first) {
 			/* The CU DIE: bases for addrx and rnglistx. */
 			first = 0;
-			up->addr_base = v.addr_base;
-			up->have_addr_base = v.has_addr_base;
-			up->rnglists_base = v.rnglists_base;
-			up->have_rnglists_base = v.has_rnglists_base;
+			unit_bases(up, &v);
 			cu->stmt_list = v.stmt_list;
 			cu->has_stmt_list = v.has_stmt_list;
-			up->str_offsets_base = v.str_offsets_base;
-			up->have_str_offsets_base = v.has_str_offsets_base;
 		} else if (!f.skip) {
 			switch (ab->tag) {
 			case DW_TAG_subprogram:
@@ -3628,12 +3635,7 @@ static int index_cus_raw(struct sym_dwarf *d)
 			memset(cu, 0, sizeof(*cu));
 			cu->die_off = die_off;
 		}
-		u.addr_base = v.addr_base;
-		u.have_addr_base = v.has_addr_base;
-		u.rnglists_base = v.rnglists_base;
-		u.have_rnglists_base = v.has_rnglists_base;
-		u.str_offsets_base = v.str_offsets_base;
-		u.have_str_offsets_base = v.has_str_offsets_base;
+		unit_bases(&u, &v);
 		u.cu = cu;
 		cu->hdr_off = hdr;
 		cu->version = u.version;

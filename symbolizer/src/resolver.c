@@ -641,6 +641,24 @@ static int lookup_rest(struct sym_resolver *r, struct sym_file *f, struct addr_i
 	return 0;
 }
 
+/* Looks up the rest of the addresses left for later, at the positions
+ * DEF[*HEAD, NDEF) of ORDER, in turn while their line table is ready
+ * (all of them, waiting for it, with WAIT). */
+static int catch_up(struct sym_resolver *r, struct sym_file *f, struct addr_idx *order,
+		    const struct addr_idx *def, size_t *head, size_t ndef, struct sym_result *out,
+		    struct sym_batch *b, int wait)
+{
+	int ret = 0;
+
+	while (*head < ndef && ret >= 0 &&
+	       (wait || sym_dwarf__rows_ready(f->dw, order[def[*head].idx].addr))) {
+		struct addr_idx *o = &order[def[(*head)++].idx];
+
+		ret = lookup_rest(r, f, o, &out[o->idx], b);
+	}
+	return ret;
+}
+
 /* Reports the results at sorted positions [*REPORTED, UPTO) as final. */
 static void report_done(const struct sym_progress *pg, const struct addr_idx *order,
 			struct sym_result *out, struct sym_batch *b, size_t *reported, size_t upto)
@@ -758,32 +776,26 @@ static int lookup_many(struct sym_resolver *r, const char *path, const uint8_t *
 				ret = lookup_rest(r, f, o, &out[o->idx], b);
 			else if (ret > 0)
 				def[ndef++].idx = i;
-			if (dhead < ndef && (i & 63) == 63)
-				while (dhead < ndef && ret >= 0 &&
-				       sym_dwarf__rows_ready(f->dw, order[def[dhead].idx].addr)) {
-					o = &order[def[dhead++].idx];
-					ret = lookup_rest(r, f, o, &out[o->idx], b);
-				}
+			if (dhead < ndef && (i & 63) == 63 && ret >= 0)
+				ret = catch_up(r, f, order, def, &dhead, ndef, out, b, 0);
 			if (early && (i & 255) == 255 && ret >= 0)
 				report_done(early, order, out, b, &reported,
 					    dhead < ndef ? def[dhead].idx : i + 1);
 		}
-		while (dhead < ndef && ret >= 0) {
-			struct addr_idx *o = &order[def[dhead++].idx];
-
-			ret = lookup_rest(r, f, o, &out[o->idx], b);
-		}
+		if (ret >= 0)
+			ret = catch_up(r, f, order, def, &dhead, ndef, out, b, 1);
 	}
 	if (ret > 0)
 		ret = 0;
 out:
-	/* Results already reported belong to the caller's other threads. */
-	if (!ret && b)
-		for (size_t i = reported; i < n; i++)
-			if (out[order[i].idx].nframes)
-				out[order[i].idx].frames = b->frames + order[i].first;
+	/* Results already reported belong to the caller's other threads;
+	 * reporting the rest points them into B. */
 	if (!ret && pg)
 		report_done(pg, order, out, b, &reported, n);
+	else if (!ret && b)
+		for (size_t i = 0; i < n; i++)
+			if (out[order[i].idx].nframes)
+				out[order[i].idx].frames = b->frames + order[i].first;
 	if (ret)
 		for (size_t i = reported; i < n; i++) {
 			size_t k = order[i].idx;
