@@ -511,10 +511,7 @@ static int lookup_and_format(struct symbolize_ctx *c)
 		for (int w = 0; w < 2; w++) {
 			s->text[w].len = 0;
 			s->text[w].err = 0;
-			s->text[w].hold = 1;
 		}
-		s->out = c->out;
-		s->show_reason = c->show_reason;
 		threaded = !pthread_create(&tid, NULL, stream_thread, s);
 	}
 	if (threaded) {
@@ -792,6 +789,8 @@ int cmd_symbolize(int argc, char **argv)
 	c.st.who = malloc(SYMBOLIZE_BATCH * sizeof(*c.st.who));
 	c.st.cap = SYMBOLIZE_BATCH;
 	c.st.text[0].hold = c.st.text[1].hold = 1;
+	c.st.out = c.out;
+	c.st.show_reason = c.show_reason;
 	pthread_mutex_init(&c.st.mu, NULL);
 	pthread_cond_init(&c.st.cv, NULL);
 	if (err || !c.addrs || !c.out || !c.st.done || !c.st.off || !c.st.end || !c.st.who) {
