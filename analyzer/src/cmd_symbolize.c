@@ -567,12 +567,14 @@ static int lookup_and_format(struct symbolize_ctx *c)
 		for (int w = 0; w < 2; w++) {
 			s->text[w].len = 0;
 			s->text[w].err = 0;
-			/* Address space for the likely size up front: growing
-			 * it later moves pages under the other thread, and
-			 * each move interrupts it to flush its TLB. */
-			if (c->n <= SIZE_MAX / TEXT_GUESS)
-				fmt_room(&s->text[w], c->n * TEXT_GUESS);
 		}
+		/* Address space for the helper's likely share up front:
+		 * growing it later moves pages under the other thread, and
+		 * each move interrupts that thread to flush its TLB.  (The
+		 * looking-up thread's share is small or none: its first
+		 * page would be a fault for nothing.) */
+		if (c->n <= SIZE_MAX / TEXT_GUESS)
+			fmt_room(&s->text[0], c->n * TEXT_GUESS);
 		threaded = !pthread_create(&tid, NULL, stream_thread, s);
 	}
 	if (threaded) {

@@ -2134,7 +2134,9 @@ static int walk_unit(struct sym_dwarf *d, struct dw_cu *cu, int *lret)
 		if (!unit_die(&u, &abt, (uint64_t)(r.p - u.info.p), &v) && v.has_stmt_list) {
 			cu->stmt_list = v.stmt_list;
 			cu->has_stmt_list = 1;
-			*lret = lines_start(d, cu);
+			/* Unless sym_dwarf__prefetch() started it. */
+			if (!cu->job)
+				*lret = lines_start(d, cu);
 			if (*lret == -ENOMEM) {
 				ret = -ENOMEM;
 				goto out;
@@ -2616,6 +2618,7 @@ static int lines_header(struct sym_dwarf *d, struct dw_cu *cu, uint64_t off, str
 		if (r.bad)
 			goto out;
 	}
+	free(cu->files); /* from a header that ran out of memory before */
 	cu->files = calloc(nfiles + 1, sizeof(*cu->files));
 	if (!cu->files)
 		goto nomem;
@@ -3414,6 +3417,24 @@ static int cu_rows_ready(struct sym_dwarf *d, struct dw_cu *cu)
 	return 0;
 }
 
+int sym_dwarf__prefetch(struct sym_dwarf *d, uint64_t addr)
+{
+	struct dw_cu *cu = find_cu(d, addr);
+	struct raw_sec sec;
+
+	if (!cu)
+		return 0;
+	if (cu->state != 0 || cu->job || cu->rows || !cu->has_stmt_list || !d->threads)
+		return 1;
+	raw_sections_load(d);
+	sec = raw_section(d, RAW_LINE);
+	/* Only a program worth a thread: a small one is decoded with its
+	 * unit.  What goes wrong here is met and said again then. */
+	if (sec.p && cu->stmt_list < sec.size && sec.size - cu->stmt_list >= LINES_THREAD_MIN)
+		(void)lines_start(d, cu);
+	return 1;
+}
+
 int sym_dwarf__rows_ready(struct sym_dwarf *d, uint64_t addr)
 {
 	struct dw_cu *cu = find_cu(d, addr);
@@ -3643,6 +3664,8 @@ static int index_cus_raw(struct sym_dwarf *d)
 			cu->base = v.low_x ? lo : v.low;
 		if (v.comp_form)
 			cu->comp_dir = unit_str(&u, v.comp_form, v.comp_val, v.comp_ptr);
+		cu->stmt_list = v.stmt_list;
+		cu->has_stmt_list = v.has_stmt_list;
 		rc.cu = (uint32_t)d->ncus;
 		ret = unit_ranges(&u, &v, add_curange, &rc);
 		d->ncus++;

@@ -679,6 +679,9 @@ static void report_done(const struct sym_progress *pg, const struct addr_idx *or
 	}
 }
 
+/* Batches from this size on start decoding before they are sorted. */
+#define PREFETCH_MIN 256
+
 static int lookup_many(struct sym_resolver *r, const char *path, const uint8_t *build_id,
 		       size_t build_id_size, const uint64_t *addrs, size_t n,
 		       struct sym_result *out, struct sym_batch *b, const struct sym_progress *pg)
@@ -716,6 +719,16 @@ static int lookup_many(struct sym_resolver *r, const char *path, const uint8_t *
 		r->order_cap = 2 * n + 1;
 	}
 	order = r->order;
+	/* A large batch: the line table of a unit it needs (that of the
+	 * first address in one) is decoded on another thread while the
+	 * batch is sorted and set up. */
+	if (n >= PREFETCH_MIN && f->reason == SYM_OK && !build_id_size) {
+		if (f->dw_state == 0)
+			load_dwarf(r, f);
+		for (size_t i = 0; i < n && i < 64 && f->dw; i++)
+			if (sym_dwarf__prefetch(f->dw, addrs[i]))
+				break;
+	}
 	for (size_t i = 0; i < n; i++)
 		order[i] = (struct addr_idx){addrs[i], i, 0, 0};
 	/* In address order, the binary searches of consecutive lookups walk

@@ -122,6 +122,11 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *f
  * The line table of a large CU may then still be being decoded on a
  * thread; sym_dwarf__row() or a lookup without ROW_LATER waits for it.
  */
+/* Starts decoding the line table of the CU holding ADDR, if it is large
+ * and not decoded yet, on a thread of its own: a caller that has work to
+ * do before its first lookup there gets the rows sooner.  Returns 1 when
+ * a CU holds ADDR, else 0. */
+int sym_dwarf__prefetch(struct sym_dwarf *d, uint64_t addr);
 /* 1 when the line rows of the CU holding ADDR can be read without waiting
  * for the thread decoding them (or there is nothing to wait for). */
 int sym_dwarf__rows_ready(struct sym_dwarf *d, uint64_t addr);
