@@ -111,6 +111,43 @@ def run_tool(cmd, addrs, env=None):
     return r.stdout
 
 
+def same_in_batches(symbolize, path, dd, addrs, rng):
+    """Whether one call with every address (a large batch: its line
+    program is started before the batch is sorted, and results are
+    formatted while others are looked up) prints what calls of 200
+    addresses (none of that) print, in a shuffled order.  Returns None
+    when they agree, else the first line that differs."""
+    addrs = list(addrs)
+    rng.shuffle(addrs)
+    cmd = [symbolize, "--exe", path, "--reason"] + dd
+    whole = run_tool(cmd, addrs).splitlines()
+    parts = []
+    for i in range(0, len(addrs), 200):
+        parts += run_tool(cmd, addrs[i:i + 200]).splitlines()
+    for x, y in zip(whole, parts):
+        if x != y:
+            return f"{x!r} vs {y!r}"
+    if len(whole) != len(parts):
+        return f"{len(whole)} lines vs {len(parts)}"
+    return None
+
+
+def break_line_table(src, dst):
+    """A copy of SRC whose first line table header has version 9 (which
+    no reader takes); False when .debug_line is missing or compressed."""
+    out = subprocess.run(["readelf", "-S", "-W", src], stdout=subprocess.PIPE, text=True).stdout
+    for line in out.splitlines():
+        m = re.search(r"\]\s+\.debug_line\s+\S+\s+[0-9a-f]+\s+([0-9a-f]+)\s+([0-9a-f]+)"
+                      r"\s+\S+\s*(\S*)", line)
+        if m and "C" not in m.group(3):
+            data = bytearray(open(src, "rb").read())
+            data[int(m.group(1), 16) + 4] = 9
+            with open(dst, "wb") as f:
+                f.write(data)
+            return True
+    return False
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("symbolize")
@@ -123,6 +160,7 @@ def main():
     llvm = shutil.which("llvm-symbolizer-14") or shutil.which("llvm-symbolizer")
     entries = corpus.build(args.workdir, which=args.only)
     rng = random.Random(4242)
+    shuffle_rng = random.Random(7)  # apart, so the sample stays the same
     total = {"n": 0, "function": 0, "chain": 0, "fileline": 0, "excluded": 0, "llvm_ok": 0}
     failed = False
     print(f"{'binary':<18} {'addrs':>6} {'excl':>5} {'function':>9} {'chain':>8} {'file:line':>9}")
@@ -188,6 +226,28 @@ def main():
         total["chain"] += ok_c
         total["fileline"] += ok_l
         total["excluded"] += excl
+        diff = same_in_batches(args.symbolize, path, dd, addrs, shuffle_rng)
+        if diff:
+            print(f"FAIL: {e['name']}: one call and calls of 200 differ: {diff}")
+            failed = True
+        if e["name"] == "gcc-O2-dwarf5":
+            # A damaged line table reads the same whether or not a large
+            # batch started it early.
+            broken = os.path.join(args.workdir, "broken-line")
+            if not break_line_table(path, broken):
+                print(f"FAIL: {e['name']}: no plain .debug_line to break")
+                failed = True
+            else:
+                diff = same_in_batches(args.symbolize, broken, [], addrs, shuffle_rng)
+                out = run_tool([args.symbolize, "--exe", broken, "--reason"], addrs[:300])
+                if diff:
+                    print(f"FAIL: broken line table: one call and calls of 200 differ: {diff}")
+                    failed = True
+                elif "\tbad dwarf" not in out:
+                    print("FAIL: broken line table: no 'bad dwarf' reason")
+                    failed = True
+                else:
+                    print("broken line table: same results in one call and in calls of 200")
     n = total["n"]
     res = {k: 100.0 * total[k] / n if n else 0.0 for k in THRESHOLDS}
     print(f"{'all':<18} {n:>6} {total['excluded']:>5} {res['function']:>8.2f}% {res['chain']:>7.2f}% {res['fileline']:>8.2f}%")
