@@ -177,9 +177,12 @@ struct sym_dwarf {
 	int raw_loaded;
 	int dbg_state; /* libdwarf: 0 not set up yet, 1 ready, -1 failed */
 	int threads;   /* large line programs may be decoded on a thread */
+	size_t expect; /* addresses the lookups to come bring (0: unknown) */
 	/* Scratch of flatten_scopes(), kept from call to call. */
-	struct dw_top *flat[3];
-	size_t flat_cap[3];
+	struct flat_scratch {
+		struct dw_top *flat[3];
+		size_t flat_cap[3];
+	} fs;
 	char errmsg[256];
 };
 
@@ -2905,8 +2908,9 @@ static void sort_tops(struct dw_top *a, size_t n, struct dw_top *tmp)
  * follows parent links).  Ranges are nested in sane DWARF; one that is not
  * is clipped to its enclosing range.
  */
-static int flatten_scopes(struct sym_dwarf *d, struct dw_cu *cu, int32_t head, size_t from,
-			  size_t to, int outer, struct dw_top **out, size_t *nout)
+static int flatten_scopes(struct flat_scratch *fs, struct sym_arena *arena, struct dw_cu *cu,
+			  int32_t head, size_t from, size_t to, int outer, struct dw_top **out,
+			  size_t *nout)
 {
 	struct dw_top *all, *stack, *tops;
 	size_t n = 0, depth = 0, nseg = 0;
@@ -2917,13 +2921,13 @@ static int flatten_scopes(struct sym_dwarf *d, struct dw_cu *cu, int32_t head, s
 	for (size_t i = from; i < to; i++)
 		if (!outer || cu->scopes[i].parent < 0)
 			n += cu->scopes[i].nranges;
-	if (grow_huge((void **)&d->flat[0], &d->flat_cap[0], n + 1, sizeof(*all)) ||
-	    grow_huge((void **)&d->flat[1], &d->flat_cap[1], n + 1, sizeof(*stack)) ||
-	    grow_huge((void **)&d->flat[2], &d->flat_cap[2], 2 * n + 1, sizeof(*tops)))
+	if (grow_huge((void **)&fs->flat[0], &fs->flat_cap[0], n + 1, sizeof(*all)) ||
+	    grow_huge((void **)&fs->flat[1], &fs->flat_cap[1], n + 1, sizeof(*stack)) ||
+	    grow_huge((void **)&fs->flat[2], &fs->flat_cap[2], 2 * n + 1, sizeof(*tops)))
 		return -ENOMEM;
-	all = d->flat[0];
-	stack = d->flat[1];
-	tops = d->flat[2];
+	all = fs->flat[0];
+	stack = fs->flat[1];
+	tops = fs->flat[2];
 	n = 0;
 	/* The head (the expanded function) first: preorder, outer first. */
 	for (size_t j = 0, i; j < (head >= 0) + (to - from); j++) {
@@ -2969,7 +2973,7 @@ static int flatten_scopes(struct sym_dwarf *d, struct dw_cu *cu, int32_t head, s
 		depth--;
 	}
 #undef EMIT
-	*out = sym_arena__alloc(&cu->arena, (nseg ? nseg : 1) * sizeof(*tops));
+	*out = sym_arena__alloc(arena, (nseg ? nseg : 1) * sizeof(*tops));
 	if (!*out)
 		return -ENOMEM;
 	memcpy(*out, tops, nseg * sizeof(*tops));
@@ -2988,7 +2992,7 @@ static int build_tops(struct sym_dwarf *d, struct dw_cu *cu)
 	for (size_t i = 0; i < cu->nscopes; i++)
 		if (cu->scopes[i].parent < 0 && !cu->scopes[i].lazy)
 			cu->scopes[i].lazy = 3;
-	return flatten_scopes(d, cu, -1, 0, cu->nscopes, 1, &cu->tops, &cu->ntops);
+	return flatten_scopes(&d->fs, &cu->arena, cu, -1, 0, cu->nscopes, 1, &cu->tops, &cu->ntops);
 }
 
 /*
@@ -3022,7 +3026,7 @@ static int expand_scope(struct sym_dwarf *d, struct dw_cu *cu, uint32_t idx)
 		to = cu->nscopes;
 	}
 	cu->scopes[idx].lazy = 2;
-	fret = flatten_scopes(d, cu, (int32_t)idx, from, to, 0, &sub, &nsub);
+	fret = flatten_scopes(&d->fs, &cu->arena, cu, (int32_t)idx, from, to, 0, &sub, &nsub);
 	if (fret)
 		return fret;
 	cu->scopes[idx].sub = sub;
@@ -3035,6 +3039,106 @@ static int expand_scope(struct sym_dwarf *d, struct dw_cu *cu, uint32_t idx)
 		d->mem += add;
 	}
 	return ret;
+}
+
+/*
+ * Building every function's index of a CU at once, on two threads: a
+ * batch with several addresses per function needs them all, and right
+ * after the DIE walk the other core has little to do.  Only functions
+ * walked with the unit (lazy 3) qualify: their subtrees are in place, so
+ * each thread only reads the scopes and writes its own functions' index
+ * fields, with a scratch and an arena of its own.
+ */
+struct preflat {
+	struct dw_cu *cu;
+	const uint32_t *list; /* outermost functions, [from, to) for this part */
+	size_t from, to;
+	struct flat_scratch *fs;
+	struct sym_arena *arena;
+	size_t nsub; /* segments made */
+	int ret;
+};
+
+/* Stops at the first failure (out of memory): the functions left stay
+ * lazy and are expanded when a lookup lands in them. */
+static void preflat_run(struct preflat *p)
+{
+	struct dw_cu *cu = p->cu;
+
+	for (size_t k = p->from; k < p->to; k++) {
+		struct dw_scope *s = &cu->scopes[p->list[k]];
+		size_t from = p->list[k] + 1, to = s->next, nsub = 0;
+		struct dw_top *sub = NULL;
+
+		if (to < from || to > cu->nscopes)
+			to = from;
+		p->ret = flatten_scopes(p->fs, p->arena, cu, (int32_t)p->list[k], from, to, 0, &sub,
+					&nsub);
+		if (p->ret)
+			return;
+		s->sub = sub;
+		s->nsub = (uint32_t)nsub;
+		s->lazy = 2;
+		p->nsub += nsub;
+	}
+}
+
+static void *preflat_thread(void *arg)
+{
+	preflat_run(arg);
+	return NULL;
+}
+
+/* Functions per CU from which building them all on two threads pays. */
+#define PREFLAT_MIN 64
+
+static void preflatten(struct sym_dwarf *d, struct dw_cu *cu)
+{
+	struct flat_scratch fs = {0};
+	struct sym_arena arena = {0};
+	struct preflat mine = {0}, other = {0};
+	uint32_t *list;
+	size_t n = 0, work = 0, half = 0, split;
+	pthread_t tid;
+	int threaded;
+
+	for (size_t i = 0; i < cu->nscopes; i++)
+		n += cu->scopes[i].parent < 0 && cu->scopes[i].lazy == 3;
+	if (!d->threads || n < PREFLAT_MIN || d->expect / 4 < n)
+		return;
+	list = malloc(n * sizeof(*list));
+	if (!list)
+		return;
+	n = 0;
+	for (size_t i = 0; i < cu->nscopes; i++)
+		if (cu->scopes[i].parent < 0 && cu->scopes[i].lazy == 3) {
+			list[n++] = (uint32_t)i;
+			work += cu->scopes[i].next > i ? cu->scopes[i].next - i : 1;
+		}
+	/* Halves of about the same number of scopes. */
+	for (split = 0; split < n && half < work / 2; split++)
+		half += cu->scopes[list[split]].next > list[split]
+			    ? cu->scopes[list[split]].next - list[split]
+			    : 1;
+	mine = (struct preflat){cu, list, 0, split, &d->fs, &cu->arena, 0, 0};
+	other = (struct preflat){cu, list, split, n, &fs, &arena, 0, 0};
+	threaded = !pthread_create(&tid, NULL, preflat_thread, &other);
+	preflat_run(&mine);
+	if (threaded)
+		pthread_join(tid, NULL);
+	else
+		preflat_run(&other);
+	sym_arena__adopt(&cu->arena, &arena);
+	for (int i = 0; i < 3; i++)
+		sym_huge_free(fs.flat[i]);
+	free(list);
+	cu->mem += (mine.nsub + other.nsub) * sizeof(struct dw_top);
+	d->mem += (mine.nsub + other.nsub) * sizeof(struct dw_top);
+}
+
+void sym_dwarf__expect(struct sym_dwarf *d, size_t naddrs)
+{
+	d->expect = naddrs;
 }
 
 static void evict(struct sym_dwarf *d, struct dw_cu *keep)
@@ -3074,6 +3178,7 @@ static int decode_cu(struct sym_dwarf *d, struct dw_cu *cu)
 		return ret;
 	}
 	cu->state = 1;
+	preflatten(d, cu);
 	if (d->mem > d->budget)
 		evict(d, cu);
 	return 0;
@@ -3722,7 +3827,7 @@ void sym_dwarf__free(struct sym_dwarf *d)
 	free(d->cus);
 	free(d->curanges);
 	for (int i = 0; i < 3; i++)
-		sym_huge_free(d->flat[i]);
+		sym_huge_free(d->fs.flat[i]);
 	free(d->names);
 	for (size_t i = 0; i < d->paths_cap; i++)
 		free(d->paths[i]);

@@ -160,6 +160,26 @@ void *sym_arena__alloc(struct sym_arena *a, size_t size)
 	return p;
 }
 
+void sym_arena__adopt(struct sym_arena *a, struct sym_arena *from)
+{
+	struct sym_arena_chunk *tail = from->head;
+
+	if (!tail)
+		return;
+	while (tail->next)
+		tail = tail->next;
+	/* Behind A's head: that is the chunk A still allocates from. */
+	if (a->head) {
+		tail->next = a->head->next;
+		a->head->next = from->head;
+	} else {
+		a->head = from->head;
+	}
+	a->bytes += from->bytes;
+	from->head = NULL;
+	from->bytes = 0;
+}
+
 void sym_arena__release(struct sym_arena *a)
 {
 	while (a->head) {

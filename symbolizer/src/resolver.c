@@ -729,6 +729,8 @@ static int lookup_many(struct sym_resolver *r, const char *path, const uint8_t *
 			if (sym_dwarf__prefetch(f->dw, addrs[i]))
 				break;
 	}
+	if (f->dw)
+		sym_dwarf__expect(f->dw, n);
 	for (size_t i = 0; i < n; i++)
 		order[i] = (struct addr_idx){addrs[i], i, 0, 0};
 	/* In address order, the binary searches of consecutive lookups walk

@@ -32,6 +32,8 @@ struct sym_arena {
 };
 void *sym_arena__alloc(struct sym_arena *a, size_t size);
 void sym_arena__release(struct sym_arena *a);
+/* Moves the chunks of FROM into A (to be released with A's). */
+void sym_arena__adopt(struct sym_arena *a, struct sym_arena *from);
 
 int sym_strpool__add(struct sym_strpool *p, const char *s, size_t len, uint32_t *off);
 void sym_strpool__release(struct sym_strpool *p);
@@ -127,6 +129,10 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *f
  * do before its first lookup there gets the rows sooner.  Returns 1 when
  * a CU holds ADDR, else 0. */
 int sym_dwarf__prefetch(struct sym_dwarf *d, uint64_t addr);
+/* How many addresses the lookups to come look up (0: unknown).  A batch
+ * with several addresses per function of a CU has every function's
+ * index built at once, on two threads, when the CU is decoded. */
+void sym_dwarf__expect(struct sym_dwarf *d, size_t naddrs);
 /* 1 when the line rows of the CU holding ADDR can be read without waiting
  * for the thread decoding them (or there is nothing to wait for). */
 int sym_dwarf__rows_ready(struct sym_dwarf *d, uint64_t addr);

@@ -108,12 +108,55 @@ static void test_huge__arena(void **state)
 	sym_arena__release(&a);
 }
 
+/* An arena filled on another thread joins its owner's: every block stays
+ * where it is, the owner keeps allocating from its own chunk, and one
+ * release frees both (the sanitizer build checks for leaks). */
+static void test_huge__arena_adopt(void **state)
+{
+	struct sym_arena a = {0}, b = {0}, empty = {0};
+	unsigned char *pa[3], *pb[3], *after;
+	size_t bytes;
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		pa[i] = sym_arena__alloc(&a, i == 1 ? 3 * MIB : 100);
+		pb[i] = sym_arena__alloc(&b, i == 1 ? 3 * MIB : 200);
+		assert_non_null(pa[i]);
+		assert_non_null(pb[i]);
+		pa[i][0] = (unsigned char)(0xa0 + i);
+		pb[i][0] = (unsigned char)(0xb0 + i);
+	}
+	bytes = a.bytes + b.bytes;
+	sym_arena__adopt(&a, &b);
+	assert_null(b.head);
+	assert_int_equal(b.bytes, 0);
+	assert_int_equal(a.bytes, bytes);
+	/* Adopting nothing changes nothing. */
+	sym_arena__adopt(&a, &empty);
+	assert_int_equal(a.bytes, bytes);
+	/* Still from A's current chunk: right after its last small block. */
+	after = sym_arena__alloc(&a, 16);
+	assert_ptr_equal(after, pa[2] + (100 + sizeof(max_align_t) - 1) / sizeof(max_align_t) *
+					    sizeof(max_align_t));
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(pa[i][0], 0xa0 + i);
+		assert_int_equal(pb[i][0], 0xb0 + i);
+	}
+	/* Into an empty arena: it takes the chunks as they are. */
+	sym_arena__adopt(&empty, &a);
+	assert_int_equal(empty.bytes, bytes);
+	assert_null(a.head);
+	sym_arena__release(&empty);
+	assert_null(empty.head);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_huge__growth_keeps_contents),
 	    cmocka_unit_test(test_huge__mapped_from_one_mib),
 	    cmocka_unit_test(test_huge__arena),
+	    cmocka_unit_test(test_huge__arena_adopt),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
