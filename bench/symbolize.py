@@ -53,6 +53,45 @@ def run_rss(cmd, data):
     return time.monotonic() - t0, ru.ru_maxrss
 
 
+BUSY_C = """
+int main(void)
+{
+	volatile unsigned long x = 0;
+
+	for (unsigned long i = 0; i < 100000000UL; i++)
+		x += i;
+	return 0;
+}
+"""
+
+
+def parallelism(workdir):
+    """How many of the machine's CPUs two busy processes really get at
+    once (2.0: both run side by side; 1.0: they take turns): the lowest,
+    median and highest of five tries.  bpftape symbolizes on two threads
+    and addr2line on one, so a machine that shares its CPUs with other
+    work moves their ratio."""
+    src = os.path.join(workdir, "busy.c")
+    exe = os.path.join(workdir, "busy")
+    with open(src, "w") as f:
+        f.write(BUSY_C)
+    if subprocess.run(["gcc", "-O2", "-o", exe, src]).returncode:
+        return None
+    got = []
+    for _ in range(5):
+        t0 = time.monotonic()
+        subprocess.run([exe])
+        one = time.monotonic() - t0
+        t0 = time.monotonic()
+        procs = [subprocess.Popen([exe]) for _ in range(2)]
+        for p in procs:
+            p.wait()
+        two = time.monotonic() - t0
+        got.append(2 * one / two)
+    got.sort()
+    return got[0], got[2], got[4]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("symbolize")
@@ -73,6 +112,10 @@ def main():
                                                     "-f", "-i", "-e", p]))
     tools.append(("bpftape", lambda p: [args.symbolize, "--exe", p]))
 
+    par = parallelism(args.workdir)
+    if par is not None:
+        print(f"parallelism: two busy processes ran {par[1]:.2f}x as fast as one at a time"
+              f" (of 5 tries: {par[0]:.2f}-{par[2]:.2f}x; {os.cpu_count()} CPUs)")
     print(f"{'binary':<16} {'size':>8} {'addrs':>6} {'tool':<16} {'one call':>12} {'x a2l':>6}"
           f" {'batch 500':>12} {'x a2l':>6} {'peak RSS':>10}")
     for e in entries:
