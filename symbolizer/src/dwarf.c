@@ -801,6 +801,14 @@ struct abbrev {
 	/* Plans (in abbrev_table.ops): read what the walk keeps of a scope
 	 * DIE; step over a DIE keeping only its sibling link. */
 	uint32_t read_first, read_n, skip_first, skip_n;
+	/* The skip plan when it is "A bytes, one ULEB128 (kind 1) or one
+	 * block with a ULEB128 length (kind 2) or nothing (kind 0), B
+	 * bytes" -- most variable-size DIEs a walk steps over (a location
+	 * list index or expression amid fixed-size attributes) -- so that
+	 * they are stepped over without running the plan; skip_shape 0:
+	 * run it. */
+	uint8_t skip_shape, skip_kind;
+	uint16_t skip_a, skip_b;
 };
 
 /*
@@ -1083,6 +1091,27 @@ static int plan_add(struct abbrev_table *t, uint32_t first, int op, unsigned n, 
 	return 0;
 }
 
+/* Fills AB's skip shape from its skip plan, when the plan has one. */
+static void skip_shape(const struct abbrev_table *t, struct abbrev *ab)
+{
+	const struct plan_op *op = t->ops + ab->skip_first, *end = op + ab->skip_n;
+	unsigned a = 0, b = 0, kind = 0;
+
+	ab->skip_shape = 0;
+	if (op < end && op->op == P_SKIP)
+		a = (op++)->n;
+	if (op < end && (op->op == P_SKIP_LEB || (op->op == P_SKIP_BLOCK && !op->n)))
+		kind = (op++)->op == P_SKIP_LEB ? 1 : 2;
+	if (op < end && op->op == P_SKIP)
+		b = (op++)->n;
+	if (op != end)
+		return;
+	ab->skip_shape = 1;
+	ab->skip_kind = (uint8_t)kind;
+	ab->skip_a = (uint16_t)a;
+	ab->skip_b = (uint16_t)b;
+}
+
 /* The two plans of AB (whose specs are in T). */
 static int plan_abbrev(struct abbrev_table *t, struct abbrev *ab, uint8_t offsz, uint8_t addrsz)
 {
@@ -1113,6 +1142,7 @@ static int plan_abbrev(struct abbrev_table *t, struct abbrev *ab, uint8_t offsz,
 			ab->skip_n = (uint32_t)t->nops - first;
 		}
 	}
+	skip_shape(t, ab);
 	return 0;
 }
 
@@ -1933,7 +1963,16 @@ static int walk_dies(struct sym_dwarf *d, struct dw_cu *cu, struct unit *up,
 			int container = !f.skip && scope_tag(ab->tag) && !frame_tag(ab->tag);
 
 			v.has_sibling = 0;
-			run_plan(up, &r, abtp, abtp->ops + ab->skip_first, ab->skip_n, &v);
+			if (ab->skip_shape) {
+				rd_skip(&r, ab->skip_a);
+				if (ab->skip_kind == 1)
+					rd_skip_leb(&r);
+				else if (ab->skip_kind == 2)
+					rd_skip(&r, rd_uleb(&r));
+				rd_skip(&r, ab->skip_b);
+			} else {
+				run_plan(up, &r, abtp, abtp->ops + ab->skip_first, ab->skip_n, &v);
+			}
 			if (r.bad)
 				break;
 			if (!container)
