@@ -26,18 +26,6 @@
 
 #include "commands.h"
 
-/* Leak checkers look at what is left at exit: sanitizer builds free all. */
-#if defined(__SANITIZE_ADDRESS__)
-#define FREE_AT_EXIT 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define FREE_AT_EXIT 1
-#endif
-#endif
-#ifndef FREE_AT_EXIT
-#define FREE_AT_EXIT 0
-#endif
-
 /* Addresses per lookup call.  A batch is looked up in address order, so
  * each function's index is built and used while it is hot: 20 000 shuffled
  * addresses of a 5 MB binary went 4-7% faster in one batch than in batches
@@ -870,11 +858,11 @@ int cmd_symbolize(int argc, char **argv)
 	}
 	if (c.failed)
 		rc = 1;
-	if (!FREE_AT_EXIT) {
+	if (!SYM_ASAN) {
 		/* Everything is written: the process ends right after, and
 		 * unmapping it all here would only do the kernel's work
 		 * twice (0.6 ms of a 20 ms call on the clang binary of
-		 * bench/). */
+		 * bench/).  Sanitizer builds free all for the leak check. */
 		if (fflush(stdout) || ferror(stdout))
 			rc = 1;
 		return rc;

@@ -3041,6 +3041,16 @@ static int build_tops(struct sym_dwarf *d, struct dw_cu *cu)
  * left them for later, and flattens its subtree.  Returns 0, -EINVAL when the
  * subtree is malformed (what was read is used), or -ENOMEM.
  */
+/* The scopes [*FROM, *TO) of the subtree of IDX, walked with the unit
+ * (lazy 3): they follow it, up to its NEXT. */
+static void walked_subtree(const struct dw_cu *cu, uint32_t idx, size_t *from, size_t *to)
+{
+	*from = idx + 1;
+	*to = cu->scopes[idx].next;
+	if (*to < *from || *to > cu->nscopes)
+		*to = *from;
+}
+
 static int expand_scope(struct sym_dwarf *d, struct dw_cu *cu, uint32_t idx)
 {
 	size_t from = cu->nscopes, to, cap = cu->cap_scopes, capr = cu->cap_ranges, nsub = 0;
@@ -3050,11 +3060,7 @@ static int expand_scope(struct sym_dwarf *d, struct dw_cu *cu, uint32_t idx)
 	int ret = 0, fret;
 
 	if (cu->scopes[idx].lazy == 3) {
-		/* Walked with the unit: its subtree follows it. */
-		from = idx + 1;
-		to = cu->scopes[idx].next;
-		if (to < from || to > cu->nscopes)
-			to = from;
+		walked_subtree(cu, idx, &from, &to);
 	} else {
 		if (!up || !cu->abt || cu->scopes[idx].kids >= up->end) {
 			cu->scopes[idx].lazy = 2;
@@ -3097,7 +3103,6 @@ struct preflat {
 	struct flat_scratch *fs;
 	struct sym_arena *arena;
 	size_t nsub; /* segments made */
-	int ret;
 };
 
 /* Stops at the first failure (out of memory): the functions left stay
@@ -3108,14 +3113,12 @@ static void preflat_run(struct preflat *p)
 
 	for (size_t k = p->from; k < p->to; k++) {
 		struct dw_scope *s = &cu->scopes[p->list[k]];
-		size_t from = p->list[k] + 1, to = s->next, nsub = 0;
+		size_t from, to, nsub = 0;
 		struct dw_top *sub = NULL;
 
-		if (to < from || to > cu->nscopes)
-			to = from;
-		p->ret = flatten_scopes(p->fs, p->arena, cu, (int32_t)p->list[k], from, to, 0, &sub,
-					&nsub);
-		if (p->ret)
+		walked_subtree(cu, p->list[k], &from, &to);
+		if (flatten_scopes(p->fs, p->arena, cu, (int32_t)p->list[k], from, to, 0, &sub,
+				   &nsub))
 			return;
 		s->sub = sub;
 		s->nsub = (uint32_t)nsub;
@@ -3130,6 +3133,15 @@ static void *preflat_thread(void *arg)
 	return NULL;
 }
 
+/* Scopes in the walked subtree of IDX, itself included. */
+static size_t subtree_size(const struct dw_cu *cu, uint32_t idx)
+{
+	size_t from, to;
+
+	walked_subtree(cu, idx, &from, &to);
+	return to - from + 1;
+}
+
 /* Functions per CU from which building them all on two threads pays. */
 #define PREFLAT_MIN 64
 
@@ -3137,9 +3149,8 @@ static void preflatten(struct sym_dwarf *d, struct dw_cu *cu)
 {
 	struct flat_scratch fs = {0};
 	struct sym_arena arena = {0};
-	struct preflat mine = {0}, other = {0};
 	uint32_t *list;
-	size_t n = 0, work = 0, half = 0, split;
+	size_t n = 0, work = 0, half = 0, split, add;
 	pthread_t tid;
 	int threaded;
 
@@ -3152,29 +3163,31 @@ static void preflatten(struct sym_dwarf *d, struct dw_cu *cu)
 		return;
 	n = 0;
 	for (size_t i = 0; i < cu->nscopes; i++)
-		if (cu->scopes[i].parent < 0 && cu->scopes[i].lazy == 3) {
+		if (cu->scopes[i].parent < 0 && cu->scopes[i].lazy == 3)
 			list[n++] = (uint32_t)i;
-			work += cu->scopes[i].next > i ? cu->scopes[i].next - i : 1;
-		}
+	for (size_t k = 0; k < n; k++)
+		work += subtree_size(cu, list[k]);
 	/* Halves of about the same number of scopes. */
 	for (split = 0; split < n && half < work / 2; split++)
-		half += cu->scopes[list[split]].next > list[split]
-			    ? cu->scopes[list[split]].next - list[split]
-			    : 1;
-	mine = (struct preflat){cu, list, 0, split, &d->fs, &cu->arena, 0, 0};
-	other = (struct preflat){cu, list, split, n, &fs, &arena, 0, 0};
-	threaded = !pthread_create(&tid, NULL, preflat_thread, &other);
-	preflat_run(&mine);
-	if (threaded)
-		pthread_join(tid, NULL);
-	else
-		preflat_run(&other);
+		half += subtree_size(cu, list[split]);
+	{
+		struct preflat mine = {cu, list, 0, split, &d->fs, &cu->arena, 0};
+		struct preflat other = {cu, list, split, n, &fs, &arena, 0};
+
+		threaded = !pthread_create(&tid, NULL, preflat_thread, &other);
+		preflat_run(&mine);
+		if (threaded)
+			pthread_join(tid, NULL);
+		else
+			preflat_run(&other);
+		add = (mine.nsub + other.nsub) * sizeof(struct dw_top);
+	}
 	sym_arena__adopt(&cu->arena, &arena);
 	for (int i = 0; i < 3; i++)
 		sym_huge_free(fs.flat[i]);
 	free(list);
-	cu->mem += (mine.nsub + other.nsub) * sizeof(struct dw_top);
-	d->mem += (mine.nsub + other.nsub) * sizeof(struct dw_top);
+	cu->mem += add;
+	d->mem += add;
 }
 
 void sym_dwarf__expect(struct sym_dwarf *d, size_t naddrs)
@@ -3566,18 +3579,15 @@ static int cu_rows_ready(struct sym_dwarf *d, struct dw_cu *cu)
 int sym_dwarf__prefetch(struct sym_dwarf *d, uint64_t addr)
 {
 	struct dw_cu *cu = find_cu(d, addr);
-	struct raw_sec sec;
 
 	if (!cu)
 		return 0;
-	if (cu->state != 0 || cu->job || cu->rows || !cu->has_stmt_list || !d->threads)
-		return 1;
-	raw_sections_load(d);
-	sec = raw_section(d, RAW_LINE);
-	/* Only a program worth a thread: a small one is decoded with its
-	 * unit.  What goes wrong here is met and said again then. */
-	if (sec.p && cu->stmt_list < sec.size && sec.size - cu->stmt_list >= LINES_THREAD_MIN)
+	/* What goes wrong here is met and said again by the unit's walk
+	 * (walk_unit() starts the program only when nothing has). */
+	if (cu->state == 0 && !cu->job && cu->has_stmt_list) {
+		raw_sections_load(d);
 		(void)lines_start(d, cu);
+	}
 	return 1;
 }
 

@@ -24,16 +24,7 @@
 #define HUGE_ALIGN ((size_t)2 << 20)
 /* Under AddressSanitizer everything comes from malloc, whose bounds it
  * checks (the fuzz targets run the DWARF reader under it). */
-#if defined(__SANITIZE_ADDRESS__)
-#define HUGE_MIN SIZE_MAX
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HUGE_MIN SIZE_MAX
-#endif
-#endif
-#ifndef HUGE_MIN
-#define HUGE_MIN ((size_t)1 << 20)
-#endif
+#define HUGE_MIN (SYM_ASAN ? SIZE_MAX : (size_t)1 << 20)
 #define HDR 64 /* keeps the array 64-byte aligned */
 
 struct huge_hdr {

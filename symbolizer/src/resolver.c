@@ -679,8 +679,10 @@ static void report_done(const struct sym_progress *pg, const struct addr_idx *or
 	}
 }
 
-/* Batches from this size on start decoding before they are sorted. */
+/* Batches from this size on start decoding before they are sorted, with
+ * the unit of the first of so many addresses that lies in one. */
 #define PREFETCH_MIN 256
+#define PREFETCH_TRIES 64
 
 static int lookup_many(struct sym_resolver *r, const char *path, const uint8_t *build_id,
 		       size_t build_id_size, const uint64_t *addrs, size_t n,
@@ -725,7 +727,7 @@ static int lookup_many(struct sym_resolver *r, const char *path, const uint8_t *
 	if (n >= PREFETCH_MIN && f->reason == SYM_OK && !build_id_size) {
 		if (f->dw_state == 0)
 			load_dwarf(r, f);
-		for (size_t i = 0; i < n && i < 64 && f->dw; i++)
+		for (size_t i = 0; i < n && i < PREFETCH_TRIES && f->dw; i++)
 			if (sym_dwarf__prefetch(f->dw, addrs[i]))
 				break;
 	}

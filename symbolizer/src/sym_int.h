@@ -124,10 +124,10 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *f
  * The line table of a large CU may then still be being decoded on a
  * thread; sym_dwarf__row() or a lookup without ROW_LATER waits for it.
  */
-/* Starts decoding the line table of the CU holding ADDR, if it is large
- * and not decoded yet, on a thread of its own: a caller that has work to
- * do before its first lookup there gets the rows sooner.  Returns 1 when
- * a CU holds ADDR, else 0. */
+/* Starts decoding the line table of the CU holding ADDR, if that CU is
+ * not decoded yet (on a thread of its own when the table is large, as
+ * its walk would): a caller that has work to do before its first lookup
+ * there gets the rows sooner.  Returns 1 when a CU holds ADDR, else 0. */
 int sym_dwarf__prefetch(struct sym_dwarf *d, uint64_t addr);
 /* How many addresses the lookups to come look up (0: unknown).  A batch
  * with several addresses per function of a CU has every function's

@@ -27,18 +27,22 @@ import corpus  # noqa: E402
 THRESHOLDS = {"function": 99.5, "chain": 99.0, "fileline": 99.0}
 
 
-def text_ranges(path):
-    """[(lo, hi)] of executable PROGBITS sections, from readelf -S -W."""
+def sections(path):
+    """(name, type, address, file offset, size, flags) of each section,
+    from readelf -S -W."""
     out = subprocess.run(["readelf", "-S", "-W", path], stdout=subprocess.PIPE, text=True).stdout
-    ranges = []
     for line in out.splitlines():
-        m = re.match(r"\s*\[\s*\d+\]\s+(\S+)\s+(\S+)\s+([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)\s+\S+\s+(\S*)", line)
-        if not m:
-            continue
-        name, typ, addr, size, flags = m.groups()
-        if typ == "PROGBITS" and "X" in flags and int(size, 16) > 0:
-            ranges.append((int(addr, 16), int(addr, 16) + int(size, 16)))
-    return ranges
+        m = re.match(r"\s*\[\s*\d+\]\s+(\S+)\s+(\S+)\s+([0-9a-f]+)\s+([0-9a-f]+)\s+([0-9a-f]+)"
+                     r"\s+\S+\s+(\S*)", line)
+        if m:
+            name, typ, addr, off, size, flags = m.groups()
+            yield name, typ, int(addr, 16), int(off, 16), int(size, 16), flags
+
+
+def text_ranges(path):
+    """[(lo, hi)] of executable PROGBITS sections."""
+    return [(addr, addr + size) for _, typ, addr, _, size, flags in sections(path)
+            if typ == "PROGBITS" and "X" in flags and size > 0]
 
 
 def func_entries(path, ranges):
@@ -135,13 +139,10 @@ def same_in_batches(symbolize, path, dd, addrs, rng):
 def break_line_table(src, dst):
     """A copy of SRC whose first line table header has version 9 (which
     no reader takes); False when .debug_line is missing or compressed."""
-    out = subprocess.run(["readelf", "-S", "-W", src], stdout=subprocess.PIPE, text=True).stdout
-    for line in out.splitlines():
-        m = re.search(r"\]\s+\.debug_line\s+\S+\s+[0-9a-f]+\s+([0-9a-f]+)\s+([0-9a-f]+)"
-                      r"\s+\S+\s*(\S*)", line)
-        if m and "C" not in m.group(3):
+    for name, _, _, off, _, flags in sections(src):
+        if name == ".debug_line" and "C" not in flags:
             data = bytearray(open(src, "rb").read())
-            data[int(m.group(1), 16) + 4] = 9
+            data[off + 4] = 9
             with open(dst, "wb") as f:
                 f.write(data)
             return True

@@ -12,6 +12,19 @@
 
 #include <stddef.h>
 
+/* 1 in AddressSanitizer builds: there these arrays come from malloc, whose
+ * bounds it checks, and whoever frees at exit for its leak check does. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SYM_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SYM_ASAN 1
+#endif
+#endif
+#ifndef SYM_ASAN
+#define SYM_ASAN 0
+#endif
+
 /* realloc() and free() for such arrays; not interchangeable with
  * malloc's.  Growing never loses the contents; asking for less keeps
  * the array where it is. */
