@@ -55,6 +55,10 @@ struct fmt {
 	size_t pool_len, pool_cap;
 };
 
+#define RING_SLOTS 4
+#define RING_SLOT (128u << 10)
+#define GATHER_AHEAD 16
+
 /*
  * A large batch is formatted while it is looked up: the resolver reports
  * results as they become final (in address order), a helper thread
@@ -76,6 +80,15 @@ struct stream {
 	uint8_t *who;
 	const struct sym_result *out;
 	int show_reason;
+	int formatted; /* the helper is done formatting */
+	/* The lines copied out in input order, RING_SLOTS buffers of
+	 * RING_SLOT bytes: the looking-up thread fills them in turn and the
+	 * helper writes each one out. */
+	char *ring; /* in the batch's block (batch_slots()) */
+	size_t ring_len[RING_SLOTS];
+	size_t filled, written; /* buffers handed over, written: counting up */
+	int copied;		/* no more buffers come */
+	int werr;		/* a write failed: its negative errno */
 };
 
 struct symbolize_ctx {
@@ -189,10 +202,26 @@ static void fmt_release(struct fmt *f)
 	memset(f, 0, sizeof(*f));
 }
 
+/* Writes P[0, LEN) to the standard output: 0 or a negative errno. */
+static int write_all(const char *p, size_t len)
+{
+	while (len) {
+		ssize_t w = write(STDOUT_FILENO, p, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? -errno : -EIO;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
 static int fmt_drain(struct fmt *f)
 {
-	if (f->len && fwrite(f->buf, 1, f->len, stdout) != f->len)
-		f->err = -EIO;
+	if (!f->err && f->len)
+		f->err = write_all(f->buf, f->len);
 	f->len = 0;
 	return f->err;
 }
@@ -486,32 +515,131 @@ static void stream_format(struct stream *s, uint8_t w)
 	}
 }
 
+/* Writes the buffers of the ring as they are handed over, until no more
+ * come. */
+static void ring_write(struct stream *s)
+{
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		size_t k = s->written % RING_SLOTS, len = s->ring_len[k];
+		int err;
+
+		while (s->written == s->filled && !s->copied)
+			pthread_cond_wait(&s->cv, &s->mu);
+		if (s->written == s->filled)
+			break;
+		k = s->written % RING_SLOTS;
+		len = s->ring_len[k];
+		pthread_mutex_unlock(&s->mu);
+		err = s->werr ? 0 : write_all(s->ring + k * RING_SLOT, len);
+		pthread_mutex_lock(&s->mu);
+		if (err)
+			s->werr = err;
+		s->written++;
+		pthread_cond_broadcast(&s->cv);
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
 static void *stream_thread(void *arg)
 {
-	stream_format(arg, 0);
+	struct stream *s = arg;
+
+	stream_format(s, 0);
+	pthread_mutex_lock(&s->mu);
+	s->formatted = 1;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	ring_write(s);
 	return NULL;
 }
 
+/* Hands the current ring buffer (LEN bytes) to the writer and waits for
+ * the next one to be free.  Returns 0 or the writer's error. */
+static int ring_hand(struct stream *s, size_t len)
+{
+	int err;
+
+	pthread_mutex_lock(&s->mu);
+	s->ring_len[s->filled % RING_SLOTS] = len;
+	s->filled++;
+	pthread_cond_broadcast(&s->cv);
+	while (s->filled - s->written == RING_SLOTS && !s->werr)
+		pthread_cond_wait(&s->cv, &s->mu);
+	err = s->werr;
+	pthread_mutex_unlock(&s->mu);
+	return err;
+}
+
 /*
- * Room for the results of N addresses and the stream's arrays about them,
- * carved from one block sized to the batch: the 1.5 MB that 20k
- * addresses need then come as one huge page rather than some 350 fresh
- * 4 KiB pages, each a fault.  Nothing in it outlives a batch.
+ * Copies the lines of the N results out in input order into the ring,
+ * whose buffers the helper writes meanwhile: into a pipe, writing costs
+ * more than the copies, and the two overlap.  Returns 0 or the writer's
+ * error.
+ */
+static int ring_gather(struct stream *s, size_t n)
+{
+	size_t used = 0;
+	char *slot = s->ring;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *p = s->text[s->who[i]].buf + s->off[i];
+		size_t len = s->end[i] - s->off[i];
+
+		/* The lines lie in address order and are read in input
+		 * order: a miss each unless fetched a few addresses ahead. */
+		if (i + GATHER_AHEAD < n) {
+			size_t j = i + GATHER_AHEAD;
+
+			for (size_t k = s->off[j]; k < s->end[j]; k += 64)
+				__builtin_prefetch(s->text[s->who[j]].buf + k);
+		}
+		while (len) {
+			size_t m = len < RING_SLOT - used ? len : RING_SLOT - used;
+
+			memcpy(slot + used, p, m);
+			used += m;
+			p += m;
+			len -= m;
+			if (used == RING_SLOT) {
+				int err = ring_hand(s, used);
+
+				if (err)
+					return err;
+				slot = s->ring + s->filled % RING_SLOTS * RING_SLOT;
+				used = 0;
+			}
+		}
+	}
+	return used ? ring_hand(s, used) : 0;
+}
+
+/*
+ * Room for the results of N addresses, the stream's arrays about them and
+ * the ring of a streamed batch, carved from one block sized to the batch:
+ * the 2 MB that 20k addresses need then come as one huge page rather than
+ * some 500 fresh 4 KiB pages, each a fault.  Nothing in it outlives a
+ * batch.
  */
 static int batch_slots(struct symbolize_ctx *c, size_t n)
 {
 	const size_t per = sizeof(*c->out) + 3 * sizeof(size_t) + 1;
+	const size_t ring = RING_SLOTS * RING_SLOT;
 	char *p;
 
+	if (n > (SIZE_MAX - ring) / per)
+		return -ENOMEM;
 	if (n > c->nslots) {
 		sym_huge_free(c->slots);
 		c->nslots = 0;
-		c->slots = sym_huge_realloc(NULL, n * per);
+		c->slots = sym_huge_realloc(NULL, ring + n * per);
 		if (!c->slots)
 			return -ENOMEM;
 		c->nslots = n;
 	}
 	p = c->slots;
+	c->st.ring = p;
+	p += ring;
 	c->out = (struct sym_result *)p;
 	p += n * sizeof(*c->out);
 	c->st.done = (size_t *)p;
@@ -531,7 +659,6 @@ static int batch_slots(struct symbolize_ctx *c, size_t n)
 /* Bytes of lines per address reserved (not touched) for a streamed
  * batch: about 350 on the large clang binary of bench/. */
 #define TEXT_GUESS 512
-#define GATHER_AHEAD 16
 
 /*
  * Looks up the pending addresses and puts their lines into the output
@@ -551,7 +678,8 @@ static int lookup_and_format(struct symbolize_ctx *c)
 	}
 	if (c->n >= STREAM_MIN && !c->fmt.err) {
 		s->ndone = s->taken = 0;
-		s->finished = 0;
+		s->finished = s->formatted = s->copied = s->werr = 0;
+		s->filled = s->written = 0;
 		for (int w = 0; w < 2; w++) {
 			s->text[w].len = 0;
 			s->text[w].err = 0;
@@ -566,15 +694,32 @@ static int lookup_and_format(struct symbolize_ctx *c)
 		threaded = !pthread_create(&tid, NULL, stream_thread, s);
 	}
 	if (threaded) {
+		int ok;
+
 		err = sym_resolver__lookup_progress(c->res, c->exe, NULL, 0, c->addrs, c->n, c->out,
 						    &c->batch, &pg);
 		pthread_mutex_lock(&s->mu);
 		s->finished = 1;
-		pthread_cond_signal(&s->cv);
+		pthread_cond_broadcast(&s->cv);
 		pthread_mutex_unlock(&s->mu);
 		/* Whatever is left to format is shared with the helper. */
 		stream_format(s, 1);
+		pthread_mutex_lock(&s->mu);
+		while (!s->formatted)
+			pthread_cond_wait(&s->cv, &s->mu);
+		pthread_mutex_unlock(&s->mu);
+		ok = !err && !s->text[0].err && !s->text[1].err && s->ndone == c->n;
+		/* What an earlier batch left in the output buffer goes
+		 * first. */
+		if (ok && !fmt_drain(&c->fmt))
+			c->fmt.err = ring_gather(s, c->n);
+		pthread_mutex_lock(&s->mu);
+		s->copied = 1;
+		pthread_cond_broadcast(&s->cv);
+		pthread_mutex_unlock(&s->mu);
 		pthread_join(tid, NULL);
+		if (s->werr)
+			c->fmt.err = s->werr;
 	} else {
 		err = sym_resolver__lookup_batch(c->res, c->exe, NULL, 0, c->addrs, c->n, c->out,
 						 &c->batch);
@@ -598,18 +743,6 @@ static int lookup_and_format(struct symbolize_ctx *c)
 		fprintf(stderr, "bpftape symbolize: %zu of %zu results came back\n", s->ndone,
 			c->n);
 		return -EIO;
-	} else {
-		/* The lines lie in address order and are read in input
-		 * order: a miss each unless fetched a few addresses ahead. */
-		for (size_t i = 0; i < c->n && !c->fmt.err; i++) {
-			if (i + GATHER_AHEAD < c->n) {
-				size_t j = i + GATHER_AHEAD;
-
-				for (size_t k = s->off[j]; k < s->end[j]; k += 64)
-					__builtin_prefetch(s->text[s->who[j]].buf + k);
-			}
-			fmt_put(&c->fmt, s->text[s->who[i]].buf + s->off[i], s->end[i] - s->off[i]);
-		}
 	}
 	return 0;
 }
@@ -630,8 +763,13 @@ static int flush_batch(struct symbolize_ctx *c, int wait)
 		fprintf(stderr, "bpftape symbolize: out of memory\n");
 		return -ENOMEM;
 	}
-	if (wait && (fmt_drain(&c->fmt) || fflush(stdout) || ferror(stdout)))
-		return -EIO;
+	if (wait)
+		fmt_drain(&c->fmt);
+	if (c->fmt.err) {
+		fprintf(stderr, "bpftape symbolize: cannot write the output: %s\n",
+			strerror(-c->fmt.err));
+		return c->fmt.err;
+	}
 	return 0;
 }
 

@@ -51,6 +51,14 @@ awk -F'\t' 'NR == FNR { lines[$1] = lines[$1] $0 "\n"; next } { printf "%s", lin
 	/tmp/symcli.$$.small /tmp/symcli.$$.in > /tmp/symcli.$$.want
 [ -s /tmp/symcli.$$.want ] && cmp -s /tmp/symcli.$$.want /tmp/symcli.$$.big && ok ||
 	ko "large input: lines in input order"
+# Output that cannot be written: one line saying so and exit 1, whether
+# the batch is written through the streaming ring or the plain buffer.
+for n in 3 3000; do
+	head -n "$n" /tmp/symcli.$$.in | "$bin" --exe "$fx/chain" > /dev/full 2>/tmp/symcli.$$.err
+	[ $? -eq 1 ] && [ "$(wc -l < /tmp/symcli.$$.err)" -eq 1 ] &&
+		grep -q "cannot write the output: No space left on device" /tmp/symcli.$$.err && ok ||
+		ko "output to a full device, $n addresses"
+done
 seq 1 3000 | awk '{ printf "0x%x\n", $1 }' | "$bin" --exe "$fx/notelf.txt" > /dev/null 2>/tmp/symcli.$$.err
 [ $? -eq 1 ] && [ "$(wc -l < /tmp/symcli.$$.err)" -eq 1 ] && ok || ko "unusable file, large input: one error"
 
