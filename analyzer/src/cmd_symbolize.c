@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sym/huge.h>
@@ -87,6 +88,7 @@ struct stream {
 	char *ring; /* in the batch's block (batch_slots()) */
 	size_t ring_len[RING_SLOTS];
 	size_t filled, written; /* buffers handed over, written: counting up */
+	int async;		/* stdout is a pipe or socket: the helper writes */
 	int copied;		/* no more buffers come */
 	int werr;		/* a write failed: its negative errno */
 };
@@ -550,16 +552,21 @@ static void *stream_thread(void *arg)
 	s->formatted = 1;
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
-	ring_write(s);
+	if (s->async)
+		ring_write(s);
 	return NULL;
 }
 
 /* Hands the current ring buffer (LEN bytes) to the writer and waits for
- * the next one to be free.  Returns 0 or the writer's error. */
+ * the next one to be free; or, into a file or device, where a write is a
+ * copy that no one else waits on, writes it.  Returns 0 or the writer's
+ * error. */
 static int ring_hand(struct stream *s, size_t len)
 {
 	int err;
 
+	if (!s->async)
+		return write_all(s->ring + s->filled++ % RING_SLOTS * RING_SLOT, len);
 	pthread_mutex_lock(&s->mu);
 	s->ring_len[s->filled % RING_SLOTS] = len;
 	s->filled++;
@@ -574,8 +581,8 @@ static int ring_hand(struct stream *s, size_t len)
 /*
  * Copies the lines of the N results out in input order into the ring,
  * whose buffers the helper writes meanwhile: into a pipe, writing costs
- * more than the copies, and the two overlap.  Returns 0 or the writer's
- * error.
+ * more than the copies (and its reader needs a CPU too), and the two
+ * overlap.  Returns 0 or the writer's error.
  */
 static int ring_gather(struct stream *s, size_t n)
 {
@@ -904,6 +911,7 @@ int cmd_symbolize(int argc, char **argv)
 	struct sym_resolver_opts opts = {0};
 	struct symbolize_ctx c = {0};
 	const char **dirs = NULL;
+	struct stat st;
 	int opt, rc = 0, err;
 
 	optind = 0; /* glibc: full reset, the caller may have parsed options */
@@ -969,6 +977,8 @@ int cmd_symbolize(int argc, char **argv)
 	 * not a pipe, or over the system's limit -- changes nothing). */
 	fcntl(STDOUT_FILENO, F_SETPIPE_SZ, PIPE_BUF_WANT);
 	fcntl(STDIN_FILENO, F_SETPIPE_SZ, PIPE_BUF_WANT);
+	if (!fstat(STDOUT_FILENO, &st))
+		c.st.async = S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode);
 	err = sym_resolver__new(&c.res, &opts);
 	c.addrs = malloc(SYMBOLIZE_BATCH * sizeof(*c.addrs));
 	c.st.text[0].hold = c.st.text[1].hold = 1;

@@ -51,6 +51,10 @@ awk -F'\t' 'NR == FNR { lines[$1] = lines[$1] $0 "\n"; next } { printf "%s", lin
 	/tmp/symcli.$$.small /tmp/symcli.$$.in > /tmp/symcli.$$.want
 [ -s /tmp/symcli.$$.want ] && cmp -s /tmp/symcli.$$.want /tmp/symcli.$$.big && ok ||
 	ko "large input: lines in input order"
+# Into a pipe the helper thread writes the lines while they are copied
+# out; into a file they are written in turn: the same bytes either way.
+"$bin" --exe "$fx/chain" < /tmp/symcli.$$.in | cat > /tmp/symcli.$$.piped
+cmp -s /tmp/symcli.$$.big /tmp/symcli.$$.piped && ok || ko "large input: a pipe gets what a file gets"
 # Output that cannot be written: one line saying so and exit 1, whether
 # the batch is written through the streaming ring or the plain buffer.
 for n in 3 3000; do
@@ -74,6 +78,6 @@ printf '%s\nnope\n' "$top" | "$bin" --exe "$fx/chain" > /tmp/symcli.$$.out 2>/tm
 "$bin" --exe "$fx/chain" --symtab-only "$top" | grep -q "chain_top	??:0" && ok || ko "--symtab-only"
 
 rm -f /tmp/symcli.$$.out /tmp/symcli.$$.err /tmp/symcli.$$.in /tmp/symcli.$$.big /tmp/symcli.$$.small \
-	/tmp/symcli.$$.want
+	/tmp/symcli.$$.want /tmp/symcli.$$.piped
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
