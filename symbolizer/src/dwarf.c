@@ -2521,23 +2521,30 @@ static int cmp_seq(const void *a, const void *b)
  */
 static int sort_rows(struct dw_cu *cu, int allow_full, size_t *mem)
 {
+	const struct dw_row *rows = cu->rows;
+	const size_t nrows = cu->nrows;
 	struct seq_span *seqs = NULL;
 	size_t nseq = 0, cap = 0, start = 0;
 	int ordered = 1;
 
-	for (size_t i = 0; i < cu->nrows; i++) {
-		if (i > start && (cu->rows[i - 1].addr > cu->rows[i].addr ||
-				  (cu->rows[i - 1].addr == cu->rows[i].addr &&
-				   !cu->rows[i - 1].end && cu->rows[i].end)))
+	for (size_t i = 0; i < nrows; i++) {
+		/* The rows of a sequence up to its end, in locals: a pass over
+		 * 160k rows, which went through CU at each one. */
+		size_t e = i;
+
+		while (e + 1 < nrows && !rows[e].end &&
+		       (rows[e].addr < rows[e + 1].addr ||
+			(rows[e].addr == rows[e + 1].addr && !rows[e + 1].end)))
+			e++;
+		if (e + 1 < nrows && !rows[e].end)
 			goto full;
-		if (!cu->rows[i].end && i + 1 < cu->nrows)
-			continue;
+		i = e;
 		if (grow((void **)&seqs, &cap, nseq + 1, sizeof(*seqs))) {
 			free(seqs);
 			return -ENOMEM;
 		}
 		seqs[nseq++] =
-		    (struct seq_span){cu->rows[start].addr, cu->rows[i].addr, start, i + 1 - start};
+		    (struct seq_span){rows[start].addr, rows[i].addr, start, i + 1 - start};
 		if (nseq > 1 && seqs[nseq - 2].last > seqs[nseq - 1].first)
 			ordered = 0;
 		start = i + 1;
