@@ -51,6 +51,16 @@ awk -F'\t' 'NR == FNR { lines[$1] = lines[$1] $0 "\n"; next } { printf "%s", lin
 	/tmp/symcli.$$.small /tmp/symcli.$$.in > /tmp/symcli.$$.want
 [ -s /tmp/symcli.$$.want ] && cmp -s /tmp/symcli.$$.want /tmp/symcli.$$.big && ok ||
 	ko "large input: lines in input order"
+# With reasons, each line is kept whole until it is copied out (the
+# others are kept compact): the same bytes as small batches give.
+"$bin" --exe "$fx/chain" --reason < /tmp/symcli.$$.in > /tmp/symcli.$$.big
+seq "$start" $((start + 80)) | awk '{ printf "0x%x\n", $1 }' |
+	"$bin" --exe "$fx/chain" --reason > /tmp/symcli.$$.small
+awk -F'\t' 'NR == FNR { lines[$1] = lines[$1] $0 "\n"; next } { printf "%s", lines[$1] }' \
+	/tmp/symcli.$$.small /tmp/symcli.$$.in > /tmp/symcli.$$.want
+grep -q "	ok\$" /tmp/symcli.$$.want && cmp -s /tmp/symcli.$$.want /tmp/symcli.$$.big && ok ||
+	ko "large input with reasons: lines in input order"
+"$bin" --exe "$fx/chain" < /tmp/symcli.$$.in > /tmp/symcli.$$.big
 # Into a pipe the helper thread writes the lines while they are copied
 # out; into a file they are written in turn: the same bytes either way.
 "$bin" --exe "$fx/chain" < /tmp/symcli.$$.in | cat > /tmp/symcli.$$.piped
