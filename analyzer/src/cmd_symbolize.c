@@ -798,8 +798,9 @@ static int batch_slots(struct symbolize_ctx *c, size_t n)
 
 /* Batches from this size on are formatted while they are looked up. */
 #define STREAM_MIN 1024
-/* Bytes of lines per address reserved (not touched) for a streamed
- * batch: about 350 on the large clang binary of bench/. */
+/* Bytes of compact lines per address reserved (not touched) for a
+ * streamed batch: about 75 on the large clang binary of bench/, more with
+ * reasons or long names (kept whole). */
 #define TEXT_GUESS 512
 
 /*
