@@ -714,13 +714,18 @@ static int ring_expand(struct stream *s, struct ring_pos *rp, const char *text, 
 		memcpy(&mlen, p + 5, 2);
 		dl = (uint8_t)p[7];
 		ll = (uint8_t)p[8];
-		if ((err = ring_room(s, rp, plen + dl + mlen + ll + 1)))
+		/* The short pieces (a prefix of at most 19 bytes, digits
+		 * of at most 10) in fixed-size copies, without loops: 16
+		 * bytes more of room, and the sources have their slack. */
+		if ((err = ring_room(s, rp, plen + dl + mlen + ll + 1 + 16)))
 			return err;
 		q = rp->buf + rp->used;
-		q = copy_wide(q, prefix, plen);
-		q = copy_wide(q, p + MID_REC, dl);
-		q = copy_wide(q, pool + at, mlen);
-		q = copy_wide(q, p + MID_REC + dl, ll);
+		memcpy(q, prefix, 32);
+		q += plen;
+		memcpy(q, p + MID_REC, 16);
+		q = copy_wide(q + dl, pool + at, mlen);
+		memcpy(q, p + MID_REC + dl, 16);
+		q += ll;
 		*q++ = '\n';
 		rp->used = (size_t)(q - rp->buf);
 		p += MID_REC + dl + ll;

@@ -603,23 +603,25 @@ struct addr_idx {
 static void sort_addr_idx(struct addr_idx *order, struct addr_idx *tmp, size_t n)
 {
 	struct addr_idx *src = order, *dst = tmp, *t;
+	uint64_t differ = 0;
 
+	/* The bytes in which some address differs from the first: only
+	 * their passes move anything. */
+	for (size_t i = 1; i < n; i++)
+		differ |= src[i].addr ^ src[0].addr;
 	for (unsigned shift = 0; shift < 64; shift += 8) {
 		size_t count[256] = {0}, sum = 0;
-		int trivial = 0;
 
+		if (!(differ >> shift & 0xff))
+			continue;
 		for (size_t i = 0; i < n; i++)
 			count[src[i].addr >> shift & 0xff]++;
 		for (int k = 0; k < 256; k++) {
 			size_t c = count[k];
 
-			if (c == n)
-				trivial = 1;
 			count[k] = sum;
 			sum += c;
 		}
-		if (trivial)
-			continue;
 		for (size_t i = 0; i < n; i++)
 			dst[count[src[i].addr >> shift & 0xff]++] = src[i];
 		t = src;
