@@ -63,7 +63,7 @@ struct seq_span {
 
 struct unit;
 struct abbrev_table;
-struct dw_top;
+struct dw_seg;
 
 struct dw_scope {
 	Dwarf_Off off;
@@ -75,7 +75,7 @@ struct dw_scope {
 	const char *name_hint; /* own linkage name, else own name, from the walk */
 	uint64_t ref_abs;      /* abstract_origin / specification */
 	uint64_t kids;	       /* lazy: .debug_info offset of the first child */
-	struct dw_top *sub;    /* expanded: flattened ranges of the subtree */
+	struct dw_seg *sub;    /* expanded: flattened ranges of the subtree */
 	uint32_t nsub;
 	uint8_t inlined, resolved, has_link, ref_local;
 	/* Outermost functions: 1 children not walked yet, 3 walked with the
@@ -88,10 +88,23 @@ struct dw_range {
 	uint64_t lo, hi;
 };
 
+/* A range of a scope, while flattening. */
 struct dw_top {
 	uint64_t lo, hi;
 	uint32_t scope;
 };
+
+/*
+ * A flattened index is segments sorted by address, each running from its
+ * LO up to the next one's, naming the innermost scope there; SEG_GAP
+ * names none (a gap between ranges, and the end of the last).  Without a
+ * high address of its own a segment takes 16 bytes rather than 24.
+ */
+struct dw_seg {
+	uint64_t lo;
+	uint32_t scope;
+};
+#define SEG_GAP UINT32_MAX
 
 struct dw_cu {
 	Dwarf_Off die_off;
@@ -110,7 +123,7 @@ struct dw_cu {
 	size_t nscopes, cap_scopes;
 	struct dw_range *ranges;
 	size_t nranges, cap_ranges;
-	struct dw_top *tops; /* in ARENA, as each scope's SUB */
+	struct dw_seg *tops; /* in ARENA, as each scope's SUB */
 	size_t ntops;
 	struct sym_arena arena;
 	size_t row_hint, top_hint; /* last positions: batches come sorted */
@@ -180,8 +193,9 @@ struct sym_dwarf {
 	size_t expect; /* addresses the lookups to come bring (0: unknown) */
 	/* Scratch of flatten_scopes(), kept from call to call. */
 	struct flat_scratch {
-		struct dw_top *flat[3];
-		size_t flat_cap[3];
+		struct dw_top *flat[2];
+		struct dw_seg *segs;
+		size_t flat_cap[2], segs_cap;
 	} fs;
 	char errmsg[256];
 };
@@ -2961,25 +2975,27 @@ static void sort_tops(struct dw_top *a, size_t n, struct dw_top *tmp)
  * is clipped to its enclosing range.
  */
 static int flatten_scopes(struct flat_scratch *fs, struct sym_arena *arena, struct dw_cu *cu,
-			  int32_t head, size_t from, size_t to, int outer, struct dw_top **out,
+			  int32_t head, size_t from, size_t to, int outer, struct dw_seg **out,
 			  size_t *nout)
 {
-	struct dw_top *all, *stack, *tops;
+	struct dw_top *all, *stack;
+	struct dw_seg *segs;
 	size_t n = 0, depth = 0, nseg = 0;
-	uint64_t cur = 0;
+	uint64_t cur = 0, seg_end = 0;
 
 	if (head >= 0)
 		n += cu->scopes[head].nranges;
 	for (size_t i = from; i < to; i++)
 		if (!outer || cu->scopes[i].parent < 0)
 			n += cu->scopes[i].nranges;
+	/* At most 2n + 1 segments, and a gap before each of at most n. */
 	if (grow_huge((void **)&fs->flat[0], &fs->flat_cap[0], n + 1, sizeof(*all)) ||
 	    grow_huge((void **)&fs->flat[1], &fs->flat_cap[1], n + 1, sizeof(*stack)) ||
-	    grow_huge((void **)&fs->flat[2], &fs->flat_cap[2], 2 * n + 1, sizeof(*tops)))
+	    grow_huge((void **)&fs->segs, &fs->segs_cap, 3 * n + 2, sizeof(*segs)))
 		return -ENOMEM;
 	all = fs->flat[0];
 	stack = fs->flat[1];
-	tops = fs->flat[2];
+	segs = fs->segs;
 	n = 0;
 	/* The head (the expanded function) first: preorder, outer first. */
 	for (size_t j = 0, i; j < (head >= 0) + (to - from); j++) {
@@ -2999,8 +3015,10 @@ static int flatten_scopes(struct flat_scratch *fs, struct sym_arena *arena, stru
 #define EMIT(to, sc)                                                                               \
 	do {                                                                                       \
 		if ((to) > cur) {                                                                  \
-			tops[nseg++] = (struct dw_top){cur, (to), (sc)};                           \
-			cur = (to);                                                                \
+			if (nseg && cur != seg_end)                                                \
+				segs[nseg++] = (struct dw_seg){seg_end, SEG_GAP};                  \
+			segs[nseg++] = (struct dw_seg){cur, (sc)};                                 \
+			cur = seg_end = (to);                                                      \
 		}                                                                                  \
 	} while (0)
 	for (size_t i = 0; i < n; i++) {
@@ -3025,10 +3043,12 @@ static int flatten_scopes(struct flat_scratch *fs, struct sym_arena *arena, stru
 		depth--;
 	}
 #undef EMIT
-	*out = sym_arena__alloc(arena, (nseg ? nseg : 1) * sizeof(*tops));
+	if (nseg)
+		segs[nseg++] = (struct dw_seg){seg_end, SEG_GAP};
+	*out = sym_arena__alloc(arena, (nseg ? nseg : 1) * sizeof(*segs));
 	if (!*out)
 		return -ENOMEM;
-	memcpy(*out, tops, nseg * sizeof(*tops));
+	memcpy(*out, segs, nseg * sizeof(*segs));
 	*nout = nseg;
 	return 0;
 }
@@ -3065,7 +3085,7 @@ static void walked_subtree(const struct dw_cu *cu, uint32_t idx, size_t *from, s
 static int expand_scope(struct sym_dwarf *d, struct dw_cu *cu, uint32_t idx)
 {
 	size_t from = cu->nscopes, to, cap = cu->cap_scopes, capr = cu->cap_ranges, nsub = 0;
-	struct dw_top *sub = NULL;
+	struct dw_seg *sub = NULL;
 	struct unit *up = cu->unit;
 	struct rd r;
 	int ret = 0, fret;
@@ -3125,7 +3145,7 @@ static void preflat_run(struct preflat *p)
 	for (size_t k = p->from; k < p->to; k++) {
 		struct dw_scope *s = &cu->scopes[p->list[k]];
 		size_t from, to, nsub = 0;
-		struct dw_top *sub = NULL;
+		struct dw_seg *sub = NULL;
 
 		walked_subtree(cu, p->list[k], &from, &to);
 		if (flatten_scopes(p->fs, p->arena, cu, (int32_t)p->list[k], from, to, 0, &sub,
@@ -3185,17 +3205,22 @@ static void preflatten(struct sym_dwarf *d, struct dw_cu *cu)
 		struct preflat mine = {cu, list, 0, split, &d->fs, &cu->arena, 0};
 		struct preflat other = {cu, list, split, n, &fs, &arena, 0};
 
+		/* The indexes of clang's 5.7 MB bench binary take 1.4 MB: one
+		 * huge page for both halves. */
+		sym_arena__split(&cu->arena, &arena);
+
 		threaded = !pthread_create(&tid, NULL, preflat_thread, &other);
 		preflat_run(&mine);
 		if (threaded)
 			pthread_join(tid, NULL);
 		else
 			preflat_run(&other);
-		add = (mine.nsub + other.nsub) * sizeof(struct dw_top);
+		add = (mine.nsub + other.nsub) * sizeof(struct dw_seg);
 	}
 	sym_arena__adopt(&cu->arena, &arena);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 2; i++)
 		sym_huge_free(fs.flat[i]);
+	sym_huge_free(fs.segs);
 	free(list);
 	cu->mem += add;
 	d->mem += add;
@@ -3662,7 +3687,7 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *f
 	/* The innermost scope at ADDR, then its parents. */
 	lo = GALLOP_UPPER(cu->tops, cu->ntops, lo, addr, cu->top_hint);
 	cu->top_hint = lo ? lo - 1 : 0;
-	if (lo > 0 && addr < cu->tops[lo - 1].hi) {
+	if (lo > 0 && cu->tops[lo - 1].scope != SEG_GAP) {
 		uint32_t top = cu->tops[lo - 1].scope;
 		int32_t first_sc = (int32_t)top;
 		int k = 0;
@@ -3680,7 +3705,7 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *f
 			size_t lo2 = GALLOP_UPPER(ts->sub, ts->nsub, lo, addr, ts->sub_hint);
 
 			ts->sub_hint = lo2 ? (uint32_t)(lo2 - 1) : 0;
-			if (lo2 > 0 && addr < ts->sub[lo2 - 1].hi)
+			if (lo2 > 0 && ts->sub[lo2 - 1].scope != SEG_GAP)
 				first_sc = (int32_t)ts->sub[lo2 - 1].scope;
 		}
 		for (int32_t sc = first_sc;
@@ -3888,8 +3913,9 @@ void sym_dwarf__free(struct sym_dwarf *d)
 		cu_release(d, &d->cus[i]);
 	free(d->cus);
 	free(d->curanges);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 2; i++)
 		sym_huge_free(d->fs.flat[i]);
+	sym_huge_free(d->fs.segs);
 	free(d->names);
 	for (size_t i = 0; i < d->paths_cap; i++)
 		free(d->paths[i]);

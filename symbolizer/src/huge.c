@@ -125,6 +125,7 @@ void sym_huge_free(void *p)
 struct sym_arena_chunk {
 	struct sym_arena_chunk *next;
 	size_t used, cap;
+	size_t lent; /* lies in another chunk (sym_arena__split()) */
 	max_align_t data[];
 };
 
@@ -142,7 +143,7 @@ void *sym_arena__alloc(struct sym_arena *a, size_t size)
 		c = sym_huge_realloc(NULL, sizeof(*c) + cap);
 		if (!c)
 			return NULL;
-		*c = (struct sym_arena_chunk){a->head, 0, cap};
+		*c = (struct sym_arena_chunk){a->head, 0, cap, 0};
 		a->head = c;
 		a->bytes += sizeof(*c) + cap;
 	}
@@ -171,13 +172,39 @@ void sym_arena__adopt(struct sym_arena *a, struct sym_arena *from)
 	from->bytes = 0;
 }
 
+void sym_arena__split(struct sym_arena *a, struct sym_arena *b)
+{
+	struct sym_arena_chunk *c = a->head, *n;
+	size_t half;
+
+	if (!c || b->head)
+		return;
+	half = (c->cap - c->used) / 2 & ~(sizeof(max_align_t) - 1);
+	if (half < sizeof(*n) + 4096)
+		return;
+	c->cap -= half;
+	n = (struct sym_arena_chunk *)((char *)c->data + c->cap);
+	*n = (struct sym_arena_chunk){NULL, 0, half - sizeof(*n), 1};
+	b->head = n;
+}
+
 void sym_arena__release(struct sym_arena *a)
 {
-	while (a->head) {
-		struct sym_arena_chunk *next = a->head->next;
+	struct sym_arena_chunk *c = a->head, *own = NULL, *next;
 
-		sym_huge_free(a->head);
-		a->head = next;
+	/* Every chunk is read before any is freed: a lent one lies in
+	 * another. */
+	for (; c; c = next) {
+		next = c->next;
+		if (!c->lent) {
+			c->next = own;
+			own = c;
+		}
 	}
+	for (; own; own = next) {
+		next = own->next;
+		sym_huge_free(own);
+	}
+	a->head = NULL;
 	a->bytes = 0;
 }

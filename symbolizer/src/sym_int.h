@@ -34,6 +34,11 @@ void *sym_arena__alloc(struct sym_arena *a, size_t size);
 void sym_arena__release(struct sym_arena *a);
 /* Moves the chunks of FROM into A (to be released with A's). */
 void sym_arena__adopt(struct sym_arena *a, struct sym_arena *from);
+/* Lends the empty arena B the upper half of the room left in A's current
+ * chunk, for another thread to fill: two arenas filled at once then share
+ * one huge page rather than fault in one each.  B must be adopted by A
+ * (or released before A).  Nothing is lent when the room is small. */
+void sym_arena__split(struct sym_arena *a, struct sym_arena *b);
 
 int sym_strpool__add(struct sym_strpool *p, const char *s, size_t len, uint32_t *off);
 void sym_strpool__release(struct sym_strpool *p);

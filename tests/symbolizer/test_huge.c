@@ -150,6 +150,58 @@ static void test_huge__arena_adopt(void **state)
 	assert_null(empty.head);
 }
 
+/* Two arenas filled at once from one chunk: the lent half lies in A's
+ * chunk, each side allocates from its own half (and beyond it from chunks
+ * of its own), and after the adoption one release frees everything once
+ * (the sanitizer build checks both). */
+static void test_huge__arena_split(void **state)
+{
+	struct sym_arena a = {0}, b = {0}, small = {0}, c = {0};
+	unsigned char *pa0, *pa, *pb, *big;
+	size_t bytes;
+
+	(void)state;
+	/* Nothing to lend from an empty arena. */
+	sym_arena__split(&a, &b);
+	assert_null(b.head);
+	pa0 = sym_arena__alloc(&a, 100);
+	assert_non_null(pa0);
+	bytes = a.bytes;
+	sym_arena__split(&a, &b);
+	assert_non_null(b.head);
+	assert_int_equal(b.bytes, 0);
+	pa = sym_arena__alloc(&a, 1000);
+	pb = sym_arena__alloc(&b, 1000);
+	assert_non_null(pa);
+	assert_non_null(pb);
+	/* Same chunk: B's half right after A's. */
+	assert_true(pb > pa && (size_t)(pb - pa0) < 2 * MIB);
+	memset(pa, 0xaa, 1000);
+	memset(pb, 0xbb, 1000);
+	/* Past its half, B takes a chunk of its own. */
+	big = sym_arena__alloc(&b, MIB + MIB / 2);
+	assert_non_null(big);
+	memset(big, 0xcc, MIB + MIB / 2);
+	assert_int_equal(pa[999], 0xaa);
+	assert_int_equal(pb[0], 0xbb);
+	/* The lent half counts in A's chunk only; B's own chunk joins. */
+	assert_true(b.bytes >= MIB + MIB / 2);
+	bytes += b.bytes;
+	sym_arena__adopt(&a, &b);
+	assert_int_equal(a.bytes, bytes);
+	/* A keeps allocating from its own half. */
+	assert_ptr_equal(sym_arena__alloc(&a, 16), pa + (1000 + sizeof(max_align_t) - 1) /
+							    sizeof(max_align_t) *
+							    sizeof(max_align_t));
+	sym_arena__release(&a);
+	assert_null(a.head);
+	/* A chunk without the room lends nothing. */
+	assert_non_null(sym_arena__alloc(&small, 2 * MIB - 4096));
+	sym_arena__split(&small, &c);
+	assert_null(c.head);
+	sym_arena__release(&small);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -157,6 +209,7 @@ int main(void)
 	    cmocka_unit_test(test_huge__mapped_from_one_mib),
 	    cmocka_unit_test(test_huge__arena),
 	    cmocka_unit_test(test_huge__arena_adopt),
+	    cmocka_unit_test(test_huge__arena_split),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
