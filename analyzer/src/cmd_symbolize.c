@@ -486,10 +486,11 @@ static inline void put_frame_compact(struct fmt *f, const char *prefix, size_t p
 		line = 0;
 	mid = reason ? NULL : mid_get(f, func, file);
 	if (!mid) {
+		const char hdr[5] = {LINE_RAW};
 		size_t at = f->len;
 		uint32_t n;
 
-		fmt_put(f, "\1\0\0\0\0", 5);
+		fmt_put(f, hdr, sizeof(hdr));
 		put_frame_slow(f, prefix, plen, depth, func, file, line, reason);
 		if (f->err)
 			return;
@@ -595,7 +596,7 @@ static void ring_write(struct stream *s)
 {
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
-		size_t k = s->written % RING_SLOTS, len = s->ring_len[k];
+		size_t k, len;
 		int err;
 
 		while (s->written == s->filled && !s->copied)
