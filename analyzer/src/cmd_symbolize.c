@@ -657,19 +657,22 @@ struct ring_pos {
 	size_t used;
 };
 
-/* Room for NEED more bytes (at most RING_SLOT) in the ring buffer, plus 16
- * for the wide copies, handing the buffer over when it has not.  Returns
- * 0 or the writer's error. */
-static int ring_room(struct stream *s, struct ring_pos *rp, size_t need)
+/* Hands the ring buffer being filled over and goes on in the next one.
+ * Returns 0 or the writer's error. */
+static int ring_next(struct stream *s, struct ring_pos *rp)
 {
-	int err;
+	int err = ring_hand(s, rp->used);
 
-	if (need + 16 <= RING_SLOT - rp->used)
-		return 0;
-	err = ring_hand(s, rp->used);
 	rp->buf = s->ring + s->filled % RING_SLOTS * RING_SLOT;
 	rp->used = 0;
 	return err;
+}
+
+/* Room for NEED more bytes (at most RING_SLOT) in the ring buffer, plus 16
+ * for the wide copies, going on in the next buffer when it has not. */
+static int ring_room(struct stream *s, struct ring_pos *rp, size_t need)
+{
+	return need + 16 <= RING_SLOT - rp->used ? 0 : ring_next(s, rp);
 }
 
 /* Copies LEN bytes from P into the ring, across buffers if need be. */
@@ -683,7 +686,7 @@ static int ring_put(struct stream *s, struct ring_pos *rp, const char *p, size_t
 		rp->used += m;
 		p += m;
 		len -= m;
-		if (rp->used == RING_SLOT && (err = ring_room(s, rp, 1)))
+		if (rp->used == RING_SLOT && (err = ring_next(s, rp)))
 			return err;
 	}
 	return 0;

@@ -2967,6 +2967,13 @@ static void sort_tops(struct dw_top *a, size_t n, struct dw_top *tmp)
 		memcpy(a, src, n * sizeof(*a));
 }
 
+static void flat_scratch_release(struct flat_scratch *fs)
+{
+	for (int i = 0; i < 2; i++)
+		sym_huge_free(fs->flat[i]);
+	sym_huge_free(fs->segs);
+}
+
 /*
  * Flattens the nested scope ranges of a CU into sorted, disjoint segments,
  * each naming the innermost scope there, so that a lookup is one binary
@@ -3218,9 +3225,7 @@ static void preflatten(struct sym_dwarf *d, struct dw_cu *cu)
 		add = (mine.nsub + other.nsub) * sizeof(struct dw_seg);
 	}
 	sym_arena__adopt(&cu->arena, &arena);
-	for (int i = 0; i < 2; i++)
-		sym_huge_free(fs.flat[i]);
-	sym_huge_free(fs.segs);
+	flat_scratch_release(&fs);
 	free(list);
 	cu->mem += add;
 	d->mem += add;
@@ -3913,9 +3918,7 @@ void sym_dwarf__free(struct sym_dwarf *d)
 		cu_release(d, &d->cus[i]);
 	free(d->cus);
 	free(d->curanges);
-	for (int i = 0; i < 2; i++)
-		sym_huge_free(d->fs.flat[i]);
-	sym_huge_free(d->fs.segs);
+	flat_scratch_release(&d->fs);
 	free(d->names);
 	for (size_t i = 0; i < d->paths_cap; i++)
 		free(d->paths[i]);
