@@ -83,7 +83,8 @@ struct stream {
 	uint8_t *who;
 	const struct sym_result *out;
 	int show_reason;
-	int formatted; /* the helper is done formatting */
+	size_t text_guess; /* bytes of TEXT[0] the helper reserves first */
+	int formatted;	   /* the helper is done formatting */
 	/* The lines copied out in input order, RING_SLOTS buffers of
 	 * RING_SLOT bytes: the looking-up thread fills them in turn and the
 	 * helper writes each one out. */
@@ -620,6 +621,15 @@ static void *stream_thread(void *arg)
 {
 	struct stream *s = arg;
 
+	/* Address space for the helper's likely share up front: growing it
+	 * later moves pages under the other thread, and each move interrupts
+	 * that thread to flush its TLB.  Reserved here, not by the looking-up
+	 * thread: making the mapping faults its first huge page in (0.25 ms),
+	 * which the looking-up thread, about to sort and walk, cannot spare.
+	 * (That thread's own share is small or none: its first page would be
+	 * a fault for nothing.) */
+	if (s->text_guess)
+		fmt_room(&s->text[0], s->text_guess);
 	stream_format(s, 0);
 	pthread_mutex_lock(&s->mu);
 	s->formatted = 1;
@@ -836,13 +846,7 @@ static int lookup_and_format(struct symbolize_ctx *c)
 			s->text[w].len = 0;
 			s->text[w].err = 0;
 		}
-		/* Address space for the helper's likely share up front:
-		 * growing it later moves pages under the other thread, and
-		 * each move interrupts that thread to flush its TLB.  (The
-		 * looking-up thread's share is small or none: its first
-		 * page would be a fault for nothing.) */
-		if (c->n <= SIZE_MAX / TEXT_GUESS)
-			fmt_room(&s->text[0], c->n * TEXT_GUESS);
+		s->text_guess = c->n <= SIZE_MAX / TEXT_GUESS ? c->n * TEXT_GUESS : 0;
 		threaded = !pthread_create(&tid, NULL, stream_thread, s);
 	}
 	if (threaded) {
