@@ -504,6 +504,43 @@ static void test_resolver__progress(void **state)
 		else
 			assert_int_equal(res[0].reason, SYM_NO_FILE);
 	}
+	/* One batch through calls of both kinds, growing and shrinking: the
+	 * frames share a block with the sort order of progress lookups. */
+	{
+		static const size_t sizes[] = {1, 3000, 3000, 20, 3000};
+		struct sym_batch b2 = {0};
+
+		for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+			size_t n = sizes[k];
+
+			memset(&seen, 0, sizeof(seen));
+			seen.out = res;
+			seen.in_order = 1;
+			assert_int_equal(sym_resolver__lookup_batch(ref, fx("chain"), NULL, 0,
+								    addrs, n, want, &bw),
+					 0);
+			if (k % 2 == 0)
+				assert_int_equal(sym_resolver__lookup_progress(r, fx("chain"), NULL,
+									       0, addrs, n, res,
+									       &b2, &pg),
+						 0);
+			else
+				assert_int_equal(sym_resolver__lookup_batch(r, fx("chain"), NULL, 0,
+									    addrs, n, res, &b2),
+						 0);
+			for (size_t i = 0; i < n; i++) {
+				assert_int_equal(res[i].nframes, want[i].nframes);
+				assert_int_equal(seen.count[i], k % 2 == 0);
+				for (uint32_t d = 0; d < res[i].nframes; d++) {
+					assert_true(same_str(res[i].frames[d].func,
+							     want[i].frames[d].func));
+					assert_int_equal(res[i].frames[d].line,
+							 want[i].frames[d].line);
+				}
+			}
+		}
+		sym_batch_release(&b2);
+	}
 	/* A progress lookup needs a batch and a callback. */
 	assert_int_equal(
 	    sym_resolver__lookup_progress(r, fx("chain"), NULL, 0, addrs, 1, res, NULL, &pg),

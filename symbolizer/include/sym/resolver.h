@@ -102,6 +102,7 @@ int sym_resolver__lookup(struct sym_resolver *r, const char *path, const uint8_t
 struct sym_batch {
 	struct sym_frame *frames;
 	size_t n, cap;
+	size_t head; /* private: bytes before FRAMES in their block */
 };
 
 void sym_batch_release(struct sym_batch *b);
