@@ -3632,12 +3632,17 @@ int sym_dwarf__prefetch(struct sym_dwarf *d, uint64_t addr)
 	return 1;
 }
 
+/* 1 when the rows of CU can be read without waiting for their thread. */
+static int cu_rows_done(const struct dw_cu *cu)
+{
+	return !cu->job || !cu->job->threaded || __atomic_load_n(&cu->job->done, __ATOMIC_ACQUIRE);
+}
+
 int sym_dwarf__rows_ready(struct sym_dwarf *d, uint64_t addr)
 {
 	struct dw_cu *cu = find_cu(d, addr);
 
-	return !cu || !cu->job || !cu->job->threaded ||
-	       __atomic_load_n(&cu->job->done, __ATOMIC_ACQUIRE);
+	return !cu || cu_rows_done(cu);
 }
 
 int sym_dwarf__row(struct sym_dwarf *d, uint64_t addr, const char **file, uint32_t *line, int *bad)
@@ -3665,12 +3670,12 @@ int sym_dwarf__row(struct sym_dwarf *d, uint64_t addr, const char **file, uint32
 }
 
 int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *frames, int max,
-		      int *bad, int row_later)
+		      int *bad, int *row_later)
 {
 	struct dw_cu *cu = find_cu(d, addr);
 	const struct dw_row *row = NULL;
 	uint32_t chain[MAX_DIE_DEPTH + 2]; /* innermost first */
-	int nchain = 0, n = 0, ret;
+	int nchain = 0, n = 0, ret, later = row_later && *row_later;
 	size_t lo;
 
 	*bad = 0;
@@ -3681,7 +3686,13 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *f
 		if (ret == -ENOMEM)
 			return ret;
 	}
-	if (!row_later) {
+	/* Once the rows are in, the row now: a second call for it would
+	 * find the CU and the row's sequence again. */
+	if (later && cu_rows_done(cu))
+		later = 0;
+	if (row_later)
+		*row_later = later;
+	if (!later) {
 		if (cu_rows_ready(d, cu))
 			return -ENOMEM;
 		row = find_row(cu, addr);
@@ -3720,7 +3731,7 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *f
 		nchain = k;
 	}
 	if (!nchain) {
-		if (row_later)
+		if (later)
 			return -EAGAIN; /* the answer is the row alone: later */
 		if (!row || max < 1)
 			return 0;

@@ -508,10 +508,11 @@ static int lookup_symtab_only(struct sym_symtab *t, uint64_t addr, struct sym_re
 }
 
 /*
- * One address.  With ROW_LATER, the line of the innermost DWARF frame is
- * left for lookup_row() (the line table may still be being decoded), and
- * an address that no DWARF function covers is left whole for later:
- * returns 1 then, 0 when RES is complete, or a negative errno.
+ * One address.  With ROW_LATER, while the line table is still being
+ * decoded, the line of the innermost DWARF frame is left for lookup_row()
+ * (returns 2), and an address that no DWARF function covers is left whole
+ * for later (returns 1).  Returns 0 when RES is complete, or a negative
+ * errno.
  */
 static int lookup_one(struct sym_resolver *r, struct sym_file *f, uint64_t addr,
 		      struct sym_result *res, struct sym_batch *b, size_t *first, int row_later)
@@ -520,7 +521,7 @@ static int lookup_one(struct sym_resolver *r, struct sym_file *f, uint64_t addr,
 	struct sym_elf *layout = f->exe ? f->exe : f->debug;
 	const struct sym_symbol *s;
 	struct sym_frame *fr;
-	int n = 0, bad = 0;
+	int n = 0, bad = 0, later = row_later;
 
 	if (!sym_elf__vaddr_mapped(layout, addr)) {
 		res->reason = SYM_UNMAPPED;
@@ -529,7 +530,7 @@ static int lookup_one(struct sym_resolver *r, struct sym_file *f, uint64_t addr,
 	if (f->dw_state == 0)
 		load_dwarf(r, f);
 	if (f->dw) {
-		n = sym_dwarf__lookup(f->dw, addr, frames, MAX_FRAMES, &bad, row_later);
+		n = sym_dwarf__lookup(f->dw, addr, frames, MAX_FRAMES, &bad, &later);
 		if (n == -EAGAIN)
 			return 1;
 		if (n < 0)
@@ -572,7 +573,7 @@ static int lookup_one(struct sym_resolver *r, struct sym_file *f, uint64_t addr,
 		res->func_offset = addr - func_addr;
 	}
 	res->reason = bad ? SYM_BAD_DWARF : SYM_OK;
-	return row_later && f->dw ? 2 : 0;
+	return later && f->dw ? 2 : 0;
 }
 
 /* The line of the innermost frame FR of RES, left by lookup_one(). */

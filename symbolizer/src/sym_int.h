@@ -121,13 +121,15 @@ void sym_dwarf__free(struct sym_dwarf *d);
  * are owned by D.
  */
 int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *frames, int max,
-		      int *bad, int row_later);
+		      int *bad, int *row_later);
 /*
- * With ROW_LATER, the line table is not consulted: frames[0].file and
- * .line are left NULL and 0 for sym_dwarf__row(), and -EAGAIN is returned
- * when no function covers ADDR (look it up again without ROW_LATER).
- * The line table of a large CU may then still be being decoded on a
- * thread; sym_dwarf__row() or a lookup without ROW_LATER waits for it.
+ * With *ROW_LATER set, the line table is not consulted while it is still
+ * being decoded on a thread (that of a large CU is): *ROW_LATER stays 1,
+ * frames[0].file and .line are left NULL and 0 for sym_dwarf__row(), and
+ * -EAGAIN is returned when no function covers ADDR (look it up again
+ * without ROW_LATER).  When the rows are in, the lookup is complete and
+ * *ROW_LATER is set to 0.  Without ROW_LATER (NULL or 0),
+ * sym_dwarf__row() and the lookup wait for the rows.
  */
 /* Starts decoding the line table of the CU holding ADDR, if that CU is
  * not decoded yet (on a thread of its own when the table is large, as
