@@ -2111,7 +2111,7 @@ static int walk_dies(struct sym_dwarf *d, struct dw_cu *cu, struct unit *up,
 	return ret;
 }
 
-static int lines_start(struct sym_dwarf *d, struct dw_cu *cu);
+static int lines_start(struct sym_dwarf *d, struct dw_cu *cu, int populate);
 
 /*
  * Sets up U for the unit whose header is at HDR in .debug_info and leaves
@@ -2167,6 +2167,34 @@ static int unit_open(struct sym_dwarf *d, uint64_t hdr, struct unit *u, struct r
 	return 0;
 }
 
+/*
+ * The scope and range arrays of CU, for a unit of LEN bytes.  A scope DIE
+ * takes well over 16 bytes: reserve for the worst case once rather than
+ * reallocating a large array many times.  Scopes have 2-3 ranges each on
+ * clang -O2 (51k for 20k): ranges reserved one per scope were copied over
+ * once, having been faulted in 4 KiB at a time (129 faults); only what is
+ * touched costs.  0 or -ENOMEM.
+ */
+static int cu_reserve(struct dw_cu *cu, uint64_t len)
+{
+	size_t want = (size_t)(len / 16);
+
+	if (cu->scopes || want <= 16)
+		return 0;
+	cu->scopes = sym_huge_realloc(NULL, want * sizeof(*cu->scopes));
+	cu->ranges = sym_huge_realloc(NULL, 2 * want * sizeof(*cu->ranges));
+	if (!cu->scopes || !cu->ranges) {
+		sym_huge_free(cu->scopes);
+		sym_huge_free(cu->ranges);
+		cu->scopes = NULL;
+		cu->ranges = NULL;
+		return -ENOMEM;
+	}
+	cu->cap_scopes = want;
+	cu->cap_ranges = 2 * want;
+	return 0;
+}
+
 static int walk_unit(struct sym_dwarf *d, struct dw_cu *cu, int *lret)
 {
 	struct abbrev_table abt = {0};
@@ -2194,29 +2222,16 @@ static int walk_unit(struct sym_dwarf *d, struct dw_cu *cu, int *lret)
 			cu->has_stmt_list = 1;
 			/* Unless sym_dwarf__prefetch() started it. */
 			if (!cu->job)
-				*lret = lines_start(d, cu);
+				*lret = lines_start(d, cu, 0);
 			if (*lret == -ENOMEM) {
 				ret = -ENOMEM;
 				goto out;
 			}
 		}
 	}
-	/* A scope DIE takes well over 16 bytes: reserve for the worst case
-	 * once rather than reallocating a large array many times.  Scopes
-	 * have 2-3 ranges each on clang -O2 (51k for 20k): ranges reserved
-	 * one per scope were copied over once, having been faulted in 4 KiB
-	 * at a time (129 faults); only what is touched costs. */
-	if (!cu->scopes && len / 16 > 16) {
-		size_t want = (size_t)(len / 16);
-
-		cu->scopes = sym_huge_realloc(NULL, want * sizeof(*cu->scopes));
-		cu->ranges = sym_huge_realloc(NULL, 2 * want * sizeof(*cu->ranges));
-		if (!cu->scopes || !cu->ranges) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		cu->cap_scopes = want;
-		cu->cap_ranges = 2 * want;
+	if (cu_reserve(cu, len)) {
+		ret = -ENOMEM;
+		goto out;
 	}
 	ret = walk_dies(d, cu, &u, &abt, r, -1, 1);
 out:
@@ -2601,6 +2616,9 @@ struct lt_job {
 	int threaded; /* runs on TID, not joined yet */
 	int done;     /* set (release) when the thread has finished */
 	pthread_t tid;
+	/* Arrays the walk is about to fill, whose first huge page the thread
+	 * faults in before it decodes (sym_dwarf__prefetch()). */
+	void *populate[2];
 };
 
 /*
@@ -2863,6 +2881,8 @@ static void *lines_thread(void *arg)
 {
 	struct lt_job *job = arg;
 
+	for (int i = 0; i < 2; i++)
+		sym_huge_populate(job->populate[i], (size_t)2 << 20);
 	lines_run(job);
 	__atomic_store_n(&job->done, 1, __ATOMIC_RELEASE);
 	return NULL;
@@ -2873,8 +2893,9 @@ static void *lines_thread(void *arg)
 #define LINES_THREAD_MIN (64u << 10)
 
 /* Starts decoding the line program of CU (on a thread when it is large
- * and one can be made); lines_join() waits for it. */
-static int lines_start(struct sym_dwarf *d, struct dw_cu *cu)
+ * and one can be made; with POPULATE, that thread first faults in where
+ * the walk of CU will write); lines_join() waits for it. */
+static int lines_start(struct sym_dwarf *d, struct dw_cu *cu, int populate)
 {
 	struct lt_job *job = calloc(1, sizeof(*job));
 	int ret;
@@ -2887,6 +2908,10 @@ static int lines_start(struct sym_dwarf *d, struct dw_cu *cu)
 		return ret;
 	}
 	cu->job = job;
+	if (populate) {
+		job->populate[0] = cu->scopes;
+		job->populate[1] = cu->ranges;
+	}
 	if (d->threads && (size_t)(job->end - job->prog) >= LINES_THREAD_MIN &&
 	    !pthread_create(&job->tid, NULL, lines_thread, job)) {
 		job->threaded = 1;
@@ -3626,8 +3651,18 @@ int sym_dwarf__prefetch(struct sym_dwarf *d, uint64_t addr)
 	/* What goes wrong here is met and said again by the unit's walk
 	 * (walk_unit() starts the program only when nothing has). */
 	if (cu->state == 0 && !cu->job && cu->has_stmt_list) {
+		struct unit u = {.d = d, .cu = cu};
+		uint64_t abbrev_off, next;
+		uint8_t type;
+		struct rd r;
+
 		raw_sections_load(d);
-		(void)lines_start(d, cu);
+		/* The walk's arrays now, so that the line thread faults their
+		 * first pages in while this one sorts and sets up the batch:
+		 * two huge pages less between it and the walk. */
+		if (!unit_open(d, cu->hdr_off, &u, &r, &abbrev_off, &type, &next))
+			(void)cu_reserve(cu, u.end - u.start);
+		(void)lines_start(d, cu, 1);
 	}
 	return 1;
 }

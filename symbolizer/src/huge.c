@@ -11,7 +11,10 @@
  * kernel may fault it in 2 MiB at a time.  Where huge pages are off
  * ("never") or the advice is refused, it is an ordinary mapping; smaller
  * arrays come from malloc.  Either way a header before the array says how
- * it was made.
+ * it was made; a mapped array's lies in a 4 KiB page of its own in front,
+ * so that making the mapping touches none of the array's huge pages: the
+ * first to write there faults each in, and it may be another thread than
+ * the one that asked for the array (sym_huge_populate()).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -25,10 +28,11 @@
 /* Under AddressSanitizer everything comes from malloc, whose bounds it
  * checks (the fuzz targets run the DWARF reader under it). */
 #define HUGE_MIN (SYM_ASAN ? SIZE_MAX : (size_t)1 << 20)
-#define HDR 64 /* keeps the array 64-byte aligned */
+#define HDR 64			/* keeps a malloc'ed array 64-byte aligned */
+#define HDR_PAGE ((size_t)4096) /* in front of a mapped array */
 
 struct huge_hdr {
-	size_t map_len; /* 0: from malloc */
+	size_t map_len; /* 0: from malloc; else the mapping's, header page included */
 	size_t size;	/* usable bytes */
 };
 
@@ -37,30 +41,38 @@ static struct huge_hdr *hdr_of(void *p)
 	return (struct huge_hdr *)((char *)p - HDR);
 }
 
+/* The start of the mapping of a mapped array P. */
+static char *map_base(void *p)
+{
+	return (char *)p - HDR_PAGE;
+}
+
+/* A 2 MiB-aligned array of SIZE bytes (rounded up to 2 MiB) after a header
+ * page, none of it touched but the header. */
 static void *map_aligned(size_t size)
 {
-	size_t len, slack;
+	size_t len, slack, tail;
 	char *m, *a;
 
-	if (size > SIZE_MAX - HDR - 2 * HUGE_ALIGN)
+	if (size > SIZE_MAX - HDR_PAGE - 2 * HUGE_ALIGN)
 		return NULL;
-	len = (size + HDR + HUGE_ALIGN - 1) & ~(HUGE_ALIGN - 1);
-	m = mmap(NULL, len + HUGE_ALIGN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-		 0);
+	len = (size + HUGE_ALIGN - 1) & ~(HUGE_ALIGN - 1);
+	m = mmap(NULL, HDR_PAGE + len + HUGE_ALIGN, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED)
 		return NULL;
-	a = (char *)(((uintptr_t)m + HUGE_ALIGN - 1) & ~(uintptr_t)(HUGE_ALIGN - 1));
-	slack = (size_t)(a - m);
+	a = (char *)(((uintptr_t)m + HDR_PAGE + HUGE_ALIGN - 1) & ~(uintptr_t)(HUGE_ALIGN - 1));
+	slack = (size_t)(a - HDR_PAGE - m);
+	tail = HUGE_ALIGN - slack;
 	if (slack)
 		munmap(m, slack);
-	if (HUGE_ALIGN - slack)
-		munmap(a + len, HUGE_ALIGN - slack);
+	if (tail)
+		munmap(a + len, tail);
 #ifdef MADV_HUGEPAGE
 	madvise(a, len, MADV_HUGEPAGE);
 #endif
-	((struct huge_hdr *)a)->map_len = len;
-	((struct huge_hdr *)a)->size = len - HDR;
-	return a + HDR;
+	*hdr_of(a) = (struct huge_hdr){HDR_PAGE + len, len};
+	return a;
 }
 
 void *sym_huge_realloc(void *p, size_t size)
@@ -86,8 +98,8 @@ void *sym_huge_realloc(void *p, size_t size)
 		 * whole. */
 		struct huge_hdr nh = *hdr_of(n);
 
-		if (mremap(h, h->map_len, h->map_len, MREMAP_MAYMOVE | MREMAP_FIXED, hdr_of(n)) !=
-		    MAP_FAILED) {
+		if (mremap(map_base(p), h->map_len, h->map_len, MREMAP_MAYMOVE | MREMAP_FIXED,
+			   map_base(n)) != MAP_FAILED) {
 			*hdr_of(n) = nh;
 			return n;
 		}
@@ -112,9 +124,30 @@ void sym_huge_free(void *p)
 		return;
 	h = hdr_of(p);
 	if (h->map_len)
-		munmap(h, h->map_len);
+		munmap(map_base(p), h->map_len);
 	else
 		free(h);
+}
+
+void sym_huge_populate(void *p, size_t bytes)
+{
+#ifdef MADV_POPULATE_WRITE
+	struct huge_hdr *h;
+
+	if (!p)
+		return;
+	h = hdr_of(p);
+	if (!h->map_len)
+		return;
+	if (bytes > h->size)
+		bytes = h->size;
+	bytes = (bytes + HUGE_ALIGN - 1) & ~(HUGE_ALIGN - 1);
+	if (bytes)
+		(void)madvise(p, bytes, MADV_POPULATE_WRITE);
+#else
+	(void)p;
+	(void)bytes;
+#endif
 }
 
 /*
@@ -136,7 +169,7 @@ void *sym_arena__alloc(struct sym_arena *a, size_t size)
 
 	size = (size + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
 	if (!c || size > c->cap - c->used) {
-		size_t cap = HUGE_ALIGN - HDR - sizeof(*c);
+		size_t cap = HUGE_ALIGN - sizeof(*c);
 
 		if (size > cap)
 			cap = size;
