@@ -95,6 +95,7 @@ def parallelism(workdir):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("symbolize")
+    ap.add_argument("--subcommand", help="run SYMBOLIZE SUBCOMMAND --exe FILE (bpftape symbolize)")
     ap.add_argument("workdir")
     ap.add_argument("--addrs", type=int, default=20000)
     ap.add_argument("--small", action="store_true", help="normal-size corpus (quick check)")
@@ -110,7 +111,8 @@ def main():
     if llvm:
         tools.append(("llvm-symbolizer", lambda p: [llvm, "--output-style=GNU", "--no-demangle",
                                                     "-f", "-i", "-e", p]))
-    tools.append(("bpftape", lambda p: [args.symbolize, "--exe", p]))
+    sub = [args.subcommand] if args.subcommand else []
+    tools.append(("bpftape", lambda p: [args.symbolize] + sub + ["--exe", p]))
 
     par = parallelism(args.workdir)
     if par is not None:

@@ -12,13 +12,14 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-build}
 [ $# -gt 0 ] && shift
+# bpftape is run as itself ("bpftape symbolize ..."), as a user runs it: a
+# shell wrapper in between cost it 0.3-0.5 ms of its 10-12 ms a call.
 if [ -x "$build/bin/bpftape" ]; then
-	wrap=$(mktemp)
-	printf '#!/bin/sh\nexec "%s" symbolize "$@"\n' "$(cd "$build/bin" && pwd)/bpftape" > "$wrap"
-	chmod +x "$wrap"
-	bin=$wrap
+	bin=$(cd "$build/bin" && pwd)/bpftape
+	sub=symbolize
 else
 	bin=$build/tests/symbolizer/sym_symbolize
+	sub=
 fi
 [ -x "$bin" ] || { echo "symbolize.sh: no symbolize command in '$build' (build it first)" >&2; exit 1; }
-exec python3 "$here/symbolize.py" "$bin" "$build/bench-symbolize" "$@"
+exec python3 "$here/symbolize.py" ${sub:+--subcommand "$sub"} "$bin" "$build/bench-symbolize" "$@"
