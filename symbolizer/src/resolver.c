@@ -449,6 +449,13 @@ static struct sym_embedded *find_embedded(struct sym_resolver *r, const char *pa
 
 /* ---- lookups ---- */
 
+/* Where B's block starts: its frames, after HEAD bytes (a progress
+ * lookup's sort order); NULL when it has none. */
+static void *batch_block(const struct sym_batch *b)
+{
+	return b->frames ? (char *)b->frames - b->head : NULL;
+}
+
 /*
  * N frames for RES (zeroed when its own block): its own block, or the next N of the batch B
  * (whose block may move until the batch is done: *FIRST records where they
@@ -473,8 +480,7 @@ static struct sym_frame *set_frames(struct sym_batch *b, struct sym_result *res,
 
 		while (n > cap - b->n)
 			cap *= 2;
-		nf = sym_huge_realloc(b->frames ? (char *)b->frames - b->head : NULL,
-				      b->head + cap * sizeof(*nf));
+		nf = sym_huge_realloc(batch_block(b), b->head + cap * sizeof(*nf));
 		if (!nf)
 			return NULL;
 		b->frames = (struct sym_frame *)((char *)nf + b->head);
@@ -723,20 +729,16 @@ static int lookup_many(struct sym_resolver *r, const char *path, const uint8_t *
 	if (pg &&
 	    n <= (SIZE_MAX / 2 - 4096) / (MAX_FRAMES * sizeof(*b->frames) + 2 * sizeof(*order))) {
 		size_t head = ((2 * n + 1) * sizeof(*order) + 63) & ~(size_t)63;
+		size_t cap = (size_t)MAX_FRAMES * n;
+		void *blk = b->head >= head && b->cap >= cap ? batch_block(b) : NULL;
 
-		if (b->head < head || b->cap < (size_t)MAX_FRAMES * n) {
-			void *blk = sym_huge_realloc(NULL, head + (size_t)MAX_FRAMES * n *
-								      sizeof(*b->frames));
-
-			if (blk) {
-				sym_batch_release(b);
-				b->frames = (struct sym_frame *)((char *)blk + head);
-				b->head = head;
-				b->cap = (size_t)MAX_FRAMES * n;
-			}
+		if (!blk && (blk = sym_huge_realloc(NULL, head + cap * sizeof(*b->frames)))) {
+			sym_batch_release(b);
+			b->frames = (struct sym_frame *)((char *)blk + head);
+			b->head = head;
+			b->cap = cap;
 		}
-		if (b->head >= head && b->cap >= (size_t)MAX_FRAMES * n)
-			order = (struct addr_idx *)((char *)b->frames - b->head);
+		order = blk;
 	}
 	/* Kept from call to call: a large buffer is fresh pages each time. */
 	if (!order && 2 * n + 1 > r->order_cap) {
@@ -875,8 +877,7 @@ void sym_batch_release(struct sym_batch *b)
 {
 	if (!b)
 		return;
-	if (b->frames)
-		sym_huge_free((char *)b->frames - b->head);
+	sym_huge_free(batch_block(b));
 	b->frames = NULL;
 	b->n = b->cap = b->head = 0;
 }
