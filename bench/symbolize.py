@@ -8,7 +8,10 @@ addresses in .text, fixed seed), and measures side by side:
 
   - one call per binary: every address on stdin of one process;
   - batches of 500 addresses per call: start-up and indexing count;
-  - peak RSS in the one-call mode (GNU time's %M when present).
+  - peak RSS in the one-call mode (GNU time's %M when present);
+  - CPU time of one call (user and system, every thread; best of the
+    rounds) and addr2line's over it: what a call costs the machine
+    rather than how long it takes, bpftape working on two threads.
 
 Times are wall clock, best of fifteen runs (best of two series for batches),
 taken in rounds over all tools in turn, so that other load on the machine
@@ -33,7 +36,8 @@ from compare_addr2line import func_entries, random_addr, text_ranges  # noqa: E4
 
 def run_rss(cmd, data):
     """Runs CMD with DATA on stdin, output discarded; returns (seconds,
-    peak RSS in KiB) of that child (wait4), so tools are timed alike."""
+    peak RSS in KiB, CPU seconds: user and system, all its threads) of
+    that child (wait4), so tools are timed alike."""
     t0 = time.monotonic()
     p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
 
@@ -50,7 +54,7 @@ def run_rss(cmd, data):
     t.join()
     _, status, ru = os.wait4(p.pid, 0)
     p.returncode = os.waitstatus_to_exitcode(status)
-    return time.monotonic() - t0, ru.ru_maxrss
+    return time.monotonic() - t0, ru.ru_maxrss, ru.ru_utime + ru.ru_stime
 
 
 BUSY_C = """
@@ -119,7 +123,7 @@ def main():
         print(f"parallelism: two busy processes ran {par[1]:.2f}x as fast as one at a time"
               f" (of 5 tries: {par[0]:.2f}-{par[2]:.2f}x; {os.cpu_count()} CPUs)")
     print(f"{'binary':<16} {'size':>8} {'addrs':>6} {'tool':<16} {'one call':>12} {'x a2l':>6}"
-          f" {'batch 500':>12} {'x a2l':>6} {'peak RSS':>10}")
+          f" {'batch 500':>12} {'x a2l':>6} {'peak RSS':>10} {'CPU ms':>8} {'x a2l':>6}")
     for e in entries:
         path = e["path"]
         ranges = text_ranges(path)
@@ -139,10 +143,12 @@ def main():
         # work on the machine comes in bursts, and should hit every tool
         # alike rather than the one that happened to run then.
         one = {name: None for name, _ in cmds}
+        cpu = {name: None for name, _ in cmds}
         for _ in range(args.rounds):
             for name, cmd in cmds:
-                dt, _ = run_rss(cmd, data)
+                dt, _, ct = run_rss(cmd, data)
                 one[name] = dt if one[name] is None else min(one[name], dt)
+                cpu[name] = ct if cpu[name] is None else min(cpu[name], ct)
         batch = {name: None for name, _ in cmds}
         for _ in range(2):
             for name, cmd in cmds:
@@ -166,7 +172,7 @@ def main():
             rate_batch = len(addrs) / batch[name]
             print(f"{e['name']:<16} {size_mb:>7.1f}M {len(addrs):>6} {name:<16} {rate_one:>10.0f}/s"
                   f" {rate_one / base_one:>5.1f}x {rate_batch:>10.0f}/s {rate_batch / base_batch:>5.1f}x"
-                  f" {rss / 1024:>8.1f}M")
+                  f" {rss / 1024:>8.1f}M {cpu[name] * 1e3:>8.1f} {cpu[cmds[0][0]] / cpu[name]:>6.1f}x")
     return 0
 
 

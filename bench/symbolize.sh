@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Symbolization speed of `bpftape symbolize` against binutils addr2line and
 # llvm-symbolizer on the same addresses of large generated binaries: one
-# call per binary, batches of 500 addresses per call, peak RSS.
+# call per binary, batches of 500 addresses per call, peak RSS and CPU time
+# of one call.
 #
 # usage: bench/symbolize.sh [BUILD_DIR] [--small] [--addrs N] [--rounds N]
 #   BUILD_DIR defaults to ./build; the symbolize command is taken from
