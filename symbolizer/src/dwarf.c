@@ -3704,8 +3704,8 @@ int sym_dwarf__row(struct sym_dwarf *d, uint64_t addr, const char **file, uint32
 	return 1;
 }
 
-int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *frames, int max,
-		      int *bad, int *row_later)
+int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_frame *frames, int max,
+		      uint64_t *lo_pc, int *bad, int *row_later)
 {
 	struct dw_cu *cu = find_cu(d, addr);
 	const struct dw_row *row = NULL;
@@ -3714,6 +3714,7 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *f
 	size_t lo;
 
 	*bad = 0;
+	*lo_pc = 0;
 	if (!cu)
 		return 0;
 	if (cu->state == 0) {
@@ -3770,26 +3771,25 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *f
 			return -EAGAIN; /* the answer is the row alone: later */
 		if (!row || max < 1)
 			return 0;
-		frames[0] = (struct sym_dw_frame){NULL, cu_file(cu, row->file), row->line, 0, 0};
+		frames[0] = (struct sym_frame){NULL, cu_file(cu, row->file), row->line, 0};
 		return 1;
 	}
 	for (int i = 0; i < nchain && n < max; i++) {
 		struct dw_scope *s = &cu->scopes[chain[i]];
-		struct sym_dw_frame *f = &frames[n];
+		struct sym_frame *f = &frames[n];
 
 		if (!s->resolved)
 			resolve_scope(d, cu, s);
 		f->func = s->name;
+		f->inlined = 1;
 		/* Only the last frame's low pc is of use (the function's
 		 * start when no symbol covers it): the ranges of the inner
 		 * scopes are not read. */
-		f->lo = 0;
 		if (!s->inlined || i == nchain - 1 || n + 1 == max)
-			scope_has(cu, s, addr, &f->lo);
+			scope_has(cu, s, addr, lo_pc);
 		if (n == 0) {
 			f->file = row ? cu_file(cu, row->file) : NULL;
 			f->line = row ? row->line : 0;
-			f->column = 0;
 		} else {
 			/* The caller's location is the call site of the frame
 			 * inlined into it. */
@@ -3797,12 +3797,13 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *f
 
 			f->file = cu_file(cu, callee->call_file);
 			f->line = callee->call_line;
-			f->column = 0;
 		}
 		n++;
 		if (!s->inlined)
 			break; /* a real function ends the chain */
 	}
+	if (n)
+		frames[n - 1].inlined = 0;
 	return n;
 }
 

@@ -456,6 +456,25 @@ static void *batch_block(const struct sym_batch *b)
 	return b->frames ? (char *)b->frames - b->head : NULL;
 }
 
+/* Room for N more frames in the batch B, at B->frames + B->n: NULL when
+ * out of memory.  The block may move (until the batch is done). */
+static struct sym_frame *batch_room(struct sym_batch *b, size_t n)
+{
+	if (n > b->cap - b->n) {
+		size_t cap = b->cap ? b->cap : 1024;
+		struct sym_frame *nf;
+
+		while (n > cap - b->n)
+			cap *= 2;
+		nf = sym_huge_realloc(batch_block(b), b->head + cap * sizeof(*nf));
+		if (!nf)
+			return NULL;
+		b->frames = (struct sym_frame *)((char *)nf + b->head);
+		b->cap = cap;
+	}
+	return b->frames + b->n;
+}
+
 /*
  * N frames for RES (zeroed when its own block): its own block, or the next N of the batch B
  * (whose block may move until the batch is done: *FIRST records where they
@@ -474,20 +493,10 @@ static struct sym_frame *set_frames(struct sym_batch *b, struct sym_result *res,
 		res->nframes = n;
 		return res->frames;
 	}
-	if (n > b->cap - b->n) {
-		size_t cap = b->cap ? b->cap : 1024;
-		struct sym_frame *nf;
-
-		while (n > cap - b->n)
-			cap *= 2;
-		nf = sym_huge_realloc(batch_block(b), b->head + cap * sizeof(*nf));
-		if (!nf)
-			return NULL;
-		b->frames = (struct sym_frame *)((char *)nf + b->head);
-		b->cap = cap;
-	}
+	fr = batch_room(b, n);
+	if (!fr)
+		return NULL;
 	*first = b->n;
-	fr = b->frames + b->n;
 	b->n += n;
 	res->nframes = n;
 	return fr; /* the caller sets every field */
@@ -523,10 +532,10 @@ static int lookup_symtab_only(struct sym_symtab *t, uint64_t addr, struct sym_re
 static int lookup_one(struct sym_resolver *r, struct sym_file *f, uint64_t addr,
 		      struct sym_result *res, struct sym_batch *b, size_t *first, int row_later)
 {
-	struct sym_dw_frame frames[MAX_FRAMES];
+	struct sym_frame own[MAX_FRAMES], *fr = own;
 	struct sym_elf *layout = f->exe ? f->exe : f->debug;
 	const struct sym_symbol *s;
-	struct sym_frame *fr;
+	uint64_t lo = 0;
 	int n = 0, bad = 0, later = row_later;
 
 	if (!sym_elf__vaddr_mapped(layout, addr)) {
@@ -536,7 +545,10 @@ static int lookup_one(struct sym_resolver *r, struct sym_file *f, uint64_t addr,
 	if (f->dw_state == 0)
 		load_dwarf(r, f);
 	if (f->dw) {
-		n = sym_dwarf__lookup(f->dw, addr, frames, MAX_FRAMES, &bad, &later);
+		/* In a batch, straight where they stay. */
+		if (b && !(fr = batch_room(b, MAX_FRAMES)))
+			return -ENOMEM;
+		n = sym_dwarf__lookup(f->dw, addr, fr, MAX_FRAMES, &lo, &bad, &later);
 		if (n == -EAGAIN)
 			return 1;
 		if (n < 0)
@@ -557,9 +569,15 @@ static int lookup_one(struct sym_resolver *r, struct sym_file *f, uint64_t addr,
 		res->reason = bad ? SYM_BAD_DWARF : f->dw ? SYM_NO_DEBUG_INFO : f->debug_reason;
 		return 0;
 	}
-	fr = set_frames(b, res, (uint32_t)n, first);
-	if (!fr)
-		return -ENOMEM;
+	if (b) {
+		*first = b->n;
+		b->n += (size_t)n;
+		res->nframes = (uint32_t)n;
+	} else {
+		if (!(fr = set_frames(NULL, res, (uint32_t)n, first)))
+			return -ENOMEM;
+		memcpy(fr, own, (size_t)n * sizeof(*fr));
+	}
 	{
 		/*
 		 * As addr2line: the outermost frame is named by DWARF (the
@@ -568,11 +586,8 @@ static int lookup_one(struct sym_resolver *r, struct sym_file *f, uint64_t addr,
 		 * (static functions cloned by gcc keep their
 		 * ".constprop.0"-style names that way).
 		 */
-		uint64_t func_addr = s ? s->addr : frames[n - 1].lo;
+		uint64_t func_addr = s ? s->addr : lo;
 
-		for (int i = 0; i < n; i++)
-			fr[i] = (struct sym_frame){frames[i].func, frames[i].file, frames[i].line,
-						   i < n - 1};
 		if (!fr[n - 1].func && s)
 			fr[n - 1].func = s->name;
 		res->func_addr = func_addr;

@@ -102,26 +102,20 @@ void sym_symtab__release(struct sym_symtab *t);
 /* DWARF side: lazily indexed per compilation unit. */
 struct sym_dwarf;
 
-struct sym_dw_frame {
-	const char *func;
-	const char *file;
-	uint32_t line, column;
-	uint64_t lo; /* last frame: low pc of its range at the address; else 0 */
-};
-
 /* Opens the DWARF of E (which must outlive it).  Returns 0, -ENOENT when E
  * has no DWARF, -EINVAL when the DWARF is malformed (ERRBUF says why). */
 int sym_dwarf__open(struct sym_dwarf **out, struct sym_elf *e, size_t mem_budget, char *errbuf,
 		    size_t errlen);
 void sym_dwarf__free(struct sym_dwarf *d);
 /*
- * Frames for ADDR, innermost first, into FRAMES (capacity MAX).  Returns
- * the number of frames: 0 when no CU covers ADDR; a negative errno on
- * allocation failure; *BAD set when the CU's DWARF is malformed.  Strings
- * are owned by D.
+ * Frames for ADDR, innermost first, into FRAMES (capacity MAX; every one
+ * inlined but the last), and into *LO the low pc of the last one's range
+ * at ADDR (0 when none).  Returns the number of frames: 0 when no CU
+ * covers ADDR; a negative errno on allocation failure; *BAD set when the
+ * CU's DWARF is malformed.  Strings are owned by D.
  */
-int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_dw_frame *frames, int max,
-		      int *bad, int *row_later);
+int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_frame *frames, int max,
+		      uint64_t *lo, int *bad, int *row_later);
 /*
  * With *ROW_LATER set, the line table is not consulted while it is still
  * being decoded on a thread (that of a large CU is): *ROW_LATER stays 1,
