@@ -504,6 +504,42 @@ static void test_resolver__progress(void **state)
 		else
 			assert_int_equal(res[0].reason, SYM_NO_FILE);
 	}
+	/* Addresses whose differing bits span from 11 to 60 (the radix sort
+	 * of the batch then takes one to five passes), and batches of 9 to
+	 * 3000 (narrower digits for small ones), some addresses repeated:
+	 * still each result once, in address order. */
+	for (unsigned span = 11; span <= 60; span += 7) {
+		static const size_t ns[] = {9, 200, 3000};
+
+		for (size_t k = 0; k < sizeof(ns) / sizeof(ns[0]); k++) {
+			static uint64_t wide[3000];
+			size_t n = ns[k];
+
+			for (size_t i = 0; i < n; i++) {
+				uint64_t x = (uint64_t)(i * 2654435761u) * 0x9e3779b97f4a7c15ull;
+
+				wide[i] = i % 5 == 4 ? wide[i / 2]
+					  : i % 2    ? 0x1000 + (x >> 53)
+						     : x >> (64 - span);
+			}
+			memset(&seen, 0, sizeof(seen));
+			seen.out = res;
+			seen.in_order = 1;
+			assert_int_equal(sym_resolver__lookup_progress(r, fx("chain"), NULL, 0,
+								       wide, n, res, &b, &pg),
+					 0);
+			assert_int_equal(sym_resolver__lookup_batch(ref, fx("chain"), NULL, 0, wide,
+								    n, want, &bw),
+					 0);
+			assert_true(seen.in_order);
+			for (size_t i = 0; i < n; i++) {
+				assert_int_equal(seen.count[i], 1);
+				assert_int_equal(res[i].addr, wide[i]);
+				assert_int_equal(res[i].reason, want[i].reason);
+				assert_int_equal(res[i].nframes, want[i].nframes);
+			}
+		}
+	}
 	/* One batch through calls of both kinds, growing and shrinking: the
 	 * frames share a block with the sort order of progress lookups. */
 	{
