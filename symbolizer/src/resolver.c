@@ -475,6 +475,15 @@ static struct sym_frame *batch_room(struct sym_batch *b, size_t n)
 	return b->frames + b->n;
 }
 
+/* Gives RES the next N frames of the batch B, already in its room;
+ * *FIRST records where they start (the block may still move). */
+static void batch_take(struct sym_batch *b, struct sym_result *res, size_t n, size_t *first)
+{
+	*first = b->n;
+	b->n += n;
+	res->nframes = (uint32_t)n;
+}
+
 /*
  * N frames for RES (zeroed when its own block): its own block, or the next N of the batch B
  * (whose block may move until the batch is done: *FIRST records where they
@@ -496,9 +505,7 @@ static struct sym_frame *set_frames(struct sym_batch *b, struct sym_result *res,
 	fr = batch_room(b, n);
 	if (!fr)
 		return NULL;
-	*first = b->n;
-	b->n += n;
-	res->nframes = n;
+	batch_take(b, res, n, first);
 	return fr; /* the caller sets every field */
 }
 
@@ -570,9 +577,7 @@ static int lookup_one(struct sym_resolver *r, struct sym_file *f, uint64_t addr,
 		return 0;
 	}
 	if (b) {
-		*first = b->n;
-		b->n += (size_t)n;
-		res->nframes = (uint32_t)n;
+		batch_take(b, res, (size_t)n, first);
 	} else {
 		if (!(fr = set_frames(NULL, res, (uint32_t)n, first)))
 			return -ENOMEM;
