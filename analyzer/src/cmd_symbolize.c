@@ -109,6 +109,7 @@ struct symbolize_ctx {
 	struct stream st;
 	int failed;
 	int show_reason;
+	int last; /* the batch looked up now is the last */
 };
 
 static void symbolize_usage(FILE *f)
@@ -837,7 +838,7 @@ static int batch_slots(struct symbolize_ctx *c, size_t n)
 static int lookup_and_format(struct symbolize_ctx *c)
 {
 	struct stream *s = &c->st;
-	struct sym_progress pg = {stream_done, s};
+	struct sym_progress pg = {stream_done, s, c->last};
 	pthread_t tid;
 	int threaded = 0, err;
 
@@ -1051,6 +1052,7 @@ static int read_stdin(struct symbolize_ctx *c)
 	/* A last line without a newline. */
 	if ((llen || overlong) && stdin_line(c, line, llen, overlong, ++lineno))
 		return 1;
+	c->last = 1;
 	return flush_batch(c, 1) ? 1 : 0;
 }
 
@@ -1156,6 +1158,7 @@ int cmd_symbolize(int argc, char **argv)
 			if (add_addr(&c, addr))
 				rc = 1;
 		}
+		c.last = 1;
 		if (!rc && flush_batch(&c, 1))
 			rc = 1;
 	} else {

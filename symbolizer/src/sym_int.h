@@ -134,6 +134,17 @@ int sym_dwarf__prefetch(struct sym_dwarf *d, uint64_t addr);
  * with several addresses per function of a CU has every function's
  * index built at once, on two threads, when the CU is decoded. */
 void sym_dwarf__expect(struct sym_dwarf *d, size_t naddrs);
+/*
+ * For a last batch (no lookups follow, or few): sym_dwarf__filter_expect()
+ * before sym_dwarf__prefetch() says that its addresses will come, and
+ * sym_dwarf__filter() gives them, sorted (ADDRS: the first, each STRIDE
+ * bytes after the one before; they must stay as they are until the call
+ * with ADDRS NULL that ends the batch).  Line programs decoded meanwhile
+ * keep the rows those addresses need, not every row: a lookup of another
+ * address afterwards decodes the program again.
+ */
+void sym_dwarf__filter_expect(struct sym_dwarf *d);
+void sym_dwarf__filter(struct sym_dwarf *d, const void *addrs, size_t n, size_t stride);
 /* 1 when the line rows of the CU holding ADDR can be read without waiting
  * for the thread decoding them (or there is nothing to wait for). */
 int sym_dwarf__rows_ready(struct sym_dwarf *d, uint64_t addr);

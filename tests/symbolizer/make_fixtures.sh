@@ -42,6 +42,19 @@ mkdir -p "mismatch/.build-id/$(echo "$b" | cut -c1-2)"
 objcopy --only-keep-debug chain-dw4 "mismatch/.build-id/$(echo "$b" | cut -c1-2)/$(echo "$b" | cut -c3-).debug"
 strip --strip-debug chain-mm
 
+# One unit whose line program (about 80 KiB) is decoded on a thread of
+# its own.
+i=0
+{
+	printf 'static inline __attribute__((always_inline)) int mix(int x, int k)\n{\n\tx ^= x << 7;\n\tx += k * 31;\n\treturn x ^ (x >> 3);\n}\n'
+	while [ $i -lt 640 ]; do
+		printf 'int big_%d(int x, int y)\n{\n\tint s = mix(x, %d);\n\n\tif (s > y)\n\t\ts = mix(s, y);\n\ts ^= y * %d;\n\treturn s + x;\n}\n' $i $i $i
+		i=$((i + 1))
+	done
+	printf 'int main(int argc, char **argv)\n{\n\t(void)argv;\n\treturn big_0(argc, 3) + big_639(argc, 5);\n}\n'
+} > big.c
+"$cc" -O2 -g -o big big.c
+
 # No symbol table at all.
 "$cc" -O2 -g -static -nostdlib -o nolibc "$src/nolibc.c"
 strip --strip-all nolibc

@@ -467,7 +467,7 @@ static void test_resolver__progress(void **state)
 	static struct sym_result res[3000], want[3000];
 	static struct progress_seen seen;
 	struct sym_batch b = {0}, bw = {0};
-	struct sym_progress pg = {progress_fn, &seen};
+	struct sym_progress pg = {progress_fn, &seen, 0};
 	const char *files[] = {"chain", "no-such-file"};
 
 	(void)state;
@@ -588,6 +588,111 @@ static void test_resolver__progress(void **state)
 	sym_batch_release(&bw);
 	sym_resolver__free(r);
 	sym_resolver__free(ref);
+}
+
+/* The bounds of FILE's .text. */
+static int text_range(const char *path, uint64_t *lo, uint64_t *hi)
+{
+	int fd = open(path, O_RDONLY), found = 0;
+	Elf *e;
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+
+	if (fd < 0)
+		return 0;
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	while (e && !found && !elf_getshdrstrndx(e, &shstrndx) && (scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+		const char *n;
+
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		n = elf_strptr(e, shstrndx, sh.sh_name);
+		if (n && !strcmp(n, ".text") && sh.sh_size) {
+			*lo = sh.sh_addr;
+			*hi = sh.sh_addr + sh.sh_size;
+			found = 1;
+		}
+	}
+	elf_end(e);
+	close(fd);
+	return found;
+}
+
+static void assert_same_result(const struct sym_result *a, const struct sym_result *b)
+{
+	assert_int_equal(a->reason, b->reason);
+	assert_int_equal(a->nframes, b->nframes);
+	for (uint32_t k = 0; k < a->nframes; k++) {
+		assert_true(same_str(a->frames[k].func, b->frames[k].func));
+		assert_true(same_str(a->frames[k].file, b->frames[k].file));
+		assert_int_equal(a->frames[k].line, b->frames[k].line);
+	}
+}
+
+static void count_reported(void *ctx, const size_t *idx, size_t count)
+{
+	(void)idx;
+	*(size_t *)ctx += count;
+}
+
+/*
+ * A last batch decodes line tables for its own addresses only.  Each of
+ * them must get what the whole table gives (a batch dense over the text
+ * and a sparse one; a line program large enough to be decoded on a
+ * thread that waits for the sorted batch, and small ones decoded at
+ * once; one unit and two), and other addresses looked up afterwards must
+ * find the whole table again.
+ */
+static void test_resolver__last_batch(void **state)
+{
+	static const char *const files[] = {"big", "chain", "chain-dw4", "chain-2cu",
+					    "chain-clang"};
+	static uint64_t addrs[4000], other[500];
+	static struct sym_result res[4000], want[4000];
+
+	(void)state;
+	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+		uint64_t lo = 0, hi = 0;
+
+		if (access(fx(files[f]), R_OK) && !strcmp(files[f], "chain-clang"))
+			continue;
+		assert_true(text_range(fx(files[f]), &lo, &hi));
+		for (int dense = 0; dense < 2; dense++) {
+			struct sym_resolver *r = new_resolver(NULL), *ref = new_resolver(NULL);
+			struct sym_batch b = {0}, bw = {0};
+			size_t n = dense ? 4000 : 300, reported = 0;
+			struct sym_progress pg = {count_reported, &reported, 1};
+
+			for (size_t i = 0; i < n; i++)
+				addrs[i] = lo + (dense ? i * 7919 : i * 104729 + 13) % (hi - lo);
+			assert_int_equal(sym_resolver__lookup_progress(r, fx(files[f]), NULL, 0,
+								       addrs, n, res, &b, &pg),
+					 0);
+			assert_int_equal(reported, n);
+			assert_int_equal(sym_resolver__lookup_batch(ref, fx(files[f]), NULL, 0,
+								    addrs, n, want, &bw),
+					 0);
+			for (size_t i = 0; i < n; i++)
+				assert_same_result(&res[i], &want[i]);
+			/* Then addresses that batch did not have. */
+			for (size_t i = 0; i < 500; i++)
+				other[i] = lo + (i * 31 + 5) % (hi - lo);
+			assert_int_equal(sym_resolver__lookup_batch(r, fx(files[f]), NULL, 0, other,
+								    500, res, &b),
+					 0);
+			assert_int_equal(sym_resolver__lookup_batch(ref, fx(files[f]), NULL, 0,
+								    other, 500, want, &bw),
+					 0);
+			for (size_t i = 0; i < 500; i++)
+				assert_same_result(&res[i], &want[i]);
+			sym_batch_release(&b);
+			sym_batch_release(&bw);
+			sym_resolver__free(r);
+			sym_resolver__free(ref);
+		}
+	}
 }
 
 static void test_resolver__memory_budget(void **state)
@@ -746,6 +851,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_resolver__file_offset_to_vaddr),
 	    cmocka_unit_test(test_resolver__batch_matches_single),
 	    cmocka_unit_test(test_resolver__progress),
+	    cmocka_unit_test(test_resolver__last_batch),
 	    cmocka_unit_test(test_resolver__memory_budget),
 	    cmocka_unit_test(test_resolver__read_build_id),
 	    cmocka_unit_test(test_resolver__reason_strings),

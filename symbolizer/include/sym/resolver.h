@@ -130,6 +130,10 @@ int sym_resolver__lookup_batch(struct sym_resolver *r, const char *path, const u
 struct sym_progress {
 	void (*fn)(void *ctx, const size_t *idx, size_t count);
 	void *ctx;
+	/* Set when no lookups in this file follow (or few): a large batch
+	 * then decodes line tables for its own addresses only, a fraction of
+	 * their rows, and a later lookup there decodes them again. */
+	int last;
 };
 
 int sym_resolver__lookup_progress(struct sym_resolver *r, const char *path, const uint8_t *build_id,
