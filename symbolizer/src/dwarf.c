@@ -2528,8 +2528,17 @@ RD_INLINE int lt_emit(struct dw_cu *cu, size_t *cap, uint64_t addr, uint32_t fil
 				cu->nrows--;
 			/* The first row of a sequence stays. */
 			f->undecided = !end && prev && !prev->end;
-			if (f->undecided && !drop)
-				flt_seek(f, addr);
+			if (f->undecided && !drop) {
+				/* Mostly the next address. */
+				size_t j = f->j + 1;
+
+				if (f->nx < addr && j < f->n && FLT_ADDR(f, j) >= addr) {
+					f->j = j;
+					f->nx = FLT_ADDR(f, j);
+				} else {
+					flt_seek(f, addr);
+				}
+			}
 		}
 	}
 	if (__builtin_expect(cu->nrows >= *cap, 0) &&
