@@ -65,7 +65,7 @@ struct dw_row {
  * row of the program, are kept always, so that the sequences span what
  * they span in the whole table and find_row() answers each of those
  * addresses with the very row it would find there.  On clang's 5.7 MB
- * binary of bench/ that keeps 30k rows of 138k for 20k addresses.
+ * binary of bench/ that keeps 18k rows of 161k for 20k addresses.
  */
 struct row_flt {
 	const uint8_t *base; /* the first address; NULL: every row is kept */
