@@ -2732,6 +2732,11 @@ struct lt_job {
 	unsigned flt_gen, rows_gen;
 	int flt_wait, flt_posted;
 	sem_t flt_sem;
+	/* With WANT_PRE, the first chunk of the unit's arena, made (its huge
+	 * page faulted in) by the thread before it decodes; PRE_READY set
+	 * (release) once it is there for the walk's side to take. */
+	struct sym_arena pre;
+	int want_pre, pre_ready;
 };
 
 /*
@@ -3025,6 +3030,8 @@ static void *lines_thread(void *arg)
 
 	for (int i = 0; i < 2; i++)
 		sym_huge_populate(job->populate[i], (size_t)2 << 20);
+	if (job->want_pre && sym_arena__alloc(&job->pre, 0))
+		__atomic_store_n(&job->pre_ready, 1, __ATOMIC_RELEASE);
 	lines_run(job);
 	__atomic_store_n(&job->done, 1, __ATOMIC_RELEASE);
 	return NULL;
@@ -3053,6 +3060,7 @@ static int lines_start(struct sym_dwarf *d, struct dw_cu *cu, int populate)
 	if (populate) {
 		job->populate[0] = cu->scopes;
 		job->populate[1] = cu->ranges;
+		job->want_pre = !cu->arena.head;
 	}
 	job->flt = d->flt;
 	job->flt_gen = d->flt_gen;
@@ -3102,6 +3110,11 @@ static int lines_join(struct sym_dwarf *d, struct dw_cu *cu)
 		pthread_join(job->tid, NULL);
 	if (job->flt_wait)
 		sem_destroy(&job->flt_sem);
+	/* Its arena chunk, unless the unit had one by then. */
+	if (!cu->arena.head)
+		sym_arena__adopt(&cu->arena, &job->pre);
+	else
+		sym_arena__release(&job->pre);
 	cu->job = NULL;
 	cu->rows_gen = job->rows_gen;
 	cu->rows_mem = job->mem;
@@ -3502,8 +3515,14 @@ static int decode_cu(struct sym_dwarf *d, struct dw_cu *cu)
 	if (!ret || lret == -ENOMEM)
 		ret = lret;
 	if (ret != -ENOMEM) {
-		int bret = build_tops(d, cu);
+		int bret;
 
+		/* The arena chunk the line thread made, if it is there yet:
+		 * one huge page less to fault in here. */
+		if (cu->job && !cu->arena.head &&
+		    __atomic_load_n(&cu->job->pre_ready, __ATOMIC_ACQUIRE))
+			sym_arena__adopt(&cu->arena, &cu->job->pre);
+		bret = build_tops(d, cu);
 		if (bret)
 			ret = bret;
 	}
