@@ -223,6 +223,9 @@ struct sym_dwarf {
 	struct row_flt flt;
 	unsigned flt_gen, flt_count;
 	int flt_expect;
+	/* For the next line thread to fault in (sym_dwarf__warm()). */
+	void *warm;
+	size_t warm_off, warm_len;
 	/* Scratch of flatten_scopes(), kept from call to call. */
 	struct flat_scratch {
 		struct dw_top *flat[2];
@@ -2737,6 +2740,10 @@ struct lt_job {
 	 * (release) once it is there for the walk's side to take. */
 	struct sym_arena pre;
 	int want_pre, pre_ready;
+	/* Bytes [WARM_OFF, +WARM_LEN) of the caller's array WARM, faulted in
+	 * as well (sym_dwarf__warm()). */
+	void *warm;
+	size_t warm_off, warm_len;
 };
 
 /*
@@ -3032,6 +3039,7 @@ static void *lines_thread(void *arg)
 		sym_huge_populate(job->populate[i], (size_t)2 << 20);
 	if (job->want_pre && sym_arena__alloc(&job->pre, 0))
 		__atomic_store_n(&job->pre_ready, 1, __ATOMIC_RELEASE);
+	sym_huge_populate_at(job->warm, job->warm_off, job->warm_len);
 	lines_run(job);
 	__atomic_store_n(&job->done, 1, __ATOMIC_RELEASE);
 	return NULL;
@@ -3061,6 +3069,10 @@ static int lines_start(struct sym_dwarf *d, struct dw_cu *cu, int populate)
 		job->populate[0] = cu->scopes;
 		job->populate[1] = cu->ranges;
 		job->want_pre = !cu->arena.head;
+		job->warm = d->warm;
+		job->warm_off = d->warm_off;
+		job->warm_len = d->warm_len;
+		d->warm = NULL;
 	}
 	job->flt = d->flt;
 	job->flt_gen = d->flt_gen;
@@ -3441,6 +3453,13 @@ static void preflatten(struct sym_dwarf *d, struct dw_cu *cu)
 void sym_dwarf__expect(struct sym_dwarf *d, size_t naddrs)
 {
 	d->expect = naddrs;
+}
+
+void sym_dwarf__warm(struct sym_dwarf *d, void *p, size_t off, size_t len)
+{
+	d->warm = p;
+	d->warm_off = off;
+	d->warm_len = len;
 }
 
 void sym_dwarf__filter_expect(struct sym_dwarf *d)

@@ -129,25 +129,32 @@ void sym_huge_free(void *p)
 		free(h);
 }
 
-void sym_huge_populate(void *p, size_t bytes)
+void sym_huge_populate_at(void *p, size_t off, size_t bytes)
 {
 #ifdef MADV_POPULATE_WRITE
 	struct huge_hdr *h;
+	size_t end;
 
 	if (!p)
 		return;
 	h = hdr_of(p);
-	if (!h->map_len)
+	if (!h->map_len || off >= h->size)
 		return;
-	if (bytes > h->size)
-		bytes = h->size;
-	bytes = (bytes + HUGE_ALIGN - 1) & ~(HUGE_ALIGN - 1);
-	if (bytes)
-		(void)madvise(p, bytes, MADV_POPULATE_WRITE);
+	end = bytes > h->size - off ? h->size : off + bytes;
+	off &= ~(HUGE_ALIGN - 1);
+	end = (end + HUGE_ALIGN - 1) & ~(HUGE_ALIGN - 1);
+	if (end > off)
+		(void)madvise((char *)p + off, end - off, MADV_POPULATE_WRITE);
 #else
 	(void)p;
+	(void)off;
 	(void)bytes;
 #endif
+}
+
+void sym_huge_populate(void *p, size_t bytes)
+{
+	sym_huge_populate_at(p, 0, bytes);
 }
 
 /*

@@ -726,6 +726,8 @@ static void report_done(const struct sym_progress *pg, const struct addr_idx *or
 /* Batches from this size on start decoding before they are sorted, with
  * the unit of the first of so many addresses that lies in one. */
 #define PREFETCH_MIN 256
+/* The huge pages of a batch's block (sym/huge.h). */
+#define BLOCK_PAGE ((size_t)2 << 20)
 #define PREFETCH_TRIES 64
 
 static int lookup_many(struct sym_resolver *r, const char *path, const uint8_t *build_id,
@@ -738,7 +740,7 @@ static int lookup_many(struct sym_resolver *r, const char *path, const uint8_t *
 	enum sym_reason why = SYM_OK;
 	struct addr_idx *order = NULL;
 	const int last = pg && pg->last;
-	int ret = 0, filtering = 0;
+	int ret = 0, filtering = 0, in_block = 0;
 
 	if (b)
 		b->n = 0;
@@ -774,6 +776,7 @@ static int lookup_many(struct sym_resolver *r, const char *path, const uint8_t *
 			b->cap = cap;
 		}
 		order = blk;
+		in_block = blk != NULL;
 	}
 	/* Kept from call to call: a large buffer is fresh pages each time. */
 	if (!order && 2 * n + 1 > r->order_cap) {
@@ -796,6 +799,11 @@ static int lookup_many(struct sym_resolver *r, const char *path, const uint8_t *
 			load_dwarf(r, f);
 		if (f->dw && last)
 			sym_dwarf__filter_expect(f->dw);
+		/* The frames beyond the block's first huge page (which the
+		 * sort order fills now): two frames an address at least. */
+		if (f->dw && in_block && b->head + 2 * n * sizeof(*b->frames) > BLOCK_PAGE)
+			sym_dwarf__warm(f->dw, order, BLOCK_PAGE,
+					b->head + 2 * n * sizeof(*b->frames) - BLOCK_PAGE);
 		for (size_t i = 0; i < n && i < PREFETCH_TRIES && f->dw; i++)
 			if (sym_dwarf__prefetch(f->dw, addrs[i]))
 				break;

@@ -241,6 +241,10 @@ static void test_huge__populate(void **state)
 		assert_int_equal(resident(big + 4 * MIB, 2 * MIB), 0);
 		for (size_t i = 0; i < 2 * MIB; i += 4096)
 			assert_int_equal(big[i], 0);
+		/* From an offset: the huge page holding it, and on. */
+		sym_huge_populate_at(big, 4 * MIB + 100, 1);
+		assert_int_equal(resident(big + 4 * MIB, 2 * MIB), 2 * MIB / 4096);
+		sym_huge_populate_at(big, 8 * MIB, MIB); /* past the end: nothing */
 		sym_huge_populate(big, 6 * MIB);
 		assert_int_equal(resident(big, 6 * MIB), 6 * MIB / 4096);
 		assert_int_equal(big[2 * MIB + 5], 42);

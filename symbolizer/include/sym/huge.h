@@ -37,5 +37,7 @@ int sym_huge__mapped(const void *p);
  * kernel cannot): a thread with nothing better to do spares the one about
  * to write there the faults.  The contents do not change. */
 void sym_huge_populate(void *p, size_t bytes);
+/* The same for the huge pages of bytes [OFF, OFF + BYTES) of P. */
+void sym_huge_populate_at(void *p, size_t off, size_t bytes);
 
 #endif
