@@ -78,6 +78,12 @@ struct row_flt {
 
 #define FLT_ADDR(f, i) (*(const uint64_t *)(const void *)((f)->base + (i) * (f)->stride))
 
+/* Bytes [OFF, OFF + LEN) of a huge array P (sym/huge.h) to fault in. */
+struct warm_span {
+	void *p;
+	size_t off, len;
+};
+
 struct seq_span {
 	uint64_t first, last;
 	size_t start, n;
@@ -223,9 +229,7 @@ struct sym_dwarf {
 	struct row_flt flt;
 	unsigned flt_gen, flt_count;
 	int flt_expect;
-	/* For the next line thread to fault in (sym_dwarf__warm()). */
-	void *warm;
-	size_t warm_off, warm_len;
+	struct warm_span warm; /* for the next line thread (sym_dwarf__warm()) */
 	/* Scratch of flatten_scopes(), kept from call to call. */
 	struct flat_scratch {
 		struct dw_top *flat[2];
@@ -2724,9 +2728,10 @@ struct lt_job {
 	int threaded; /* runs on TID, not joined yet */
 	int done;     /* set (release) when the thread has finished */
 	pthread_t tid;
-	/* Arrays the walk is about to fill, whose first huge page the thread
-	 * faults in before it decodes (sym_dwarf__prefetch()). */
-	void *populate[2];
+	/* Where the walk and the lookups are about to write, whose huge
+	 * pages the thread faults in before it decodes: the first of the
+	 * scope and range arrays, and the caller's (sym_dwarf__warm()). */
+	struct warm_span populate[3];
 	/* The addresses to keep rows for (FLT.base NULL: all), of filter
 	 * FLT_GEN.  Started before they are sorted, the thread waits for
 	 * them on FLT_SEM (FLT_WAIT), which sym_dwarf__filter() or
@@ -2740,10 +2745,6 @@ struct lt_job {
 	 * (release) once it is there for the walk's side to take. */
 	struct sym_arena pre;
 	int want_pre, pre_ready;
-	/* Bytes [WARM_OFF, +WARM_LEN) of the caller's array WARM, faulted in
-	 * as well (sym_dwarf__warm()). */
-	void *warm;
-	size_t warm_off, warm_len;
 };
 
 /*
@@ -3035,11 +3036,10 @@ static void *lines_thread(void *arg)
 {
 	struct lt_job *job = arg;
 
-	for (int i = 0; i < 2; i++)
-		sym_huge_populate(job->populate[i], (size_t)2 << 20);
+	for (int i = 0; i < 3; i++)
+		sym_huge_populate(job->populate[i].p, job->populate[i].off, job->populate[i].len);
 	if (job->want_pre && sym_arena__alloc(&job->pre, 0))
 		__atomic_store_n(&job->pre_ready, 1, __ATOMIC_RELEASE);
-	sym_huge_populate_at(job->warm, job->warm_off, job->warm_len);
 	lines_run(job);
 	__atomic_store_n(&job->done, 1, __ATOMIC_RELEASE);
 	return NULL;
@@ -3066,13 +3066,11 @@ static int lines_start(struct sym_dwarf *d, struct dw_cu *cu, int populate)
 	}
 	cu->job = job;
 	if (populate) {
-		job->populate[0] = cu->scopes;
-		job->populate[1] = cu->ranges;
+		job->populate[0] = (struct warm_span){cu->scopes, 0, (size_t)2 << 20};
+		job->populate[1] = (struct warm_span){cu->ranges, 0, (size_t)2 << 20};
+		job->populate[2] = d->warm;
 		job->want_pre = !cu->arena.head;
-		job->warm = d->warm;
-		job->warm_off = d->warm_off;
-		job->warm_len = d->warm_len;
-		d->warm = NULL;
+		d->warm = (struct warm_span){0};
 	}
 	job->flt = d->flt;
 	job->flt_gen = d->flt_gen;
@@ -3457,9 +3455,7 @@ void sym_dwarf__expect(struct sym_dwarf *d, size_t naddrs)
 
 void sym_dwarf__warm(struct sym_dwarf *d, void *p, size_t off, size_t len)
 {
-	d->warm = p;
-	d->warm_off = off;
-	d->warm_len = len;
+	d->warm = (struct warm_span){p, off, len};
 }
 
 void sym_dwarf__filter_expect(struct sym_dwarf *d)
@@ -3890,15 +3886,16 @@ static const struct dw_row *find_row(struct dw_cu *cu, uint64_t addr)
 	return &rows[lo - 1];
 }
 
-/* The rows of CU, once its line program is decoded: 0, or -ENOMEM (the
- * CU is dropped, as when decoding it ran out of memory). */
+/* The rows of CU, once its line program is decoded (again, when they
+ * were kept for another batch's addresses): 0, or -ENOMEM (the CU is
+ * dropped, as when decoding it ran out of memory). */
 static int cu_rows_ready(struct sym_dwarf *d, struct dw_cu *cu)
 {
 	if (cu->job && lines_join(d, cu) == -ENOMEM) {
 		cu_release(d, cu);
 		return -ENOMEM;
 	}
-	return 0;
+	return rows_current(d, cu);
 }
 
 int sym_dwarf__prefetch(struct sym_dwarf *d, uint64_t addr)
@@ -3951,7 +3948,7 @@ int sym_dwarf__row(struct sym_dwarf *d, uint64_t addr, const char **file, uint32
 	/* Dropped for the memory budget since the lookup: decode again. */
 	if (cu->state == 0 && decode_cu(d, cu) == -ENOMEM)
 		return -ENOMEM;
-	if (cu_rows_ready(d, cu) || rows_current(d, cu))
+	if (cu_rows_ready(d, cu))
 		return -ENOMEM;
 	if (cu->state < 0)
 		*bad = 1;
@@ -3988,7 +3985,7 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t addr, struct sym_frame *fram
 	if (row_later)
 		*row_later = later;
 	if (!later) {
-		if (cu_rows_ready(d, cu) || rows_current(d, cu))
+		if (cu_rows_ready(d, cu))
 			return -ENOMEM;
 		row = find_row(cu, addr);
 	}

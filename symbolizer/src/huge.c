@@ -129,7 +129,7 @@ void sym_huge_free(void *p)
 		free(h);
 }
 
-void sym_huge_populate_at(void *p, size_t off, size_t bytes)
+void sym_huge_populate(void *p, size_t off, size_t bytes)
 {
 #ifdef MADV_POPULATE_WRITE
 	struct huge_hdr *h;
@@ -150,11 +150,6 @@ void sym_huge_populate_at(void *p, size_t off, size_t bytes)
 	(void)off;
 	(void)bytes;
 #endif
-}
-
-void sym_huge_populate(void *p, size_t bytes)
-{
-	sym_huge_populate_at(p, 0, bytes);
 }
 
 /*

@@ -726,9 +726,9 @@ static void report_done(const struct sym_progress *pg, const struct addr_idx *or
 /* Batches from this size on start decoding before they are sorted, with
  * the unit of the first of so many addresses that lies in one. */
 #define PREFETCH_MIN 256
+#define PREFETCH_TRIES 64
 /* The huge pages of a batch's block (sym/huge.h). */
 #define BLOCK_PAGE ((size_t)2 << 20)
-#define PREFETCH_TRIES 64
 
 static int lookup_many(struct sym_resolver *r, const char *path, const uint8_t *build_id,
 		       size_t build_id_size, const uint64_t *addrs, size_t n,
@@ -801,9 +801,10 @@ static int lookup_many(struct sym_resolver *r, const char *path, const uint8_t *
 			sym_dwarf__filter_expect(f->dw);
 		/* The frames beyond the block's first huge page (which the
 		 * sort order fills now): two frames an address at least. */
-		if (f->dw && in_block && b->head + 2 * n * sizeof(*b->frames) > BLOCK_PAGE)
-			sym_dwarf__warm(f->dw, order, BLOCK_PAGE,
-					b->head + 2 * n * sizeof(*b->frames) - BLOCK_PAGE);
+		size_t used = in_block ? b->head + 2 * n * sizeof(*b->frames) : 0;
+
+		if (f->dw && used > BLOCK_PAGE)
+			sym_dwarf__warm(f->dw, order, BLOCK_PAGE, used - BLOCK_PAGE);
 		for (size_t i = 0; i < n && i < PREFETCH_TRIES && f->dw; i++)
 			if (sym_dwarf__prefetch(f->dw, addrs[i]))
 				break;

@@ -144,12 +144,12 @@ void sym_dwarf__expect(struct sym_dwarf *d, size_t naddrs);
  * address afterwards decodes the program again.
  */
 void sym_dwarf__filter_expect(struct sym_dwarf *d);
+void sym_dwarf__filter(struct sym_dwarf *d, const void *addrs, size_t n, size_t stride);
 /* Bytes [OFF, OFF + LEN) of the caller's huge array P (sym/huge.h), which
  * it will write in the lookups to come: the thread that the next
  * sym_dwarf__prefetch() starts faults their huge pages in before it
  * decodes.  P must outlive that thread (until the lookups are done). */
 void sym_dwarf__warm(struct sym_dwarf *d, void *p, size_t off, size_t len);
-void sym_dwarf__filter(struct sym_dwarf *d, const void *addrs, size_t n, size_t stride);
 /* 1 when the line rows of the CU holding ADDR can be read without waiting
  * for the thread decoding them (or there is nothing to wait for). */
 int sym_dwarf__rows_ready(struct sym_dwarf *d, uint64_t addr);

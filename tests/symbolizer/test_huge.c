@@ -229,23 +229,23 @@ static void test_huge__populate(void **state)
 	assert_non_null(small);
 	assert_non_null(big);
 	memset(small, 7, 4096);
-	sym_huge_populate(small, 4096);
+	sym_huge_populate(small, 0, 4096);
 	for (size_t i = 0; i < 4096; i++)
 		assert_int_equal(small[i], 7);
-	sym_huge_populate(NULL, MIB);
+	sym_huge_populate(NULL, 0, MIB);
 	if (sym_huge__mapped(big)) {
 		assert_int_equal(resident(big, 6 * MIB), 0);
 		big[2 * MIB + 5] = 42;
-		sym_huge_populate(big, 1); /* the first huge page, whole */
+		sym_huge_populate(big, 0, 1); /* the first huge page, whole */
 		assert_int_equal(resident(big, 2 * MIB), 2 * MIB / 4096);
 		assert_int_equal(resident(big + 4 * MIB, 2 * MIB), 0);
 		for (size_t i = 0; i < 2 * MIB; i += 4096)
 			assert_int_equal(big[i], 0);
 		/* From an offset: the huge page holding it, and on. */
-		sym_huge_populate_at(big, 4 * MIB + 100, 1);
+		sym_huge_populate(big, 4 * MIB + 100, 1);
 		assert_int_equal(resident(big + 4 * MIB, 2 * MIB), 2 * MIB / 4096);
-		sym_huge_populate_at(big, 8 * MIB, MIB); /* past the end: nothing */
-		sym_huge_populate(big, 6 * MIB);
+		sym_huge_populate(big, 8 * MIB, MIB); /* past the end: nothing */
+		sym_huge_populate(big, 0, 6 * MIB);
 		assert_int_equal(resident(big, 6 * MIB), 6 * MIB / 4096);
 		assert_int_equal(big[2 * MIB + 5], 42);
 		/* Moved by growing, populated pages keep their contents. */

@@ -32,12 +32,10 @@ void *sym_huge_realloc(void *p, size_t size);
 void sym_huge_free(void *p);
 /* 1 when P has a mapping of its own, 0 when it came from malloc. */
 int sym_huge__mapped(const void *p);
-/* Faults in the huge pages of the first BYTES of array P now
+/* Faults in the huge pages of bytes [OFF, OFF + BYTES) of array P now
  * (MADV_POPULATE_WRITE; nothing for an array from malloc, or where the
  * kernel cannot): a thread with nothing better to do spares the one about
  * to write there the faults.  The contents do not change. */
-void sym_huge_populate(void *p, size_t bytes);
-/* The same for the huge pages of bytes [OFF, OFF + BYTES) of P. */
-void sym_huge_populate_at(void *p, size_t off, size_t bytes);
+void sym_huge_populate(void *p, size_t off, size_t bytes);
 
 #endif
