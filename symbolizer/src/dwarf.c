@@ -70,10 +70,8 @@ struct dw_row {
 struct row_flt {
 	const uint8_t *base; /* the first address; NULL: every row is kept */
 	size_t n, stride;
-	size_t j;      /* the first address at or above the last row's */
-	uint64_t nx;   /* that address (UINT64_MAX: none) */
-	int undecided; /* the last row stored waits for the next one */
-	int bad;       /* the rows go where the filter cannot follow */
+	size_t j;    /* the first address at or above the last row's */
+	uint64_t nx; /* that address (UINT64_MAX: none) */
 };
 
 #define FLT_ADDR(f, i) (*(const uint64_t *)(const void *)((f)->base + (i) * (f)->stride))
@@ -2500,10 +2498,9 @@ static void flt_seek(struct row_flt *f, uint64_t lo)
 	f->nx = a < f->n ? FLT_ADDR(f, a) : UINT64_MAX;
 }
 
-/* Stores a row (through F, if any).  0, -ENOMEM, or 1 when F gives up:
- * the program is then to be decoded again without it. */
+/* Stores a row: 0 or -ENOMEM. */
 RD_INLINE int lt_emit(struct dw_cu *cu, size_t *cap, uint64_t addr, uint32_t file, uint32_t line,
-		      uint32_t col, int end, struct row_flt *f)
+		      int end)
 {
 	struct dw_row *prev = cu->nrows ? &cu->rows[cu->nrows - 1] : NULL;
 	struct dw_row row = {addr, line, (uint16_t)(file < 0xffff ? file : 0xffff), (uint8_t)end,
@@ -2516,38 +2513,6 @@ RD_INLINE int lt_emit(struct dw_cu *cu, size_t *cap, uint64_t addr, uint32_t fil
 	}
 	/* An end of sequence at a row's own address sorts before it. */
 	swap = prev && !prev->end && prev->addr == addr && end;
-	if (f && !f->bad) {
-		/* A row going down is for the whole table (sort_rows() would
-		 * sort it all): the program is decoded again without the
-		 * filter.  After that swap, the row before starts a run of
-		 * rows of its own (g++ ends sequences so): it is kept. */
-		if (prev && !prev->end && addr < prev->addr) {
-			f->bad = 1;
-			return 1;
-		} else if (swap) {
-			f->undecided = 0;
-		} else {
-			/* The row before answers below ADDR: nothing there?
-			 * (F's cursor is then right for this row too.) */
-			int drop = f->undecided && addr <= f->nx;
-
-			if (drop)
-				cu->nrows--;
-			/* The first row of a sequence stays. */
-			f->undecided = !end && prev && !prev->end;
-			if (f->undecided && !drop) {
-				/* Mostly the next address. */
-				size_t j = f->j + 1;
-
-				if (f->nx < addr && j < f->n && FLT_ADDR(f, j) >= addr) {
-					f->j = j;
-					f->nx = FLT_ADDR(f, j);
-				} else {
-					flt_seek(f, addr);
-				}
-			}
-		}
-	}
 	if (__builtin_expect(cu->nrows >= *cap, 0) &&
 	    grow_huge((void **)&cu->rows, cap, cu->nrows + 1, sizeof(*cu->rows)))
 		return -ENOMEM;
@@ -2574,7 +2539,6 @@ struct lt_pending {
 	int set;
 	size_t dropped;
 	int compact; /* 0: every row, as the program says */
-	struct row_flt *flt;
 };
 
 RD_INLINE int lt_row(struct dw_cu *cu, size_t *cap, struct lt_pending *pd, uint64_t addr,
@@ -2585,7 +2549,7 @@ RD_INLINE int lt_row(struct dw_cu *cu, size_t *cap, struct lt_pending *pd, uint6
 	if (pd->set) {
 		pd->set = 0;
 		if (addr <= pd->addr) {
-			int e = lt_emit(cu, cap, pd->addr, pd->file, pd->line, 0, 0, pd->flt);
+			int e = lt_emit(cu, cap, pd->addr, pd->file, pd->line, 0);
 
 			if (e)
 				return e;
@@ -2596,10 +2560,10 @@ RD_INLINE int lt_row(struct dw_cu *cu, size_t *cap, struct lt_pending *pd, uint6
 	last = cu->nrows ? &cu->rows[cu->nrows - 1] : NULL;
 	if (pd->compact && !end && last && !last->end && addr > last->addr && last->line == line &&
 	    last->file == (file < 0xffff ? file : 0xffff)) {
-		*pd = (struct lt_pending){addr, file, line, 1, pd->dropped, 1, pd->flt};
+		*pd = (struct lt_pending){addr, file, line, 1, pd->dropped, 1};
 		return 0;
 	}
-	return lt_emit(cu, cap, addr, file, line, 0, end, pd->flt);
+	return lt_emit(cu, cap, addr, file, line, end);
 }
 
 /*
@@ -2870,17 +2834,217 @@ out:
 	return ret;
 }
 
+/*
+ * The rows a filter keeps, decided as the program goes: the row before
+ * each one decoded (C, at CUR) answers the addresses below the new row's,
+ * and stays only when one of the filter's lies there.  The first row of a
+ * sequence, its end and the program's last row stay whatever comes.  Most
+ * rows are then a compare with the filter's next address (NX) and a move:
+ * nothing is stored, no row before is looked at again.
+ */
+struct flt_run {
+	struct row_flt f;
+	uint64_t cur, nx; /* CUR: UINT64_MAX without a row C */
+	uint32_t cfile, cline;
+	int stored; /* C is stored already (a sequence's first) */
+	struct dw_row *rows;
+	size_t n, cap;
+};
+
+static int flt_store(struct flt_run *fr, uint64_t addr, uint32_t file, uint32_t line, int end)
+{
+	if (fr->n >= fr->cap &&
+	    grow_huge((void **)&fr->rows, &fr->cap, fr->n + 1, sizeof(*fr->rows)))
+		return -ENOMEM;
+	fr->rows[fr->n++] =
+	    (struct dw_row){addr, line, (uint16_t)(file < 0xffff ? file : 0xffff), (uint8_t)end, 0};
+	return 0;
+}
+
+/* The filter's cursor at the first of its addresses at or above ADDR:
+ * mostly the next one. */
+RD_INLINE void flt_step(struct flt_run *fr, uint64_t addr)
+{
+	size_t j = fr->f.j + 1;
+
+	if (j < fr->f.n && FLT_ADDR(&fr->f, j) >= addr) {
+		fr->f.j = j;
+		fr->nx = FLT_ADDR(&fr->f, j);
+	} else {
+		flt_seek(&fr->f, addr);
+		fr->nx = fr->f.nx;
+	}
+}
+
+/* A row (END: the end of its sequence) through the filter: 0, -ENOMEM,
+ * or 1 when the filter cannot follow -- a row going down, or an end at
+ * the address of the row before, which sorts before it: the whole table
+ * is needed (sort_rows() would sort rows, not sequences). */
+RD_INLINE int flt_row(struct flt_run *fr, uint64_t addr, uint32_t file, uint32_t line, int end)
+{
+	if (__builtin_expect(!end && addr > fr->cur && addr <= fr->nx, 1)) {
+		/* C answers none of the addresses: dropped (unless stored). */
+		fr->cur = addr;
+		fr->cfile = file;
+		fr->cline = line;
+		fr->stored = 0;
+		return 0;
+	}
+	if (fr->cur == UINT64_MAX) {
+		/* No row C: a sequence's first row (its end, if empty). */
+		if (flt_store(fr, addr, file, line, end))
+			return -ENOMEM;
+		if (end)
+			return 0;
+		flt_seek(&fr->f, addr);
+		fr->nx = fr->f.nx;
+		fr->cur = addr;
+		fr->cfile = file;
+		fr->cline = line;
+		fr->stored = 1;
+		return 0;
+	}
+	if (addr < fr->cur || (end && addr == fr->cur))
+		return 1;
+	if (addr == fr->cur) {
+		/* The last row at an address is the one that counts. */
+		if (fr->stored) {
+			fr->rows[fr->n - 1].line = line;
+			fr->rows[fr->n - 1].file = (uint16_t)(file < 0xffff ? file : 0xffff);
+		}
+		fr->cfile = file;
+		fr->cline = line;
+		return 0;
+	}
+	/* Some address in [CUR, ADDR) (or the end): C answers it. */
+	if (!fr->stored && fr->nx < addr && flt_store(fr, fr->cur, fr->cfile, fr->cline, 0))
+		return -ENOMEM;
+	if (end) {
+		fr->cur = UINT64_MAX;
+		return flt_store(fr, addr, file, line, 1);
+	}
+	if (fr->nx < addr)
+		flt_step(fr, addr);
+	fr->cur = addr;
+	fr->cfile = file;
+	fr->cline = line;
+	fr->stored = 0;
+	return 0;
+}
+
+/*
+ * Runs the line number program from Q: rows through PD into CU's table
+ * (FR NULL), or through the filter FR.  0, -ENOMEM, or 1 when the filter
+ * gives up.  Inlined twice, each loop with only its own rows' state.
+ */
+RD_INLINE int lt_decode(struct rd *qp, const struct lt_hdr *hp, const uint32_t *sp_addr,
+			const int32_t *sp_line, struct dw_cu *cu, size_t *cap,
+			struct lt_pending *pd, struct flt_run *fr)
+{
+	const struct lt_hdr h = *hp;
+	struct rd q = *qp; /* a copy whose address does not escape: registers */
+	uint64_t addr = 0;
+	uint32_t file = 1, line = 1;
+	int e = 0;
+
+#define LT_ROW(end)                                                                                \
+	(fr ? flt_row(fr, addr, file, line, end) : lt_row(cu, cap, pd, addr, file, line, end))
+	while (q.p < q.end && !q.bad) {
+		uint8_t op = (uint8_t)rd_u(&q, 1);
+
+		if (op >= h.opcode_base) {
+			addr += sp_addr[op];
+			line += (uint32_t)sp_line[op];
+			if ((e = LT_ROW(0)))
+				break;
+			continue;
+		}
+		switch (op) {
+		case 0: {
+			uint64_t elen = rd_uleb(&q);
+			const uint8_t *next;
+			uint8_t sub;
+
+			if (q.bad || !elen || elen > (uint64_t)(q.end - q.p)) {
+				q.bad = 1;
+				break;
+			}
+			next = q.p + elen;
+			sub = (uint8_t)rd_u(&q, 1);
+			if (sub == DW_LNE_end_sequence) {
+				if ((e = LT_ROW(1)))
+					goto out;
+				addr = 0;
+				file = 1;
+				line = 1;
+			} else if (sub == DW_LNE_set_address) {
+				if (elen - 1 == 8 || elen - 1 == 4)
+					addr = rd_u(&q, (unsigned)(elen - 1));
+			}
+			q.p = next;
+			break;
+		}
+		case DW_LNS_copy:
+			if ((e = LT_ROW(0)))
+				goto out;
+			break;
+		case DW_LNS_advance_pc:
+			addr += rd_uleb(&q) * h.min_inst;
+			break;
+		case DW_LNS_advance_line:
+			line += (uint32_t)rd_sleb(&q);
+			break;
+		case DW_LNS_set_file:
+			file = (uint32_t)rd_uleb(&q);
+			break;
+		case DW_LNS_set_column:
+			rd_uleb(&q); /* columns are not kept */
+			break;
+		case DW_LNS_negate_stmt:
+		case DW_LNS_set_basic_block:
+		case DW_LNS_set_prologue_end:
+		case DW_LNS_set_epilogue_begin:
+			break;
+		case DW_LNS_const_add_pc:
+			addr += (uint64_t)((255 - h.opcode_base) / h.line_range) * h.min_inst;
+			break;
+		case DW_LNS_fixed_advance_pc:
+			addr += rd_u(&q, 2);
+			break;
+		default:
+			/* An opcode this reader does not know: skip its ULEB
+			 * operands as the header says. */
+			for (unsigned k = 0; k < h.std_lens[op - 1]; k++)
+				rd_uleb(&q);
+			break;
+		}
+	}
+#undef LT_ROW
+out:
+	qp->p = q.p;
+	qp->bad = q.bad;
+	return e;
+}
+
 /* Decodes the line program of JOB into its CU's rows.  Touches nothing
  * but the rows and sequences of that CU. */
 static void lines_run(struct lt_job *job)
 {
 	struct dw_cu *cu = job->cu;
-	struct lt_hdr h = job->h;
+	const struct lt_hdr h = job->h;
 	struct rd r = {job->prog, job->end, 0, job->be};
-	const uint8_t *prog = job->prog;
 	size_t cap = 0;
 	int filtered;
+	/* What each special opcode adds, without two divisions a row. */
+	uint32_t sp_addr[256];
+	int32_t sp_line[256];
 
+	for (unsigned op = h.opcode_base; op < 256; op++) {
+		unsigned adj = op - h.opcode_base;
+
+		sp_addr[op] = adj / h.line_range * h.min_inst;
+		sp_line[op] = h.line_base + (int32_t)(adj % h.line_range);
+	}
 	/* The line number program: compacted, unless sequences overlap (then
 	 * the rows are sorted as a whole, and a second pass keeps them all).
 	 * With a filter, rows are kept for its addresses only, unless the
@@ -2891,128 +3055,46 @@ static void lines_run(struct lt_job *job)
 			;
 	filtered = job->flt.base != NULL;
 	for (int compact = 1;;) {
-		struct row_flt flt = job->flt;
-		struct lt_pending pd = {0, 0, 0, 0, 0, compact, filtered ? &flt : NULL};
-		int sret;
-		/* A copy whose address does not escape: kept in registers. */
-		struct rd q;
+		struct lt_pending pd = {0, 0, 0, 0, 0, compact};
+		int sret, e;
 
-		r.p = prog;
+		r.p = job->prog;
 		r.bad = 0;
 		cu->nrows = 0;
-		q = r;
-		{
-			uint64_t addr = 0;
-			uint32_t file = 1, line = 1;
-			/* What each special opcode adds, without two divisions a row. */
-			uint32_t sp_addr[256];
-			int32_t sp_line[256];
+		/* A guess from the program's size saves the reallocations. */
+		if (!cap && r.end > r.p) {
+			size_t want = (size_t)(r.end - r.p) / 3 + 16;
 
-			for (unsigned op = h.opcode_base; op < 256; op++) {
-				unsigned adj = op - h.opcode_base;
-
-				sp_addr[op] = adj / h.line_range * h.min_inst;
-				sp_line[op] = h.line_base + (int32_t)(adj % h.line_range);
-			}
-			/* A guess from the program's size saves the reallocations. */
-			if (!cap && q.end > q.p) {
-				size_t want = (size_t)(q.end - q.p) / 3 + 16;
-
-				/* With a filter: a row an address, a few more
-				 * (sequences' first and last), in 4 KiB pages
-				 * when that is below a huge page's worth. */
-				if (filtered && want > flt.n + 256)
-					want = flt.n + 256;
-				cu->rows = sym_huge_realloc(NULL, want * sizeof(*cu->rows));
-				if (!cu->rows)
-					goto nomem;
-				cap = want;
-			}
-
-			while (q.p < q.end && !q.bad) {
-				uint8_t op = (uint8_t)rd_u(&q, 1);
-
-				if (op >= h.opcode_base) {
-					addr += sp_addr[op];
-					line += (uint32_t)sp_line[op];
-					if (lt_row(cu, &cap, &pd, addr, file, line, 0))
-						goto stop;
-					continue;
-				}
-				switch (op) {
-				case 0: {
-					uint64_t elen = rd_uleb(&q);
-					const uint8_t *next;
-					uint8_t sub;
-
-					if (q.bad || !elen || elen > (uint64_t)(q.end - q.p)) {
-						q.bad = 1;
-						break;
-					}
-					next = q.p + elen;
-					sub = (uint8_t)rd_u(&q, 1);
-					if (sub == DW_LNE_end_sequence) {
-						if (lt_row(cu, &cap, &pd, addr, file, line, 1))
-							goto stop;
-						addr = 0;
-						file = 1;
-						line = 1;
-					} else if (sub == DW_LNE_set_address) {
-						if (elen - 1 == 8 || elen - 1 == 4)
-							addr = rd_u(&q, (unsigned)(elen - 1));
-					}
-					q.p = next;
-					break;
-				}
-				case DW_LNS_copy:
-					if (lt_row(cu, &cap, &pd, addr, file, line, 0))
-						goto stop;
-					break;
-				case DW_LNS_advance_pc:
-					addr += rd_uleb(&q) * h.min_inst;
-					break;
-				case DW_LNS_advance_line:
-					line += (uint32_t)rd_sleb(&q);
-					break;
-				case DW_LNS_set_file:
-					file = (uint32_t)rd_uleb(&q);
-					break;
-				case DW_LNS_set_column:
-					rd_uleb(&q); /* columns are not kept */
-					break;
-				case DW_LNS_negate_stmt:
-				case DW_LNS_set_basic_block:
-				case DW_LNS_set_prologue_end:
-				case DW_LNS_set_epilogue_begin:
-					break;
-				case DW_LNS_const_add_pc:
-					addr += (uint64_t)((255 - h.opcode_base) / h.line_range) *
-						h.min_inst;
-					break;
-				case DW_LNS_fixed_advance_pc:
-					addr += rd_u(&q, 2);
-					break;
-				default:
-					/* An opcode this reader does not know: skip its
-					 * ULEB operands as the header says. */
-					for (unsigned k = 0; k < h.std_lens[op - 1]; k++)
-						rd_uleb(&q);
-					break;
-				}
-			}
-		}
-		if (0) {
-		stop:
-			/* Out of memory, or the filter gives up: at once. */
-			if (!filtered || !flt.bad)
+			/* With a filter: a row an address, a few more
+			 * (sequences' first and last), in 4 KiB pages when
+			 * that is below a huge page's worth. */
+			if (filtered && want > job->flt.n + 256)
+				want = job->flt.n + 256;
+			cu->rows = sym_huge_realloc(NULL, want * sizeof(*cu->rows));
+			if (!cu->rows)
 				goto nomem;
+			cap = want;
 		}
-		r.bad = q.bad;
-		if (pd.set && lt_emit(cu, &cap, pd.addr, pd.file, pd.line, 0, 0, pd.flt) < 0)
-			goto nomem;
-		if (filtered && flt.bad) {
-			filtered = 0;
-			continue;
+		if (filtered) {
+			struct flt_run fr = {job->flt, UINT64_MAX, 0, 0, 0, 0, cu->rows, 0, cap};
+
+			e = lt_decode(&r, &h, sp_addr, sp_line, cu, &cap, &pd, &fr);
+			/* The program's last row stays. */
+			if (!e && fr.cur != UINT64_MAX && !fr.stored)
+				e = flt_store(&fr, fr.cur, fr.cfile, fr.cline, 0);
+			cu->rows = fr.rows;
+			cu->nrows = fr.n;
+			cap = fr.cap;
+			if (e < 0)
+				goto nomem;
+			if (e) {
+				filtered = 0;
+				continue;
+			}
+		} else {
+			e = lt_decode(&r, &h, sp_addr, sp_line, cu, &cap, &pd, NULL);
+			if (e || (pd.set && lt_emit(cu, &cap, pd.addr, pd.file, pd.line, 0) < 0))
+				goto nomem;
 		}
 		sret = sort_rows(cu, !filtered && (!compact || !pd.dropped), &job->mem);
 		if (sret < 0)
@@ -3465,7 +3547,7 @@ void sym_dwarf__filter_expect(struct sym_dwarf *d)
 
 void sym_dwarf__filter(struct sym_dwarf *d, const void *addrs, size_t n, size_t stride)
 {
-	d->flt = (struct row_flt){addrs, addrs ? n : 0, stride, 0, 0, 0, 0};
+	d->flt = (struct row_flt){addrs, addrs ? n : 0, stride, 0, 0};
 	d->flt_gen = 0;
 	d->flt_expect = 0;
 	if (addrs) {
