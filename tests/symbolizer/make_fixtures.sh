@@ -55,6 +55,46 @@ i=0
 } > big.c
 "$cc" -O2 -g -o big big.c
 
+# big with line programs made by hand in place of its own (a DWARF 4 line
+# table of one file), rows a few bytes from big_0: what compilers rarely
+# emit and a decoder keeping rows for some addresses only must follow.
+# Each starts with a sequence of 64k one-byte rows further up, so that the
+# program is decoded on a thread, which waits for a batch's addresses.
+#   lines-trunc  no end of sequence: the last row answers up to the unit's end
+#   lines-swap   a sequence ends at its last row's address (on another
+#                line), the next starts above: that row answers up to the
+#                next one
+#   lines-down   rows going down in a sequence: the table is sorted whole
+esc() { # LEN VALUE: printf escapes of VALUE, little-endian
+	v=$2 i=0
+	while [ "$i" -lt "$1" ]; do
+		printf '\\%03o' $((v & 255))
+		v=$((v >> 8)) i=$((i + 1))
+	done
+}
+base=$((0x$(nm big | sed -n 's/ T big_0$//p')))
+op_addr() { printf '\\000\\011\\002'; esc 8 $((base + $1)); }
+op_row() { printf '\\002'; esc 1 "$1"; printf '\\003'; esc 1 $(($2 & 127)); printf '\\001'; }
+op_end() { printf '\\002'; esc 1 "$1"; printf '\\003'; esc 1 $((${2:-0} & 127)); printf '\\000\\001\\001'; }
+made_lines() { # NAME PROGRAM
+	# Special opcode 32: one byte further, same line.
+	printf "$(op_addr 8192)" > prog.bin
+	head -c 65536 /dev/zero | tr '\000' '\040' >> prog.bin
+	printf "$(op_end 1)$2" >> prog.bin
+	printf '\001\001\001\373\016\015\000\001\001\001\001\000\000\000\001\000\000\001' > hdr.bin
+	printf '\000lines.c\000\000\000\000\000' >> hdr.bin
+	hl=$(wc -c < hdr.bin) pl=$(wc -c < prog.bin)
+	{
+		printf "$(esc 4 $((2 + 4 + hl + pl)))\004\000$(esc 4 "$hl")"
+		cat hdr.bin prog.bin
+	} > line.bin
+	objcopy --update-section .debug_line=line.bin big "$1"
+	rm -f prog.bin hdr.bin line.bin
+}
+made_lines lines-trunc "$(op_addr 0)$(op_row 0 9)$(op_row 16 10)$(op_row 16 10)"
+made_lines lines-swap "$(op_addr 0)$(op_row 0 9)$(op_row 16 10)$(op_row 16 10)$(op_end 0 5)$(op_addr 64)$(op_row 0 39)$(op_row 16 10)$(op_end 16)"
+made_lines lines-down "$(op_addr 16)$(op_row 0 9)$(op_addr 0)$(op_row 0 10)$(op_row 32 10)$(op_end 16)"
+
 # No symbol table at all.
 "$cc" -O2 -g -static -nostdlib -o nolibc "$src/nolibc.c"
 strip --strip-all nolibc

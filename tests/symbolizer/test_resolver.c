@@ -695,6 +695,64 @@ static void test_resolver__last_batch(void **state)
 	}
 }
 
+/*
+ * Line programs made by hand (make_fixtures.sh): a last batch over every
+ * byte near them must get, from the rows it keeps, what the whole table
+ * gives -- which is pinned too: the line of the first frame at each
+ * offset from big_0, 0 for none.
+ */
+static void test_resolver__last_batch_made_lines(void **state)
+{
+	static const struct {
+		const char *file;
+		uint32_t line[6]; /* at +0x08, +0x18, ... +0x58 */
+	} cases[] = {
+	    /* The last row answers on, with no end of sequence. */
+	    {"lines-trunc", {10, 20, 30, 30, 30, 30}},
+	    /* An end at the last row's address sorts before that row,
+	     * which then answers up to the next sequence. */
+	    {"lines-swap", {10, 20, 30, 30, 40, 50}},
+	    /* Rows going down are sorted. */
+	    {"lines-down", {20, 10, 30, 0, 0, 0}},
+	};
+	static uint64_t addrs[320];
+	static struct sym_result res[320], want[320];
+
+	(void)state;
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct sym_resolver *r = new_resolver(NULL), *ref = new_resolver(NULL);
+		struct sym_batch b = {0}, bw = {0};
+		size_t n = 320, reported = 0;
+		struct sym_progress pg = {count_reported, &reported, 1};
+		uint64_t base, size;
+
+		assert_true(elf_symbol(fx(cases[c].file), "big_0", &base, &size));
+		/* Every byte from big_0 on, in an order of their own. */
+		for (size_t i = 0; i < n; i++)
+			addrs[i] = base + (i * 97) % n;
+		assert_int_equal(sym_resolver__lookup_progress(r, fx(cases[c].file), NULL, 0, addrs,
+							       n, res, &b, &pg),
+				 0);
+		assert_int_equal(reported, n);
+		assert_int_equal(sym_resolver__lookup_batch(ref, fx(cases[c].file), NULL, 0, addrs,
+							    n, want, &bw),
+				 0);
+		for (size_t i = 0; i < n; i++) {
+			uint64_t off = addrs[i] - base;
+
+			assert_same_result(&res[i], &want[i]);
+			if (off % 16 == 8 && off < 0x60) {
+				assert_true(want[i].nframes >= 1);
+				assert_int_equal(want[i].frames[0].line, cases[c].line[off / 16]);
+			}
+		}
+		sym_batch_release(&b);
+		sym_batch_release(&bw);
+		sym_resolver__free(r);
+		sym_resolver__free(ref);
+	}
+}
+
 static void test_resolver__memory_budget(void **state)
 {
 	struct sym_resolver_opts opts = {.dwarf_budget_bytes = 1};
@@ -852,6 +910,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_resolver__batch_matches_single),
 	    cmocka_unit_test(test_resolver__progress),
 	    cmocka_unit_test(test_resolver__last_batch),
+	    cmocka_unit_test(test_resolver__last_batch_made_lines),
 	    cmocka_unit_test(test_resolver__memory_budget),
 	    cmocka_unit_test(test_resolver__read_build_id),
 	    cmocka_unit_test(test_resolver__reason_strings),
