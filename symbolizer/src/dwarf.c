@@ -2844,7 +2844,8 @@ out:
  */
 struct flt_run {
 	struct row_flt f;
-	uint64_t cur, nx; /* CUR: UINT64_MAX without a row C */
+	int have;	  /* a row C, in the sequence going on */
+	uint64_t cur, nx; /* CUR: UINT64_MAX without C */
 	uint32_t cfile, cline;
 	int stored; /* C is stored already (a sequence's first) */
 	struct dw_row *rows;
@@ -2890,7 +2891,7 @@ RD_INLINE int flt_row(struct flt_run *fr, uint64_t addr, uint32_t file, uint32_t
 		fr->stored = 0;
 		return 0;
 	}
-	if (fr->cur == UINT64_MAX) {
+	if (!fr->have) {
 		/* No row C: a sequence's first row (its end, if empty). */
 		if (flt_store(fr, addr, file, line, end))
 			return -ENOMEM;
@@ -2898,6 +2899,7 @@ RD_INLINE int flt_row(struct flt_run *fr, uint64_t addr, uint32_t file, uint32_t
 			return 0;
 		flt_seek(&fr->f, addr);
 		fr->nx = fr->f.nx;
+		fr->have = 1;
 		fr->cur = addr;
 		fr->cfile = file;
 		fr->cline = line;
@@ -2920,6 +2922,7 @@ RD_INLINE int flt_row(struct flt_run *fr, uint64_t addr, uint32_t file, uint32_t
 	if (!fr->stored && fr->nx < addr && flt_store(fr, fr->cur, fr->cfile, fr->cline, 0))
 		return -ENOMEM;
 	if (end) {
+		fr->have = 0;
 		fr->cur = UINT64_MAX;
 		return flt_store(fr, addr, file, line, 1);
 	}
@@ -2956,7 +2959,7 @@ RD_INLINE int lt_decode(struct rd *qp, const struct lt_hdr *hp, const uint32_t *
 			addr += sp_addr[op];
 			line += (uint32_t)sp_line[op];
 			if ((e = LT_ROW(0)))
-				break;
+				goto out;
 			continue;
 		}
 		switch (op) {
@@ -3027,7 +3030,7 @@ out:
 }
 
 /* gcc 12 at -O2 packs a row's file and line into one vector register,
- * and unpacks them at every opcode: on clang's line program of bench/ 23%
+ * and unpacks them at every opcode: on clang's line program of bench/ 30%
  * more instructions and 0.2-0.3 ms more on the line thread. */
 #if defined(__GNUC__) && !defined(__clang__)
 #define NO_SLP __attribute__((optimize("no-tree-slp-vectorize")))
@@ -3085,11 +3088,12 @@ static NO_SLP void lines_run(struct lt_job *job)
 			cap = want;
 		}
 		if (filtered) {
-			struct flt_run fr = {job->flt, UINT64_MAX, 0, 0, 0, 0, cu->rows, 0, cap};
+			struct flt_run fr = {
+			    .f = job->flt, .cur = UINT64_MAX, .rows = cu->rows, .cap = cap};
 
 			e = lt_decode(&r, &h, sp_addr, sp_line, cu, &cap, &pd, &fr);
 			/* The program's last row stays. */
-			if (!e && fr.cur != UINT64_MAX && !fr.stored)
+			if (!e && fr.have && !fr.stored)
 				e = flt_store(&fr, fr.cur, fr.cfile, fr.cline, 0);
 			cu->rows = fr.rows;
 			cu->nrows = fr.n;
