@@ -563,27 +563,34 @@ static void cu_unit_free(struct dw_cu *cu);
 
 static int lines_join(struct sym_dwarf *d, struct dw_cu *cu);
 
+/* Frees CU's line rows and sequences (the memory count is the caller's). */
+static void rows_free(struct dw_cu *cu)
+{
+	sym_huge_free(cu->rows);
+	free(cu->seqs);
+	cu->rows = NULL;
+	cu->seqs = NULL;
+	cu->nrows = cu->row_hint = cu->nseqs = cu->seq_hint = 0;
+	cu->rows_gen = 0;
+	cu->rows_mem = 0;
+}
+
 static void cu_release(struct sym_dwarf *d, struct dw_cu *cu)
 {
 	lines_join(d, cu);
 	cu_unit_free(cu);
 	free(cu->files);
-	sym_huge_free(cu->rows);
+	rows_free(cu);
 	sym_huge_free(cu->scopes);
 	sym_huge_free(cu->ranges);
 	sym_arena__release(&cu->arena);
-	free(cu->seqs);
-	cu->seqs = NULL;
-	cu->nseqs = cu->seq_hint = cu->row_hint = cu->top_hint = 0;
-	cu->rows_gen = 0;
-	cu->rows_mem = 0;
+	cu->top_hint = 0;
 	d->mem -= cu->mem;
 	cu->files = NULL;
-	cu->rows = NULL;
 	cu->scopes = NULL;
 	cu->ranges = NULL;
 	cu->tops = NULL;
-	cu->nfiles = cu->nrows = cu->nscopes = cu->nranges = cu->ntops = 0;
+	cu->nfiles = cu->nscopes = cu->nranges = cu->ntops = 0;
 	cu->cap_scopes = cu->cap_ranges = 0;
 	cu->mem = 0;
 	if (cu->state > 0)
@@ -2839,13 +2846,13 @@ out:
  * each one decoded (C, at CUR) answers the addresses below the new row's,
  * and stays only when one of the filter's lies there.  The first row of a
  * sequence, its end and the program's last row stay whatever comes.  Most
- * rows are then a compare with the filter's next address (NX) and a move:
+ * rows are then a compare with the filter's next address (F.NX) and a move:
  * nothing is stored, no row before is looked at again.
  */
 struct flt_run {
 	struct row_flt f;
-	int have;	  /* a row C, in the sequence going on */
-	uint64_t cur, nx; /* CUR: UINT64_MAX without C */
+	int have;     /* a row C, in the sequence going on */
+	uint64_t cur; /* UINT64_MAX without C */
 	uint32_t cfile, cline;
 	int stored; /* C is stored already (a sequence's first) */
 	struct dw_row *rows;
@@ -2870,10 +2877,9 @@ RD_INLINE void flt_step(struct flt_run *fr, uint64_t addr)
 
 	if (j < fr->f.n && FLT_ADDR(&fr->f, j) >= addr) {
 		fr->f.j = j;
-		fr->nx = FLT_ADDR(&fr->f, j);
+		fr->f.nx = FLT_ADDR(&fr->f, j);
 	} else {
 		flt_seek(&fr->f, addr);
-		fr->nx = fr->f.nx;
 	}
 }
 
@@ -2883,7 +2889,7 @@ RD_INLINE void flt_step(struct flt_run *fr, uint64_t addr)
  * is needed (sort_rows() would sort rows, not sequences). */
 RD_INLINE int flt_row(struct flt_run *fr, uint64_t addr, uint32_t file, uint32_t line, int end)
 {
-	if (__builtin_expect(!end && addr > fr->cur && addr <= fr->nx, 1)) {
+	if (__builtin_expect(!end && addr > fr->cur && addr <= fr->f.nx, 1)) {
 		/* C answers none of the addresses: dropped (unless stored). */
 		fr->cur = addr;
 		fr->cfile = file;
@@ -2898,7 +2904,6 @@ RD_INLINE int flt_row(struct flt_run *fr, uint64_t addr, uint32_t file, uint32_t
 		if (end)
 			return 0;
 		flt_seek(&fr->f, addr);
-		fr->nx = fr->f.nx;
 		fr->have = 1;
 		fr->cur = addr;
 		fr->cfile = file;
@@ -2919,14 +2924,14 @@ RD_INLINE int flt_row(struct flt_run *fr, uint64_t addr, uint32_t file, uint32_t
 		return 0;
 	}
 	/* Some address in [CUR, ADDR) (or the end): C answers it. */
-	if (!fr->stored && fr->nx < addr && flt_store(fr, fr->cur, fr->cfile, fr->cline, 0))
+	if (!fr->stored && fr->f.nx < addr && flt_store(fr, fr->cur, fr->cfile, fr->cline, 0))
 		return -ENOMEM;
 	if (end) {
 		fr->have = 0;
 		fr->cur = UINT64_MAX;
 		return flt_store(fr, addr, file, line, 1);
 	}
-	if (fr->nx < addr)
+	if (fr->f.nx < addr)
 		flt_step(fr, addr);
 	fr->cur = addr;
 	fr->cfile = file;
@@ -3587,16 +3592,9 @@ static int rows_current(struct sym_dwarf *d, struct dw_cu *cu)
 
 	if (!cu->rows_gen || cu->rows_gen == d->flt_gen)
 		return 0;
-	sym_huge_free(cu->rows);
-	cu->rows = NULL;
-	cu->nrows = cu->row_hint = 0;
-	free(cu->seqs);
-	cu->seqs = NULL;
-	cu->nseqs = cu->seq_hint = 0;
 	cu->mem -= cu->rows_mem;
 	d->mem -= cu->rows_mem;
-	cu->rows_mem = 0;
-	cu->rows_gen = 0;
+	rows_free(cu);
 	ret = lines_start(d, cu, 0);
 	if (!ret)
 		ret = lines_join(d, cu);
