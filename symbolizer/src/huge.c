@@ -111,6 +111,11 @@ void *sym_huge_realloc(void *p, size_t size)
 	return n;
 }
 
+void *sym_huge_map(size_t size)
+{
+	return map_aligned(size ? size : 1);
+}
+
 int sym_huge__mapped(const void *p)
 {
 	return p && hdr_of((void *)p)->map_len != 0;

@@ -60,11 +60,41 @@ awk -F'\t' 'NR == FNR { lines[$1] = lines[$1] $0 "\n"; next } { printf "%s", lin
 	/tmp/symcli.$$.small /tmp/symcli.$$.in > /tmp/symcli.$$.want
 grep -q "	ok\$" /tmp/symcli.$$.want && cmp -s /tmp/symcli.$$.want /tmp/symcli.$$.big && ok ||
 	ko "large input with reasons: lines in input order"
+"$bin" --exe "$fx/chain" --reason < /tmp/symcli.$$.in | cat > /tmp/symcli.$$.piped
+cmp -s /tmp/symcli.$$.big /tmp/symcli.$$.piped && ok || ko "large input with reasons: a pipe gets what a file gets"
 "$bin" --exe "$fx/chain" < /tmp/symcli.$$.in > /tmp/symcli.$$.big
 # Into a pipe the helper thread writes the lines while they are copied
 # out; into a file they are written in turn: the same bytes either way.
 "$bin" --exe "$fx/chain" < /tmp/symcli.$$.in | cat > /tmp/symcli.$$.piped
 cmp -s /tmp/symcli.$$.big /tmp/symcli.$$.piped && ok || ko "large input: a pipe gets what a file gets"
+# Into a pipe the lines are spliced (vmsplice): the pipe refers to their
+# pages until they are read.  Two batches (stdin pauses between them) whose
+# lines both fit in the pipe, read only once the command has exited: the
+# second batch must not have written over the first one's pages, nor the
+# exit freed them.
+head -n 3000 /tmp/symcli.$$.in > /tmp/symcli.$$.in1
+sed -n '3001,6000p' /tmp/symcli.$$.in > /tmp/symcli.$$.in2
+cat /tmp/symcli.$$.in1 /tmp/symcli.$$.in2 | "$bin" --exe "$fx/chain" > /tmp/symcli.$$.want
+{ cat /tmp/symcli.$$.in1; sleep 0.5; cat /tmp/symcli.$$.in2; } | "$bin" --exe "$fx/chain" |
+	{ sleep 1.5; cat; } > /tmp/symcli.$$.piped
+[ "$(wc -c < /tmp/symcli.$$.want)" -lt 1000000 ] && [ "$(wc -l < /tmp/symcli.$$.want)" -gt 6000 ] &&
+	cmp -s /tmp/symcli.$$.want /tmp/symcli.$$.piped && ok ||
+	ko "two spliced batches read after the command exited"
+# Into a socket the lines go through the ring of buffers the helper writes.
+python3 - "$bin" "$fx/chain" /tmp/symcli.$$.in /tmp/symcli.$$.piped <<'PY' && ok || ko "socket output"
+import socket, subprocess, sys
+a, b = socket.socketpair()
+with open(sys.argv[3], "rb") as inp, open(sys.argv[4], "wb") as out:
+    p = subprocess.Popen([sys.argv[1], "--exe", sys.argv[2]], stdin=inp, stdout=b.fileno())
+    b.close()
+    while True:
+        d = a.recv(1 << 16)
+        if not d:
+            break
+        out.write(d)
+sys.exit(p.wait())
+PY
+cmp -s /tmp/symcli.$$.big /tmp/symcli.$$.piped && ok || ko "large input: a socket gets what a file gets"
 # Output that cannot be written: one line saying so and exit 1, whether
 # the batch is written through the streaming ring or the plain buffer.
 for n in 3 3000; do
@@ -88,6 +118,6 @@ printf '%s\nnope\n' "$top" | "$bin" --exe "$fx/chain" > /tmp/symcli.$$.out 2>/tm
 "$bin" --exe "$fx/chain" --symtab-only "$top" | grep -q "chain_top	??:0" && ok || ko "--symtab-only"
 
 rm -f /tmp/symcli.$$.out /tmp/symcli.$$.err /tmp/symcli.$$.in /tmp/symcli.$$.big /tmp/symcli.$$.small \
-	/tmp/symcli.$$.want /tmp/symcli.$$.piped
+	/tmp/symcli.$$.want /tmp/symcli.$$.piped /tmp/symcli.$$.in1 /tmp/symcli.$$.in2
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

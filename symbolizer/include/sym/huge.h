@@ -30,6 +30,11 @@
  * the array where it is. */
 void *sym_huge_realloc(void *p, size_t size);
 void sym_huge_free(void *p);
+/* An array with a mapping of its own whatever its size, AddressSanitizer
+ * builds included (freed with sym_huge_free()): memory whose pages the
+ * kernel may keep referring to after it is freed (vmsplice(2)) must never
+ * be handed out again by malloc. */
+void *sym_huge_map(size_t size);
 /* 1 when P has a mapping of its own, 0 when it came from malloc. */
 int sym_huge__mapped(const void *p);
 /* Faults in the huge pages of bytes [OFF, OFF + BYTES) of array P now
