@@ -947,13 +947,15 @@ static int lines_gather(struct stream *s, size_t n)
  * Room for the results of N addresses, the stream's arrays about them and
  * the ring of a streamed batch, carved from one block sized to the batch:
  * the 2 MB that 20k addresses need then come as one huge page rather than
- * some 500 fresh 4 KiB pages, each a fault.  Nothing in it outlives a
- * batch.
+ * some 500 fresh 4 KiB pages, each a fault.  The ring goes last: a batch
+ * spliced into a pipe does not use it, and for 20k addresses it is then
+ * all that lies in the block's second huge page, never faulted in.
+ * Nothing in it outlives a batch.
  */
 static int batch_slots(struct symbolize_ctx *c, size_t n)
 {
 	const size_t per = sizeof(*c->out) + 4 * sizeof(size_t) + 1;
-	const size_t ring = RING_SLOTS * RING_SLOT;
+	const size_t ring = RING_SLOTS * RING_SLOT + 4096;
 	char *p;
 
 	if (n > (SIZE_MAX - ring) / per)
@@ -961,14 +963,12 @@ static int batch_slots(struct symbolize_ctx *c, size_t n)
 	if (n > c->nslots) {
 		sym_huge_free(c->slots);
 		c->nslots = 0;
-		c->slots = sym_huge_realloc(NULL, ring + n * per);
+		c->slots = sym_huge_realloc(NULL, n * per + ring);
 		if (!c->slots)
 			return -ENOMEM;
 		c->nslots = n;
 	}
 	p = c->slots;
-	c->st.ring = p;
-	p += ring;
 	c->out = (struct sym_result *)p;
 	p += n * sizeof(*c->out);
 	c->st.done = (size_t *)p;
@@ -980,6 +980,8 @@ static int batch_slots(struct symbolize_ctx *c, size_t n)
 	c->st.olen = (size_t *)p;
 	p += n * sizeof(size_t);
 	c->st.who = (uint8_t *)p;
+	p += n;
+	c->st.ring = (char *)(((uintptr_t)p + 4095) & ~(uintptr_t)4095);
 	c->st.cap = n;
 	c->st.out = c->out;
 	return 0;
