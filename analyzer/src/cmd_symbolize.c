@@ -97,7 +97,7 @@ struct stream {
 	int async;		/* stdout is a pipe or socket: the helper writes */
 	int copied;		/* no more buffers come */
 	/*
-	 * Into a pipe, the lines are copied out to LINES instead, mappings
+	 * Into a pipe, the lines are copied out to LINES instead, a mapping
 	 * of the batch's own, and spliced into the pipe (vmsplice(2)): the
 	 * pipe then refers to their pages rather than copying them, so they
 	 * are never written again -- unmapped after the batch, they live on
@@ -610,9 +610,7 @@ static void stream_format(struct stream *s, uint8_t w)
 		if (from == to)
 			return;
 		for (size_t k = from; k < to; k++) {
-			size_t i = s->done[k];
-
-			size_t before = text->out_len;
+			size_t i = s->done[k], before = text->out_len;
 
 			s->off[i] = text->len;
 			format_one(text, &s->out[i], s->show_reason);
@@ -872,9 +870,9 @@ static int ring_expand(struct stream *s, struct ring_pos *rp, const char *text, 
 
 /*
  * Copies the lines of the N results out in input order into the ring,
- * whose buffers the helper writes meanwhile: into a pipe, writing costs
- * more than the copies (and its reader needs a CPU too), and the two
- * overlap.  Returns 0 or the writer's error.
+ * whose buffers the helper writes meanwhile (into a socket, writing costs
+ * more than the copies, and the two overlap), or this thread in turn
+ * (into a file or device).  Returns 0 or the writer's error.
  */
 static int ring_gather(struct stream *s, size_t n)
 {
@@ -899,7 +897,7 @@ static int ring_gather(struct stream *s, size_t n)
  * a pipe, write(2) copies every page and its reader frees each one: 7 MB
  * of lines took 2.7-3.0 ms to reach a reader so, 0.7-0.8 spliced; and the
  * copying out, on two threads, no longer waits for the writing.  Returns
- * 0, a negative errno, or 1 when the mappings cannot be made (nothing is
+ * 0, a negative errno, or 1 when the mapping cannot be made (nothing is
  * written then).
  */
 static int lines_gather(struct stream *s, size_t n)
