@@ -74,8 +74,8 @@ struct fmt {
 struct stream {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	size_t *done; /* input positions, in the order they were reported */
-	size_t ndone, taken, cap;
+	size_t *done;		  /* input positions, in the order they were reported */
+	size_t ndone, taken, cap; /* cap: the addresses of the batch */
 	int finished;
 	/* The lines of the batch, by the helper thread ([0]) and by the
 	 * looking-up thread once it is done ([1]), in address order. */
@@ -109,7 +109,7 @@ struct stream {
 	int pipe;      /* stdout is a pipe */
 	int no_splice; /* vmsplice(2) was refused: write(2) from now on */
 	char *lines;
-	size_t half, nall, half_at, half_len;
+	size_t half, half_at, half_len;
 	int half_todo, half_done;
 	int werr; /* a write failed: its negative errno */
 };
@@ -703,14 +703,14 @@ static char *expand_result(const struct stream *s, size_t i, char *q)
 	return q;
 }
 
-/* The helper's share of a spliced batch: the lines of results [HALF, NALL)
+/* The helper's share of a spliced batch: the lines of results [HALF, CAP)
  * into LINES from HALF_AT. */
 static void lines_half(struct stream *s)
 {
 	char *q = s->lines + s->half_at;
 
-	for (size_t i = s->half; i < s->nall; i++) {
-		if (i + GATHER_AHEAD < s->nall)
+	for (size_t i = s->half; i < s->cap; i++) {
+		if (i + GATHER_AHEAD < s->cap)
 			gather_prefetch(s, i + GATHER_AHEAD);
 		q = expand_result(s, i, q);
 	}
@@ -916,7 +916,6 @@ static int lines_gather(struct stream *s, size_t n)
 		return 1;
 	pthread_mutex_lock(&s->mu);
 	s->half = n / 2;
-	s->nall = n;
 	s->half_at = at;
 	s->half_todo = 1;
 	pthread_cond_broadcast(&s->cv);

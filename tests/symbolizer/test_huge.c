@@ -81,6 +81,29 @@ static void test_huge__mapped_from_one_mib(void **state)
 	sym_huge_free(big);
 }
 
+/* sym_huge_map(): a mapping of its own at any size, sanitizer builds
+ * included, that keeps its contents when grown and is freed like any. */
+static void test_huge__map_any_size(void **state)
+{
+	char *p = sym_huge_map(100), *q;
+
+	(void)state;
+	assert_non_null(p);
+	assert_true(sym_huge__mapped(p));
+	assert_int_equal(p[0], 0);
+	memset(p, 'x', 100);
+	q = sym_huge_realloc(p, 3 * MIB);
+	assert_non_null(q);
+	assert_true(sym_huge__mapped(q));
+	for (size_t i = 0; i < 100; i++)
+		assert_int_equal(q[i], 'x');
+	q[3 * MIB - 1] = 'y';
+	sym_huge_free(q);
+	p = sym_huge_map(0);
+	assert_non_null(p);
+	sym_huge_free(p);
+}
+
 static void test_huge__arena(void **state)
 {
 	struct sym_arena a = {0};
@@ -264,6 +287,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_huge__growth_keeps_contents),
 	    cmocka_unit_test(test_huge__mapped_from_one_mib),
+	    cmocka_unit_test(test_huge__map_any_size),
 	    cmocka_unit_test(test_huge__populate),
 	    cmocka_unit_test(test_huge__arena),
 	    cmocka_unit_test(test_huge__arena_adopt),
