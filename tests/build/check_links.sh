@@ -2,7 +2,8 @@
 # The dependency rule of DESIGN.md, checked on the binaries: the analyzer
 # never links libbpf; the recorder never links SQLite or libdwarf.  A
 # library counts as linked when the binary needs its shared object or
-# carries its code (bpftape links its libraries statically when it can).
+# carries its code (bpftape links its libraries statically when it can,
+# and libc too by default).
 set -u
 bin=${BPFTAPE_BIN_DIR:?}
 fail=0; checked=0
@@ -15,6 +16,13 @@ if [ -x "$bin/bpftape" ]; then
   fi
   needed "$bin/bpftape" | grep -q '^libsqlite3\.' || defines "$bin/bpftape" sqlite3_open_v2 ||
     { echo "FAIL: bpftape does not link SQLite?"; fail=1; }
+  # Linked fully static (BPFTAPE_STATIC_EXE): no shared object, no
+  # dynamic linker to run.
+  if [ "${BPFTAPE_EXE_STATIC:-OFF}" = ON ]; then
+    if [ -n "$(needed "$bin/bpftape")" ] || readelf -lW "$bin/bpftape" | grep -q 'Requesting program interpreter'; then
+      echo "FAIL: bpftape should be static, but needs: $(needed "$bin/bpftape" | tr '\n' ' ')"; fail=1
+    fi
+  fi
 else
   echo "FAIL: $bin/bpftape missing"; fail=1
 fi
