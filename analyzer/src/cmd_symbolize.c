@@ -63,6 +63,8 @@ struct fmt {
 #define RING_SLOTS 4
 #define RING_SLOT (128u << 10)
 #define GATHER_AHEAD 16
+/* Spans of memory a last batch takes over for its lines. */
+#define ROOM_MAX 32
 
 /*
  * A large batch is formatted while it is looked up: the resolver reports
@@ -97,20 +99,27 @@ struct stream {
 	int async;		/* stdout is a pipe or socket: the helper writes */
 	int copied;		/* no more buffers come */
 	/*
-	 * Into a pipe, the lines are copied out to LINES instead, a mapping
-	 * of the batch's own, and spliced into the pipe (vmsplice(2)): the
-	 * pipe then refers to their pages rather than copying them, so they
-	 * are never written again -- unmapped after the batch, they live on
-	 * until the reader has read them.  LINES starts with the lines of
-	 * the first HALF results, copied out and spliced by the looking-up
-	 * thread as it goes; the others' (HALF_LEN bytes from HALF_AT) are
-	 * copied out by the helper meanwhile (HALF_TODO, then HALF_DONE).
+	 * Into a pipe, the lines are copied out to memory of the batch's own
+	 * instead and spliced into the pipe (vmsplice(2)): the pipe then
+	 * refers to their pages rather than copying them, so they are never
+	 * written again -- freed after the batch, they live on until the
+	 * reader has read them.  The looking-up thread copies out the lines
+	 * of the first HALF results and splices them as it goes; the helper
+	 * copies out the others meanwhile (HALF_TODO, then HALF_DONE) into
+	 * PIECES, spliced once it is done.  Both take their room from ROOM
+	 * first, memory a last batch no longer needs and already in (the
+	 * resolver's decoded units, the batch's frames), then from FRESH, a
+	 * mapping for the rest of a half.
 	 */
 	int pipe;      /* stdout is a pipe */
 	int no_splice; /* vmsplice(2) was refused: write(2) from now on */
-	char *lines;
-	size_t half, half_at, half_len;
-	int half_todo, half_done;
+	struct sym_span room[ROOM_MAX];
+	size_t nroom, room_next;
+	void *fresh[2];
+	struct sym_span pieces[ROOM_MAX + 1];
+	size_t npieces;
+	size_t half;
+	int half_todo, half_done, half_err;
 	int werr; /* a write failed: its negative errno */
 };
 
@@ -713,18 +722,75 @@ static char *expand_result(const struct stream *s, size_t i, char *q)
 	return q;
 }
 
-/* The helper's share of a spliced batch: the lines of results [HALF, CAP)
- * into LINES from HALF_AT. */
-static void lines_half(struct stream *s)
+/* Room for the next NEED bytes at least of the lines of half W, which
+ * has REST bytes left to copy out: the next span of ROOM large enough,
+ * else a mapping for the rest of the half (so that it takes no other).
+ * *CAP is set to its size.  NULL when out of memory. */
+static char *room_take(struct stream *s, int w, size_t need, size_t rest, size_t *cap)
 {
-	char *q = s->lines + s->half_at;
+	char *p = NULL;
 
-	for (size_t i = s->half; i < s->cap; i++) {
+	pthread_mutex_lock(&s->mu);
+	while (!p && s->room_next < s->nroom) {
+		const struct sym_span *r = &s->room[s->room_next++];
+
+		if (r->len >= need) {
+			p = r->p;
+			*cap = r->len;
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (!p && rest <= SIZE_MAX - OUT_SLACK) {
+		*cap = rest + OUT_SLACK;
+		p = s->fresh[w] = sym_huge_map(*cap);
+	}
+	return p;
+}
+
+/* The lines [FROM, Q) are done: spliced now (SPLICE) or kept as the next
+ * of the helper's PIECES. */
+static int piece_end(struct stream *s, int splice, char *from, char *q)
+{
+	if (q == from)
+		return 0;
+	if (splice)
+		return splice_all(s, from, (size_t)(q - from));
+	s->pieces[s->npieces++] = (struct sym_span){from, (size_t)(q - from)};
+	return 0;
+}
+
+/*
+ * Copies the lines of results [LO, HI), half W of a spliced batch, out in
+ * input order, into room taken as needed: a result's lines never straddle
+ * two rooms.  The looking-up thread (SPLICE) splices every RING_SLOT bytes
+ * and at the end of each room; the helper keeps the pieces.  Returns 0 or
+ * a negative errno.
+ */
+static int copy_out(struct stream *s, int w, size_t lo, size_t hi, int splice)
+{
+	char *base = NULL, *q = NULL, *from = NULL;
+	size_t rest = 0, cap = 0;
+	int err = 0;
+
+	for (size_t i = lo; i < hi; i++)
+		rest += s->olen[i];
+	for (size_t i = lo; i < hi && !err; i++) {
 		if (i + GATHER_AHEAD < s->cap)
 			gather_prefetch(s, i + GATHER_AHEAD);
+		if (!base || (size_t)(base + cap - q) < s->olen[i] + OUT_SLACK) {
+			err = piece_end(s, splice, from, q);
+			base = from = q = room_take(s, w, s->olen[i] + OUT_SLACK, rest, &cap);
+			if (!base)
+				return err ? err : -ENOMEM;
+		}
 		q = expand_result(s, i, q);
+		rest -= s->olen[i];
+		if (splice && (size_t)(q - from) >= RING_SLOT) {
+			err = splice_all(s, from, (size_t)(q - from));
+			from = q;
+		}
 	}
-	s->half_len = (size_t)(q - (s->lines + s->half_at));
+	return err ? err : piece_end(s, splice, from, q);
 }
 
 /* Writes the buffers of the ring as they are handed over, until no more
@@ -741,7 +807,7 @@ static void ring_write(struct stream *s)
 		if (s->half_todo) {
 			s->half_todo = 0;
 			pthread_mutex_unlock(&s->mu);
-			lines_half(s);
+			s->half_err = copy_out(s, 1, s->half, s->cap, 0);
 			pthread_mutex_lock(&s->mu);
 			s->half_done = 1;
 			pthread_cond_broadcast(&s->cv);
@@ -902,52 +968,53 @@ static int ring_gather(struct stream *s, size_t n)
 
 /*
  * Copies the lines of the N results out in input order into the pipe by
- * splicing (LINES): the first half here, spliced piece by piece as it
- * goes, the second half by the helper meanwhile, spliced once done.  Into
- * a pipe, write(2) copies every page and its reader frees each one: 7 MB
- * of lines took 2.7-3.0 ms to reach a reader so, 0.7-0.8 spliced; and the
- * copying out, on two threads, no longer waits for the writing.  Returns
- * 0, a negative errno, or 1 when the mapping cannot be made (nothing is
- * written then).
+ * splicing: the first half here, spliced piece by piece as it goes, the
+ * second half by the helper meanwhile, spliced once done.  Into a pipe,
+ * write(2) copies every page and its reader frees each one: 7 MB of lines
+ * took 2.7-3.0 ms to reach a reader so, 0.7-0.8 spliced; and the copying
+ * out, on two threads, no longer waits for the writing.  Returns 0 or a
+ * negative errno.
  */
 static int lines_gather(struct stream *s, size_t n)
 {
-	size_t at = 0;
-	char *q, *from;
-	int err = 0;
+	int err;
 
-	/* The helper's share starts past the slack of the wide copies of
-	 * the first share's last line. */
-	for (size_t i = 0; i < n / 2; i++)
-		at += s->olen[i];
-	at = (at + OUT_SLACK + 63) & ~(size_t)63;
-	s->lines = sym_huge_map(at + s->text[0].out_len + s->text[1].out_len + OUT_SLACK);
-	if (!s->lines)
-		return 1;
 	pthread_mutex_lock(&s->mu);
 	s->half = n / 2;
-	s->half_at = at;
+	s->npieces = 0;
+	s->half_err = 0;
 	s->half_todo = 1;
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
-	q = from = s->lines;
-	for (size_t i = 0; i < s->half && !err; i++) {
-		if (i + GATHER_AHEAD < n)
-			gather_prefetch(s, i + GATHER_AHEAD);
-		q = expand_result(s, i, q);
-		if ((size_t)(q - from) >= RING_SLOT) {
-			err = splice_all(s, from, (size_t)(q - from));
-			from = q;
-		}
-	}
-	if (!err)
-		err = splice_all(s, from, (size_t)(q - from));
-	/* The helper writes in LINES until it is done, error or not. */
+	err = copy_out(s, 0, 0, s->half, 1);
+	/* The helper writes in its room until it is done, error or not. */
 	pthread_mutex_lock(&s->mu);
 	while (!s->half_done)
 		pthread_cond_wait(&s->cv, &s->mu);
 	pthread_mutex_unlock(&s->mu);
-	return err ? err : splice_all(s, s->lines + s->half_at, s->half_len);
+	if (!err)
+		err = s->half_err;
+	for (size_t k = 0; k < s->npieces && !err; k++)
+		err = splice_all(s, s->pieces[k].p, s->pieces[k].len);
+	return err;
+}
+
+/*
+ * Room for the lines of the last batch in memory it no longer needs: the
+ * resolver's decoded units and the batch's frames, dropped (the results'
+ * frames are gone after) -- some 10 MB already faulted in on the clang
+ * binary of bench/, where its 7 MB of lines took four fresh huge pages.
+ */
+static void room_gather(struct symbolize_ctx *c)
+{
+	struct stream *s = &c->st;
+
+	s->nroom = s->room_next = 0;
+	if (!c->last)
+		return;
+	sym_batch_take(&c->batch, &s->room[0]);
+	s->nroom = s->room[0].p != NULL;
+	s->nroom += sym_resolver__drop_units(c->res, s->room + s->nroom, ROOM_MAX - s->nroom);
 }
 
 /*
@@ -1031,7 +1098,7 @@ static int lookup_and_format(struct symbolize_ctx *c)
 		threaded = !pthread_create(&tid, NULL, stream_thread, s);
 	}
 	if (threaded) {
-		int ok, gerr;
+		int ok;
 
 		err = sym_resolver__lookup_progress(c->res, c->exe, NULL, 0, c->addrs, c->n, c->out,
 						    &c->batch, &pg);
@@ -1049,17 +1116,28 @@ static int lookup_and_format(struct symbolize_ctx *c)
 		/* What an earlier batch left in the output buffer goes
 		 * first. */
 		if (ok && !fmt_drain(&c->fmt)) {
-			gerr = s->pipe && !s->no_splice ? lines_gather(s, c->n) : 1;
-			c->fmt.err = gerr == 1 ? ring_gather(s, c->n) : gerr;
+			if (s->pipe && !s->no_splice) {
+				room_gather(c);
+				c->fmt.err = lines_gather(s, c->n);
+			} else {
+				c->fmt.err = ring_gather(s, c->n);
+			}
 		}
 		pthread_mutex_lock(&s->mu);
 		s->copied = 1;
 		pthread_cond_broadcast(&s->cv);
 		pthread_mutex_unlock(&s->mu);
 		pthread_join(tid, NULL);
-		/* The pipe holds its own references to the pages spliced. */
-		sym_huge_free(s->lines);
-		s->lines = NULL;
+		/* The pipe holds its own references to the pages spliced.  The
+		 * last batch's are left to the exit, as everything else. */
+		if (!c->last || SYM_ASAN) {
+			for (size_t k = 0; k < s->nroom; k++)
+				sym_huge_free(s->room[k].p);
+			sym_huge_free(s->fresh[0]);
+			sym_huge_free(s->fresh[1]);
+			s->nroom = 0;
+			s->fresh[0] = s->fresh[1] = NULL;
+		}
 		if (s->werr)
 			c->fmt.err = s->werr;
 	} else {

@@ -597,6 +597,25 @@ static void cu_release(struct sym_dwarf *d, struct dw_cu *cu)
 		cu->state = 0;
 }
 
+size_t sym_dwarf__drop_units(struct sym_dwarf *d, struct sym_span *spans, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; d && i < d->ncus; i++) {
+		struct dw_cu *cu = &d->cus[i];
+
+		if (cu->state <= 0)
+			continue;
+		lines_join(d, cu);
+		n = sym_span__take(spans, n, max, (void **)&cu->scopes);
+		n = sym_span__take(spans, n, max, (void **)&cu->ranges);
+		n = sym_span__take(spans, n, max, (void **)&cu->rows);
+		n = sym_arena__hand_over(&cu->arena, spans, n, max);
+		cu_release(d, cu);
+	}
+	return n;
+}
+
 static int is_abs(const char *p)
 {
 	return p && p[0] == '/';

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "sym_int.h"
 
@@ -157,6 +158,39 @@ void sym_huge_populate(void *p, size_t off, size_t bytes)
 #endif
 }
 
+size_t sym_huge_resident(const void *p)
+{
+	const size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	unsigned char vec[512];
+	struct huge_hdr *h;
+	size_t done = 0;
+
+	if (!p || !(h = hdr_of((void *)p))->map_len || !pg)
+		return 0;
+	while (done < h->size) {
+		size_t len = h->size - done < sizeof(vec) * pg ? h->size - done : sizeof(vec) * pg;
+
+		if (mincore((char *)p + done, len, vec))
+			return done;
+		for (size_t i = 0; i * pg < len; i++)
+			if (!(vec[i] & 1))
+				return done + i * pg;
+		done += len;
+	}
+	return h->size;
+}
+
+size_t sym_span__take(struct sym_span *spans, size_t n, size_t max, void **pp)
+{
+	size_t len;
+
+	if (n >= max || !*pp || !(len = sym_huge_resident(*pp)))
+		return n;
+	spans[n] = (struct sym_span){*pp, len};
+	*pp = NULL;
+	return n + 1;
+}
+
 /*
  * Many small arrays that live as long as one owner (the flattened index
  * of each function of a CU), carved from chunks of at least 2 MiB: no
@@ -226,6 +260,31 @@ void sym_arena__split(struct sym_arena *a, struct sym_arena *b)
 	n = (struct sym_arena_chunk *)((char *)c->data + c->cap);
 	*n = (struct sym_arena_chunk){NULL, 0, half - sizeof(*n), 1};
 	b->head = n;
+}
+
+size_t sym_arena__hand_over(struct sym_arena *a, struct sym_span *spans, size_t n, size_t max)
+{
+	struct sym_arena_chunk *c, *next, *keep = NULL;
+
+	/* Nothing handed over is written before this returns, so a chunk
+	 * lent inside another may still be read here. */
+	for (c = a->head; c; c = next) {
+		void *p = c;
+		size_t m;
+
+		next = c->next;
+		if (c->lent)
+			continue;
+		m = sym_span__take(spans, n, max, &p);
+		if (m == n) {
+			c->next = keep;
+			keep = c;
+		}
+		n = m;
+	}
+	a->head = keep;
+	sym_arena__release(a);
+	return n;
 }
 
 void sym_arena__release(struct sym_arena *a)

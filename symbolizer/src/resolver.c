@@ -936,6 +936,27 @@ void sym_batch_release(struct sym_batch *b)
 	b->n = b->cap = b->head = 0;
 }
 
+void sym_batch_take(struct sym_batch *b, struct sym_span *span)
+{
+	void *blk = batch_block(b);
+
+	*span = (struct sym_span){NULL, 0};
+	if (!sym_span__take(span, 0, 1, &blk))
+		sym_huge_free(blk);
+	b->frames = NULL;
+	b->n = b->cap = b->head = 0;
+}
+
+size_t sym_resolver__drop_units(struct sym_resolver *r, struct sym_span *spans, size_t max)
+{
+	size_t n = 0;
+
+	for (struct sym_file *f = r ? r->files : NULL; f; f = f->next)
+		if (f->dw)
+			n += sym_dwarf__drop_units(f->dw, spans + n, max - n);
+	return n;
+}
+
 int sym_resolver__file_offset_to_vaddr(struct sym_resolver *r, const char *path,
 				       const uint8_t *build_id, size_t build_id_size,
 				       uint64_t file_offset, uint64_t *vaddr)

@@ -39,6 +39,12 @@ void sym_arena__adopt(struct sym_arena *a, struct sym_arena *from);
  * one huge page rather than fault in one each.  B must be adopted by A
  * (or released before A).  Nothing is lent when the room is small. */
 void sym_arena__split(struct sym_arena *a, struct sym_arena *b);
+/* Hands *PP over as SPANS[N] when there is room (N < MAX) and some of it
+ * is in memory (*PP is then NULL); returns the spans in use. */
+size_t sym_span__take(struct sym_span *spans, size_t n, size_t max, void **pp);
+/* Empties A: its chunks in memory go to SPANS from N (up to MAX), the
+ * others are freed.  Returns the spans in use. */
+size_t sym_arena__hand_over(struct sym_arena *a, struct sym_span *spans, size_t n, size_t max);
 
 int sym_strpool__add(struct sym_strpool *p, const char *s, size_t len, uint32_t *off);
 void sym_strpool__release(struct sym_strpool *p);
@@ -107,6 +113,8 @@ struct sym_dwarf;
 int sym_dwarf__open(struct sym_dwarf **out, struct sym_elf *e, size_t mem_budget, char *errbuf,
 		    size_t errlen);
 void sym_dwarf__free(struct sym_dwarf *d);
+/* sym_resolver__drop_units() for one file's DWARF. */
+size_t sym_dwarf__drop_units(struct sym_dwarf *d, struct sym_span *spans, size_t max);
 /*
  * Frames for ADDR, innermost first, into FRAMES (capacity MAX; every one
  * inlined but the last), and into *LO the low pc of the last one's range

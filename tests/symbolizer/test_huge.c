@@ -282,6 +282,90 @@ static void test_huge__populate(void **state)
 	sym_huge_free(big);
 }
 
+/* What is in memory of an array, from its start: nothing of a fresh
+ * mapping, then up to the first page never touched; nothing of one from
+ * malloc (which the caller could not tell). */
+static void test_huge__resident(void **state)
+{
+	unsigned char *small = sym_huge_realloc(NULL, 4096);
+	unsigned char *big = sym_huge_realloc(NULL, 6 * MIB);
+	size_t in;
+
+	(void)state;
+	assert_non_null(small);
+	assert_non_null(big);
+	memset(small, 1, 4096);
+	assert_int_equal(sym_huge_resident(small), 0);
+	assert_int_equal(sym_huge_resident(NULL), 0);
+	if (sym_huge__mapped(big)) {
+		assert_int_equal(sym_huge_resident(big), 0);
+		big[5] = 1;
+		in = sym_huge_resident(big);
+		/* A page, or the huge page holding it. */
+		assert_true(in >= 4096 && in <= 2 * MIB);
+		assert_int_equal(in / 4096, resident(big, in));
+		big[5 * MIB] = 1; /* after a hole: not counted */
+		assert_int_equal(sym_huge_resident(big), in);
+		sym_huge_populate(big, 0, 6 * MIB);
+		assert_int_equal(sym_huge_resident(big), 6 * MIB);
+	}
+	sym_huge_free(small);
+	sym_huge_free(big);
+}
+
+/* An arena handed over: each chunk in memory becomes a span the taker
+ * writes into and frees, a chunk lent inside another is not one of them,
+ * and what finds no room among the spans is freed (the sanitizer build
+ * checks for leaks and double frees). */
+static void test_huge__arena_hand_over(void **state)
+{
+	struct sym_arena a = {0}, b = {0};
+	struct sym_span spans[4];
+	unsigned char *pa, *pb, *big;
+	size_t n;
+
+	(void)state;
+	pa = sym_arena__alloc(&a, 100);
+	assert_non_null(pa);
+	sym_arena__split(&a, &b);
+	pb = sym_arena__alloc(&b, 100);
+	big = sym_arena__alloc(&a, 3 * MIB);
+	assert_non_null(pb);
+	assert_non_null(big);
+	memset(pa, 1, 100);
+	memset(pb, 2, 100);
+	memset(big, 3, 3 * MIB);
+	sym_arena__adopt(&a, &b);
+	n = sym_arena__hand_over(&a, spans, 0, 4);
+	assert_null(a.head);
+	assert_int_equal(a.bytes, 0);
+	if (SYM_ASAN) {
+		assert_int_equal(n, 0); /* chunks from malloc: freed */
+		return;
+	}
+	/* The first chunk (with the lent half in it) and the large one. */
+	assert_int_equal(n, 2);
+	for (size_t i = 0, holds_pa = 0; i < n; i++) {
+		unsigned char *p = spans[i].p;
+
+		assert_true(spans[i].len >= 4096);
+		holds_pa += pa >= p && pa < p + spans[i].len;
+		assert_true(i < n - 1 || holds_pa == 1);
+		memset(p, 0xee, spans[i].len);
+		sym_huge_free(p);
+	}
+	/* No room for any: all freed, none handed over. */
+	assert_non_null(sym_arena__alloc(&a, 100));
+	assert_int_equal(sym_arena__hand_over(&a, spans, 0, 0), 0);
+	assert_null(a.head);
+	/* Up to the room given. */
+	assert_non_null(sym_arena__alloc(&a, 3 * MIB));
+	assert_non_null(memset(sym_arena__alloc(&a, 3 * MIB), 4, 3 * MIB));
+	assert_int_equal(sym_arena__hand_over(&a, spans, 3, 4), 4);
+	assert_true(spans[3].len >= 4096);
+	sym_huge_free(spans[3].p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -292,6 +376,8 @@ int main(void)
 	    cmocka_unit_test(test_huge__arena),
 	    cmocka_unit_test(test_huge__arena_adopt),
 	    cmocka_unit_test(test_huge__arena_split),
+	    cmocka_unit_test(test_huge__resident),
+	    cmocka_unit_test(test_huge__arena_hand_over),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,6 +22,7 @@
 #include <gelf.h>
 #include <libelf.h>
 
+#include <sym/huge.h>
 #include <sym/resolver.h>
 
 static const char *fx_dir, *src_dir;
@@ -753,6 +754,91 @@ static void test_resolver__last_batch_made_lines(void **state)
 	}
 }
 
+/*
+ * Memory handed over after a last batch (the command writes its lines
+ * there): the decoded units' arrays and the batch's block, each in memory
+ * and written over here.  The results keep their strings while the units
+ * are gone, nothing the resolver keeps lies in what it handed over, and
+ * the same addresses looked up again (the units decoded anew) give the
+ * same results.  Freeing the resolver reads none of it either.
+ */
+static void test_resolver__drop_units(void **state)
+{
+	static const char *const files[] = {"big", "chain-2cu", "chain-clang"};
+	static uint64_t addrs[4000];
+	static struct sym_result res[4000], want[4000];
+
+	(void)state;
+	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+		struct sym_resolver *r = new_resolver(NULL), *ref = new_resolver(NULL);
+		struct sym_batch b = {0}, bw = {0};
+		struct sym_span spans[16], blk;
+		size_t n = 4000, reported = 0, nspans;
+		struct sym_progress pg = {count_reported, &reported, 1};
+		uint64_t lo = 0, hi = 0;
+
+		if (access(fx(files[f]), R_OK) && !strcmp(files[f], "chain-clang"))
+			continue;
+		assert_true(text_range(fx(files[f]), &lo, &hi));
+		for (size_t i = 0; i < n; i++)
+			addrs[i] = lo + i * 7919 % (hi - lo);
+		assert_int_equal(
+		    sym_resolver__lookup_progress(r, fx(files[f]), NULL, 0, addrs, n, res, &b, &pg),
+		    0);
+		assert_int_equal(
+		    sym_resolver__lookup_batch(ref, fx(files[f]), NULL, 0, addrs, n, want, &bw), 0);
+		nspans = sym_resolver__drop_units(r, spans, 16);
+		/* Every unit's index is carved from 2 MiB chunks of its own
+		 * mapping (from malloc under AddressSanitizer: none). */
+		assert_true(SYM_ASAN ? nspans == 0 : nspans >= 1);
+		for (size_t k = 0; k < nspans; k++) {
+			assert_non_null(spans[k].p);
+			assert_true(spans[k].len >= 4096);
+			memset(spans[k].p, 0xa5, spans[k].len);
+		}
+		for (size_t i = 0; i < n; i++)
+			assert_same_result(&res[i], &want[i]);
+		/* The batch's block, reserved for the most frames a batch
+		 * can have, is a mapping of its own. */
+		sym_batch_take(&b, &blk);
+		assert_null(b.frames);
+		assert_int_equal(b.cap, 0);
+		assert_true(SYM_ASAN ? !blk.p : blk.p && blk.len >= 4096);
+		if (blk.p)
+			memset(blk.p, 0x5a, blk.len);
+		assert_int_equal(
+		    sym_resolver__lookup_batch(r, fx(files[f]), NULL, 0, addrs, n, res, &b), 0);
+		for (size_t i = 0; i < n; i++)
+			assert_same_result(&res[i], &want[i]);
+		/* Nothing dropped twice: the units decoded again are
+		 * handed over anew. */
+		for (size_t k = 0; k < nspans; k++)
+			sym_huge_free(spans[k].p);
+		nspans = sym_resolver__drop_units(r, spans, 16);
+		assert_true(SYM_ASAN ? nspans == 0 : nspans >= 1);
+		for (size_t k = 0; k < nspans; k++)
+			sym_huge_free(spans[k].p);
+		sym_huge_free(blk.p);
+		sym_batch_release(&b);
+		sym_batch_release(&bw);
+		sym_resolver__free(r);
+		sym_resolver__free(ref);
+	}
+	/* Nothing decoded: nothing handed over; a batch never used has
+	 * no block. */
+	{
+		struct sym_resolver *r = new_resolver(NULL);
+		struct sym_batch b = {0};
+		struct sym_span spans[2], blk;
+
+		assert_int_equal(sym_resolver__drop_units(r, spans, 2), 0);
+		sym_batch_take(&b, &blk);
+		assert_null(blk.p);
+		assert_int_equal(blk.len, 0);
+		sym_resolver__free(r);
+	}
+}
+
 static void test_resolver__memory_budget(void **state)
 {
 	struct sym_resolver_opts opts = {.dwarf_budget_bytes = 1};
@@ -911,6 +997,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_resolver__progress),
 	    cmocka_unit_test(test_resolver__last_batch),
 	    cmocka_unit_test(test_resolver__last_batch_made_lines),
+	    cmocka_unit_test(test_resolver__drop_units),
 	    cmocka_unit_test(test_resolver__memory_budget),
 	    cmocka_unit_test(test_resolver__read_build_id),
 	    cmocka_unit_test(test_resolver__reason_strings),

@@ -42,5 +42,16 @@ int sym_huge__mapped(const void *p);
  * kernel cannot): a thread with nothing better to do spares the one about
  * to write there the faults.  The contents do not change. */
 void sym_huge_populate(void *p, size_t off, size_t bytes);
+/* Bytes of array P, from its start, whose pages are in memory now: 0 for
+ * an array from malloc. */
+size_t sym_huge_resident(const void *p);
+
+/* Memory handed over to be written into (sym_resolver__drop_units(),
+ * sym_batch_take()): the array P, whose first LEN bytes are in memory
+ * already; freed with sym_huge_free(). */
+struct sym_span {
+	void *p;
+	size_t len;
+};
 
 #endif

@@ -107,6 +107,16 @@ struct sym_batch {
 
 void sym_batch_release(struct sym_batch *b);
 
+struct sym_span; /* sym/huge.h */
+
+/*
+ * Takes B's block away, as sym_batch_release() would free it, and returns
+ * it as memory to write into (SPAN->p NULL when it had none in memory,
+ * and it is freed): a caller done reading the results of B saves as many
+ * fresh pages as it fills there.  The results of B are invalid after.
+ */
+void sym_batch_take(struct sym_batch *b, struct sym_span *span);
+
 /*
  * As sym_resolver__lookup(), but every OUT[i].frames points into B: the
  * results stay valid until the next call with B or sym_batch_release(B),
@@ -140,6 +150,17 @@ int sym_resolver__lookup_progress(struct sym_resolver *r, const char *path, cons
 				  size_t build_id_size, const uint64_t *addrs, size_t n,
 				  struct sym_result *out, struct sym_batch *b,
 				  const struct sym_progress *pg);
+
+/*
+ * Drops every decoded compilation unit of R, as its memory budget would,
+ * but hands their large arrays over instead of freeing them: up to MAX of
+ * them into SPANS, each the caller's to write into and to free with
+ * sym_huge_free() (sym/huge.h).  A page already faulted in costs nothing
+ * to write, where a fresh one is a fault and its zeroing: a caller with
+ * megabytes to write after its last lookup saves as many.  Results stay
+ * valid; a later lookup decodes the units again.  Returns the spans.
+ */
+size_t sym_resolver__drop_units(struct sym_resolver *r, struct sym_span *spans, size_t max);
 
 /*
  * Converts a file offset inside PATH (as in /proc/PID/maps: addr - start +
