@@ -1325,6 +1325,31 @@ struct die_vals {
 	uint8_t ref_local; /* the reference stays inside this unit */
 };
 
+/*
+ * Zeroes the N bytes at P (8-byte aligned, N a multiple of 8 known at
+ * compile time) with plain stores.  memset() of the 160 bytes of a
+ * struct die_vals and the 88 of a scope record was a `rep stos` each,
+ * whose start-up cost made them a seventh of the DIE walk's time on
+ * clang's units (once per DIE that opens a scope).
+ */
+static inline __attribute__((always_inline)) void zero_words(void *p, size_t n)
+{
+	typedef uint64_t z16 __attribute__((vector_size(16), aligned(8), may_alias));
+	typedef uint64_t z8 __attribute__((aligned(8), may_alias));
+	size_t i = 0;
+
+#pragma GCC unroll 16
+	for (; i + 16 <= n; i += 16)
+		*(z16 *)(void *)((char *)p + i) = (z16){0, 0};
+	if (i < n)
+		*(z8 *)(void *)((char *)p + i) = 0;
+}
+#define ZERO_STRUCT(p)                                                                             \
+	do {                                                                                       \
+		_Static_assert(sizeof(*(p)) % 8 == 0, "zeroed in 8-byte steps");                   \
+		zero_words((p), sizeof(*(p)));                                                     \
+	} while (0)
+
 struct unit {
 	struct sym_dwarf *d;
 	struct dw_cu *cu;
@@ -2060,7 +2085,7 @@ static int walk_dies(struct sym_dwarf *d, struct dw_cu *cu, struct unit *up,
 				continue;
 			goto children;
 		}
-		memset(&v, 0, sizeof(v));
+		ZERO_STRUCT(&v);
 		run_plan(up, &r, abtp, abtp->ops + ab->read_first, ab->read_n, &v);
 		if (r.bad)
 			break;
@@ -2085,7 +2110,7 @@ static int walk_dies(struct sym_dwarf *d, struct dw_cu *cu, struct unit *up,
 					return ret;
 				}
 				s = &cu->scopes[cu->nscopes++];
-				memset(s, 0, sizeof(*s));
+				ZERO_STRUCT(s);
 				s->off = (Dwarf_Off)(die_start - up->info.p);
 				s->parent = f.pscope;
 				s->inlined = ab->tag == DW_TAG_inlined_subroutine;
