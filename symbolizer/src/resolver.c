@@ -941,10 +941,10 @@ void sym_batch_take(struct sym_batch *b, struct sym_span *span)
 	void *blk = batch_block(b);
 
 	*span = (struct sym_span){NULL, 0};
-	if (!sym_span__take(span, 0, 1, &blk))
-		sym_huge_free(blk);
-	b->frames = NULL;
-	b->n = b->cap = b->head = 0;
+	/* Taken: B forgets it, and the release frees nothing. */
+	if (sym_span__take(span, 0, 1, &blk))
+		b->frames = NULL;
+	sym_batch_release(b);
 }
 
 size_t sym_resolver__drop_units(struct sym_resolver *r, struct sym_span *spans, size_t max)
