@@ -484,7 +484,9 @@ static void put_frame_slow(struct fmt *f, const char *prefix, size_t plen, uint3
  * wide copies); returns its length. */
 static size_t addr_prefix(char *buf, uint64_t addr)
 {
-	char tmp[20], *t = tmp + sizeof(tmp);
+	/* Built at the end of its first 20 bytes and copied out whole, a
+	 * fixed-size copy rather than a call to memcpy(3) a result. */
+	char tmp[40], *t = tmp + 20;
 
 	*--t = '\t';
 	do {
@@ -493,8 +495,8 @@ static size_t addr_prefix(char *buf, uint64_t addr)
 	} while (addr);
 	*--t = 'x';
 	*--t = '0';
-	memcpy(buf, t, (size_t)(tmp + sizeof(tmp) - t));
-	return (size_t)(tmp + sizeof(tmp) - t);
+	memcpy(buf, t, 20);
+	return (size_t)(tmp + 20 - t);
 }
 
 /*
@@ -575,7 +577,7 @@ static void format_one(struct fmt *f, const struct sym_result *r, int show_reaso
 		return;
 	}
 	f->buf[f->len++] = (char)plen;
-	memcpy(f->buf + f->len, prefix, plen);
+	memcpy(f->buf + f->len, prefix, 20); /* plen at most 19; the rest is slack */
 	f->len += plen;
 	if (r->nframes == 0)
 		put_frame_compact(f, prefix, plen, 0, NULL, NULL, 0, why);
