@@ -484,19 +484,19 @@ static void put_frame_slow(struct fmt *f, const char *prefix, size_t plen, uint3
  * wide copies); returns its length. */
 static size_t addr_prefix(char *buf, uint64_t addr)
 {
-	/* Built at the end of its first 20 bytes and copied out whole, a
-	 * fixed-size copy rather than a call to memcpy(3) a result. */
-	char tmp[40], *t = tmp + 20;
+	/* Written in place, right to left, once the digits are counted:
+	 * no copy (memcpy(3) of a variable length was a call a result). */
+	size_t digits = addr ? (size_t)(67 - __builtin_clzll(addr)) / 4 : 1;
+	char *q = buf + 2 + digits;
 
-	*--t = '\t';
+	buf[0] = '0';
+	buf[1] = 'x';
+	*q = '\t';
 	do {
-		*--t = "0123456789abcdef"[addr & 15];
+		*--q = "0123456789abcdef"[addr & 15];
 		addr >>= 4;
 	} while (addr);
-	*--t = 'x';
-	*--t = '0';
-	memcpy(buf, t, 20);
-	return (size_t)(tmp + 20 - t);
+	return 3 + digits;
 }
 
 /*

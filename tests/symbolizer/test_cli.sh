@@ -34,6 +34,16 @@ top=$(printf '0x%x' "$top") other=$(printf '0x%x' "$other")
 awk -F'\t' 'NF != 4 { bad = 1 } END { exit bad }' /tmp/symcli.$$.out && ok || ko "4 fields"
 grep -q "^$other	0	chain_other	.*/chain.c:[0-9]*\$" /tmp/symcli.$$.out && ok || ko "entry of chain_other: $(cat /tmp/symcli.$$.out)"
 grep -q "^0x7fff00000000	0	??	??:0\$" /tmp/symcli.$$.out && ok || ko "unknown address prints ??"
+# The address column is lowercase hex without leading zeros, whatever
+# its width, both in a small batch and in a large one (formatted while
+# looked up, its lines kept compact until copied out in input order).
+edges="0x0 0x1 0xf 0x10 0xabc 0xfffffff 0x10000000 0xffffffffffffffff"
+"$bin" --exe "$fx/chain" $edges | cut -f1 | tr '\n' ' ' > /tmp/symcli.$$.out
+[ "$(cat /tmp/symcli.$$.out)" = "$edges " ] && ok || ko "address widths: $(cat /tmp/symcli.$$.out)"
+seq 1 2000 | awk -v e="$edges" 'BEGIN { n = split(e, a, " ") } { print a[($1 % n) + 1] }' |
+	"$bin" --exe "$fx/chain" | cut -f1 | LC_ALL=C sort -u | tr '\n' ' ' > /tmp/symcli.$$.out
+[ "$(cat /tmp/symcli.$$.out)" = "$(printf '%s\n' $edges | LC_ALL=C sort | tr '\n' ' ')" ] && ok ||
+	ko "address widths in a large batch: $(cat /tmp/symcli.$$.out)"
 
 # Inline chain somewhere in chain_top: depth 0 chain_leaf ... depth 2 chain_top.
 start=$(printf '%d' "$top")
