@@ -2757,9 +2757,12 @@ struct lt_job {
 	sem_t flt_sem;
 	/* With WANT_PRE, the first chunk of the unit's arena, made (its huge
 	 * page faulted in) by the thread before it decodes; PRE_READY set
-	 * (release) once it is there for the walk's side to take. */
+	 * (release) once it is there for the walk's side to take.  Whichever
+	 * side sets PRE_CLAIM first makes the chunk: a walk done before the
+	 * thread came to it (one run in five on clang's bench binary) made
+	 * its own, and the thread's huge page was faulted in for nothing. */
 	struct sym_arena pre;
-	int want_pre, pre_ready;
+	int want_pre, pre_ready, pre_claim;
 };
 
 /*
@@ -3182,8 +3185,11 @@ static void *lines_thread(void *arg)
 
 	for (int i = 0; i < 3; i++)
 		sym_huge_populate(job->populate[i].p, job->populate[i].off, job->populate[i].len);
-	if (job->want_pre && sym_arena__alloc(&job->pre, 0))
+	if (job->want_pre && !__atomic_exchange_n(&job->pre_claim, 1, __ATOMIC_ACQ_REL)) {
+		/* Made or not (out of memory), the walk's side may look. */
+		(void)sym_arena__alloc(&job->pre, 0);
 		__atomic_store_n(&job->pre_ready, 1, __ATOMIC_RELEASE);
+	}
 	lines_run(job);
 	__atomic_store_n(&job->done, 1, __ATOMIC_RELEASE);
 	return NULL;
@@ -3670,8 +3676,12 @@ static int decode_cu(struct sym_dwarf *d, struct dw_cu *cu)
 		int bret;
 
 		/* The arena chunk the line thread made, if it is there yet:
-		 * one huge page less to fault in here. */
-		if (cu->job && !cu->arena.head &&
+		 * one huge page less to fault in here.  If the thread has not
+		 * come to it, it never will: the index makes its own.  (Caught
+		 * while its huge page is being faulted in, the chunk is made
+		 * twice, as before the claim.) */
+		if (cu->job && cu->job->want_pre && !cu->arena.head &&
+		    __atomic_exchange_n(&cu->job->pre_claim, 1, __ATOMIC_ACQ_REL) &&
 		    __atomic_load_n(&cu->job->pre_ready, __ATOMIC_ACQUIRE))
 			sym_arena__adopt(&cu->arena, &cu->job->pre);
 		bret = build_tops(d, cu);
