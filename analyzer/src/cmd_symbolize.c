@@ -66,6 +66,13 @@ struct fmt {
 /* Spans of memory a last batch takes over for its lines. */
 #define ROOM_MAX 32
 
+/* Where the lines of one result are (struct stream). */
+struct line_at {
+	size_t off, end; /* its lines are TEXT[who][off, end) */
+	uint32_t olen;	 /* their bytes expanded */
+	uint8_t who;
+};
+
 /*
  * A large batch is formatted while it is looked up: the resolver reports
  * results as they become final (in address order), a helper thread
@@ -82,10 +89,9 @@ struct stream {
 	/* The lines of the batch, by the helper thread ([0]) and by the
 	 * looking-up thread once it is done ([1]), in address order. */
 	struct fmt text[2];
-	size_t *off; /* per input position: its lines are TEXT[who][off, end) */
-	size_t *end;
-	size_t *olen; /* per input position: the bytes of its lines expanded */
-	uint8_t *who;
+	/* Per input position, where its lines are: written at random (in
+	 * address order), so one cache line for several results. */
+	struct line_at *at;
 	const struct sym_result *out;
 	int show_reason;
 	size_t text_guess; /* bytes of TEXT[0] the helper reserves first */
@@ -631,13 +637,20 @@ static void stream_format(struct stream *s, uint8_t w)
 		if (from == to)
 			return;
 		for (size_t k = from; k < to; k++) {
-			size_t i = s->done[k], before = text->out_len;
+			size_t i = s->done[k], before = text->out_len, off = text->len;
 
-			s->off[i] = text->len;
+			/* The results come in address order, so they and their
+			 * places in AT lie at random: fetched ahead (formatting
+			 * took 0.5 ms longer than the lookups without). */
+			if (k + 8 < to) {
+				__builtin_prefetch(&s->out[s->done[k + 8]]);
+				__builtin_prefetch(&s->at[s->done[k + 8]], 1);
+			}
 			format_one(text, &s->out[i], s->show_reason);
-			s->end[i] = text->len;
-			s->olen[i] = text->out_len - before;
-			s->who[i] = w;
+			if (text->out_len - before > UINT32_MAX)
+				text->err = -EOVERFLOW;
+			s->at[i] =
+			    (struct line_at){off, text->len, (uint32_t)(text->out_len - before), w};
 		}
 	}
 }
@@ -697,16 +710,16 @@ static inline char *expand_mid(char *q, const char *prefix, size_t plen, const c
  * a miss each unless fetched a few results ahead. */
 static inline void gather_prefetch(const struct stream *s, size_t j)
 {
-	for (size_t k = s->off[j]; k < s->end[j]; k += 64)
-		__builtin_prefetch(s->text[s->who[j]].buf + k);
+	for (size_t k = s->at[j].off; k < s->at[j].end; k += 64)
+		__builtin_prefetch(s->text[s->at[j].who].buf + k);
 }
 
 /* Expands the compact lines of result I at Q, which has room for them and
  * OUT_SLACK bytes more; returns their end. */
 static char *expand_result(const struct stream *s, size_t i, char *q)
 {
-	const struct fmt *t = &s->text[s->who[i]];
-	const char *p = t->buf + s->off[i], *e = t->buf + s->end[i], *prefix = p + 1;
+	const struct fmt *t = &s->text[s->at[i].who];
+	const char *p = t->buf + s->at[i].off, *e = t->buf + s->at[i].end, *prefix = p + 1;
 	size_t plen = (uint8_t)*p, rlen;
 
 	for (p += 1 + plen; p < e; p += rlen) {
@@ -775,18 +788,18 @@ static int copy_out(struct stream *s, int w, size_t lo, size_t hi, int splice)
 	int err = 0;
 
 	for (size_t i = lo; i < hi; i++)
-		rest += s->olen[i];
+		rest += s->at[i].olen;
 	for (size_t i = lo; i < hi && !err; i++) {
 		if (i + GATHER_AHEAD < s->cap)
 			gather_prefetch(s, i + GATHER_AHEAD);
-		if (!base || (size_t)(base + cap - q) < s->olen[i] + OUT_SLACK) {
+		if (!base || (size_t)(base + cap - q) < s->at[i].olen + OUT_SLACK) {
 			err = piece_end(s, splice, from, q);
-			base = from = q = room_take(s, w, s->olen[i] + OUT_SLACK, rest, &cap);
+			base = from = q = room_take(s, w, s->at[i].olen + OUT_SLACK, rest, &cap);
 			if (!base)
 				return err ? err : -ENOMEM;
 		}
 		q = expand_result(s, i, q);
-		rest -= s->olen[i];
+		rest -= s->at[i].olen;
 		if (splice && (size_t)(q - from) >= RING_SLOT) {
 			err = splice_all(s, from, (size_t)(q - from));
 			from = q;
@@ -958,11 +971,11 @@ static int ring_gather(struct stream *s, size_t n)
 	int err;
 
 	for (size_t i = 0; i < n; i++) {
-		const struct fmt *t = &s->text[s->who[i]];
+		const struct fmt *t = &s->text[s->at[i].who];
 
 		if (i + GATHER_AHEAD < n)
 			gather_prefetch(s, i + GATHER_AHEAD);
-		if ((err = ring_expand(s, &rp, t->buf, s->off[i], s->end[i], t->pool)))
+		if ((err = ring_expand(s, &rp, t->buf, s->at[i].off, s->at[i].end, t->pool)))
 			return err;
 	}
 	return rp.used ? ring_hand(s, rp.used) : 0;
@@ -1030,7 +1043,7 @@ static void room_gather(struct symbolize_ctx *c)
  */
 static int batch_slots(struct symbolize_ctx *c, size_t n)
 {
-	const size_t per = sizeof(*c->out) + 4 * sizeof(size_t) + 1;
+	const size_t per = sizeof(*c->out) + sizeof(size_t) + sizeof(struct line_at);
 	const size_t ring = RING_SLOTS * RING_SLOT + 4096;
 	char *p;
 
@@ -1049,14 +1062,8 @@ static int batch_slots(struct symbolize_ctx *c, size_t n)
 	p += n * sizeof(*c->out);
 	c->st.done = (size_t *)p;
 	p += n * sizeof(size_t);
-	c->st.off = (size_t *)p;
-	p += n * sizeof(size_t);
-	c->st.end = (size_t *)p;
-	p += n * sizeof(size_t);
-	c->st.olen = (size_t *)p;
-	p += n * sizeof(size_t);
-	c->st.who = (uint8_t *)p;
-	p += n;
+	c->st.at = (struct line_at *)p;
+	p += n * sizeof(struct line_at);
 	c->st.ring = (char *)(((uintptr_t)p + 4095) & ~(uintptr_t)4095);
 	c->st.cap = n;
 	c->st.out = c->out;

