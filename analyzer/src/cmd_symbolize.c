@@ -1269,7 +1269,12 @@ static int read_stdin(struct symbolize_ctx *c)
 		ssize_t got;
 		size_t i = 0;
 
-		if (c->n && !stdin_ready()) {
+		/* Answered as soon as stdin pauses, for a caller that waits
+		 * for the answers before it writes more; but not while a
+		 * line is cut: that writer is in the middle of a write (into
+		 * a pipe not grown yet, 64 KiB at a time), and a batch split
+		 * there costs a second walk of the units it needs. */
+		if (c->n && !llen && !overlong && !stdin_ready()) {
 			err = flush_batch(c, 1);
 			if (err)
 				return 1;

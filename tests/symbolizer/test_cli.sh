@@ -121,6 +121,51 @@ printf '%s\n\n%s\n' "$top" "$top" | "$bin" --exe "$fx/chain" > /tmp/symcli.$$.ou
 [ "$(grep -c chain_top /tmp/symcli.$$.out)" -eq 2 ] && ok || ko "two lookups from stdin"
 printf '%s\nnope\n' "$top" | "$bin" --exe "$fx/chain" > /tmp/symcli.$$.out 2>/tmp/symcli.$$.err
 [ $? -eq 1 ] && grep -q "stdin line 2: invalid address 'nope'" /tmp/symcli.$$.err && ok || ko "bad stdin line"
+# A caller that waits for each answer before it writes more gets it as
+# soon as its line is in; a line cut by a pause (a writer in the middle
+# of a write) keeps the lines before it waiting for the rest: a batch is
+# not split there.
+python3 - "$bin" "$fx/chain" "$top" "$other" <<'PY' && ok || ko "answers when stdin pauses, not within a line"
+import os, select, subprocess, sys, time
+exe, top, other = sys.argv[2], sys.argv[3].encode(), sys.argv[4].encode()
+p = subprocess.Popen([sys.argv[1], "--exe", exe], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+fd = p.stdout.fileno()
+def read_until(want, timeout):
+    got, end = b"", time.monotonic() + timeout
+    while want not in got:
+        left = end - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return got
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return got
+        got += chunk
+    return got
+def fail(why):
+    print(why)
+    p.kill()
+    sys.exit(1)
+for addr, name in ((top, b"chain_top"), (other, b"chain_other"), (top, b"chain_top")):
+    p.stdin.write(addr + b"\n")
+    p.stdin.flush()
+    got = read_until(b"\t" + name + b"\t", 30)
+    if name not in got:
+        fail("no answer for %r before more input: %r" % (addr, got))
+# A line, then the start of the next one, then a pause.
+p.stdin.write(other + b"\n" + top[:3])
+p.stdin.flush()
+if select.select([fd], [], [], 0.5)[0]:
+    fail("answered while a line was cut: %r" % os.read(fd, 65536))
+p.stdin.write(top[3:] + b"\n")
+p.stdin.close()
+got = p.stdout.read()
+# Each address's real function is its last line.
+last = {}
+for l in got.splitlines():
+    last[l.split(b"\t")[0]] = l.split(b"\t")[2]
+if list(last.items()) != [(other, b"chain_other"), (top, b"chain_top")] or p.wait() != 0:
+    fail("after the cut line: %r" % got)
+PY
 
 # Debug dir and reasons.
 "$bin" --exe "$fx/chain-bid" --debug-dir "$fx/debug" "$top" | grep -q "chain_top	.*/chain.c:" && ok || ko "--debug-dir build-id"
