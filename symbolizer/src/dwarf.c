@@ -3464,27 +3464,34 @@ static int build_tops(struct sym_dwarf *d, struct dw_cu *cu)
 #define DESCEND_MAX 64
 #define DESCEND_FANOUT 8
 
-/* Whether the subtree [FROM, TO) is small and narrow enough to descend. */
+/* The scope after the subtree of scope J (malformed links step by one). */
+static inline size_t after_subtree(const struct dw_cu *cu, size_t j)
+{
+	return cu->scopes[j].next > j ? cu->scopes[j].next : j + 1;
+}
+
+/* Children whose subtrees lie in [FROM, TO), counted up to one more
+ * than DESCEND_FANOUT. */
+static size_t children(const struct dw_cu *cu, size_t from, size_t to)
+{
+	size_t n = 0;
+
+	for (size_t j = from; j < to && n <= DESCEND_FANOUT; n++)
+		j = after_subtree(cu, j);
+	return n;
+}
+
+/* Whether the subtree [FROM, TO) is small and narrow enough to descend:
+ * the function's own children, then each scope's. */
 static int descend_ok(const struct dw_cu *cu, size_t from, size_t to)
 {
-	size_t top = 0;
-
-	if (to - from > DESCEND_MAX)
+	if (to - from > DESCEND_MAX || children(cu, from, to) > DESCEND_FANOUT)
 		return 0;
-	/* The children of each scope, and those of the function itself. */
-	for (size_t i = from; i < to; i++) {
-		size_t end = cu->scopes[i].next, n = 0;
-
-		if (end > to)
-			end = to;
-		for (size_t j = i + 1; j < end && n <= DESCEND_FANOUT; n++)
-			j = cu->scopes[j].next > j ? cu->scopes[j].next : j + 1;
-		if (n > DESCEND_FANOUT)
+	for (size_t i = from; i < to; i++)
+		if (children(cu, i + 1, cu->scopes[i].next < to ? cu->scopes[i].next : to) >
+		    DESCEND_FANOUT)
 			return 0;
-	}
-	for (size_t j = from; j < to && top <= DESCEND_FANOUT; top++)
-		j = cu->scopes[j].next > j ? cu->scopes[j].next : j + 1;
-	return top <= DESCEND_FANOUT;
+	return 1;
 }
 
 /* The scopes [*FROM, *TO) of the subtree of IDX: walked with the unit
@@ -3629,9 +3636,10 @@ static void preflatten(struct sym_dwarf *d, struct dw_cu *cu)
 	int threaded;
 
 	for (size_t i = 0; i < cu->nscopes; i++)
-		n += cu->scopes[i].parent < 0 && cu->scopes[i].lazy == 3 &&
-		     flat_wanted(cu, (uint32_t)i);
-	if (!d->threads || n < PREFLAT_MIN || d->expect / 4 < n)
+		n += cu->scopes[i].parent < 0 && cu->scopes[i].lazy == 3;
+	/* Of those, the ones to flatten: PREFLAT_MIN or more, and at most a
+	 * quarter of the batch's addresses. */
+	if (!d->threads || n < PREFLAT_MIN || d->expect / 4 < PREFLAT_MIN)
 		return;
 	list = malloc(n * sizeof(*list));
 	if (!list)
@@ -3641,6 +3649,10 @@ static void preflatten(struct sym_dwarf *d, struct dw_cu *cu)
 		if (cu->scopes[i].parent < 0 && cu->scopes[i].lazy == 3 &&
 		    flat_wanted(cu, (uint32_t)i))
 			list[n++] = (uint32_t)i;
+	if (n < PREFLAT_MIN || d->expect / 4 < n) {
+		free(list);
+		return;
+	}
 	for (size_t k = 0; k < n; k++)
 		work += subtree_size(cu, list[k]);
 	/* Halves of about the same number of scopes. */
@@ -4059,8 +4071,10 @@ static int32_t descend(const struct dw_cu *cu, uint32_t top, uint64_t addr)
 	walked_subtree(cu, top, &i, &to);
 	while (i < to) {
 		const struct dw_scope *s = &cu->scopes[i];
-		size_t next = s->next > i && s->next <= to ? s->next : i + 1;
+		size_t next = after_subtree(cu, i);
 
+		if (next > to)
+			next = i + 1;
 		if (scope_has(cu, s, addr, &lo)) {
 			in = (int32_t)i;
 			to = next;
